@@ -1,0 +1,342 @@
+//! `kdb dedup`: replace duplicate copies of a content with links to one kept copy.
+//!
+//! Plan (pure, [`plan`]) → execute (only with `--execute`) → commit. Safety rules:
+//! the kept copy is re-checked before its group is touched (it must exist, be a
+//! regular file and hash to the recorded content) and its stat is re-checked before
+//! every replacement; each victim is re-hashed just before it is replaced and skipped
+//! if it changed since the scan; a victim is replaced by an atomic link-over-rename,
+//! so at every instant each path reads the same bytes and the last real copy (the
+//! kept one) is never removed. Missions whose dedup flag is off are left alone.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::{Ctx, Result};
+use crate::db::{self, LocationKind, LocationRow};
+use crate::store::{FileStamp, fsio, hash};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LinkMode {
+    #[default]
+    Symlink,
+    Hardlink,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct DedupOptions {
+    pub execute: bool,
+    pub link: LinkMode,
+    pub mission: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Group {
+    pub sha256: String,
+    pub size: u64,
+    pub keep: String,
+    pub replace: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Default, PartialEq, Eq)]
+pub struct Plan {
+    pub groups: Vec<Group>,
+    /// Physical bytes freed if every replacement succeeds (once per inode, and only
+    /// for inodes all of whose names are replaced).
+    pub bytes_saved: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DedupReport {
+    pub executed: bool,
+    pub link: LinkMode,
+    pub plan: Plan,
+    pub replaced: u64,
+    pub bytes_saved: u64,
+    pub skipped: Vec<SkippedReplacement>,
+    /// Missions left alone because their dedup flag is off.
+    pub excluded_missions: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SkippedReplacement {
+    pub path: String,
+    pub keep: String,
+    pub reason: String,
+}
+
+/// Builds the plan from catalogue rows (pure). `nlink` gives the link count of each
+/// (dev, ino) so freed bytes are only counted for inodes that lose every name.
+pub fn plan(
+    rows: &[LocationRow],
+    excluded: &HashSet<String>,
+    mission: Option<&str>,
+    nlink: &HashMap<(u64, u64), u64>,
+) -> Plan {
+    let in_scope = |r: &LocationRow| {
+        let m = r.mission.as_deref().map(str::to_ascii_lowercase);
+        if m.as_ref().is_some_and(|m| excluded.contains(m)) {
+            return false;
+        }
+        mission.is_none_or(|want| m.as_deref() == Some(&want.to_ascii_lowercase()))
+    };
+    let mut by_sha: BTreeMap<&str, Vec<&LocationRow>> = BTreeMap::new();
+    for r in rows.iter().filter(|r| r.kind != LocationKind::Symlink) {
+        by_sha.entry(&r.sha256).or_default().push(r);
+    }
+    let mut out = Plan::default();
+    for (sha, mut copies) in by_sha {
+        // Keep the store's object if there is one, else the first path in order.
+        copies.sort_by(|a, b| {
+            (a.kind != LocationKind::Object, &a.path).cmp(&(b.kind != LocationKind::Object, &b.path))
+        });
+        let keep = copies[0];
+        let victims: Vec<&LocationRow> = copies[1..]
+            .iter()
+            .copied()
+            .filter(|r| r.kind == LocationKind::File && (r.dev, r.ino) != (keep.dev, keep.ino) && in_scope(r))
+            .collect();
+        if victims.is_empty() {
+            continue;
+        }
+        let mut per_inode: HashMap<(u64, u64), u64> = HashMap::new();
+        for v in &victims {
+            *per_inode.entry((v.dev, v.ino)).or_default() += 1;
+        }
+        for (inode, names) in per_inode {
+            if nlink.get(&inode).copied().unwrap_or(1) <= names {
+                out.bytes_saved += keep.size;
+            }
+        }
+        out.groups.push(Group {
+            sha256: sha.to_owned(),
+            size: keep.size,
+            keep: keep.path.clone(),
+            replace: victims.iter().map(|v| v.path.clone()).collect(),
+        });
+    }
+    out
+}
+
+pub fn run(ctx: &Ctx<'_>, opts: &DedupOptions) -> Result<DedupReport> {
+    let (_lock, mut cat) = ctx.write()?;
+    let rows = cat.all_locations()?;
+    let excluded: HashSet<String> = cat
+        .missions()?
+        .into_iter()
+        .filter(|m| !m.dedup)
+        .map(|m| m.name.to_ascii_lowercase())
+        .collect();
+    let mut nlink = HashMap::new();
+    for r in rows.iter().filter(|r| r.kind == LocationKind::File) {
+        if let Ok(meta) = fs::symlink_metadata(&r.path) {
+            use std::os::unix::fs::MetadataExt;
+            nlink.insert((meta.dev(), meta.ino()), meta.nlink());
+        }
+    }
+    let plan = plan(&rows, &excluded, opts.mission.as_deref(), &nlink);
+    let mut report = DedupReport {
+        executed: opts.execute,
+        link: opts.link,
+        bytes_saved: 0,
+        replaced: 0,
+        skipped: Vec::new(),
+        excluded_missions: excluded.into_iter().collect(),
+        plan,
+    };
+    report.excluded_missions.sort();
+    if !opts.execute {
+        return Ok(report);
+    }
+
+    let by_path: HashMap<&str, &LocationRow> = rows.iter().map(|r| (r.path.as_str(), r)).collect();
+    let dirs: HashSet<PathBuf> = report
+        .plan
+        .groups
+        .iter()
+        .flat_map(|g| g.replace.iter())
+        .filter_map(|p| Path::new(p).parent().map(Path::to_path_buf))
+        .collect();
+    ctx.home.journal_dirs(dirs.iter().map(PathBuf::as_path))?;
+
+    let total: u64 = report.plan.groups.iter().map(|g| g.replace.len() as u64).sum();
+    ctx.reporter.start("deduplicating", total, 0);
+    let mut updates: Vec<LocationRow> = Vec::new();
+    let mut freed: HashMap<(u64, u64), (u64, u64)> = HashMap::new(); // inode -> (names replaced, size)
+    for group in &report.plan.groups {
+        let keep = Path::new(&group.keep);
+        let keep_stamp = match check_kept(keep, &group.sha256) {
+            Ok(stamp) => stamp,
+            Err(reason) => {
+                for victim in &group.replace {
+                    report.skipped.push(SkippedReplacement {
+                        path: victim.clone(),
+                        keep: group.keep.clone(),
+                        reason: reason.clone(),
+                    });
+                }
+                ctx.reporter.advance(group.replace.len() as u64, 0);
+                continue;
+            }
+        };
+        for victim in &group.replace {
+            ctx.reporter.advance(1, 0);
+            let Some(row) = by_path.get(victim.as_str()) else { continue };
+            match replace_one(keep, keep_stamp, row, opts.link) {
+                Ok((new_row, old_inode)) => {
+                    report.replaced += 1;
+                    let e = freed.entry(old_inode.0).or_insert((0, old_inode.1));
+                    e.0 += 1;
+                    updates.push(new_row);
+                }
+                Err(reason) => report.skipped.push(SkippedReplacement {
+                    path: victim.clone(),
+                    keep: group.keep.clone(),
+                    reason,
+                }),
+            }
+        }
+    }
+    ctx.reporter.finish();
+    report.bytes_saved = freed
+        .iter()
+        .filter(|(inode, (names, _))| nlink.get(inode).copied().unwrap_or(1) <= *names)
+        .map(|(_, (_, size))| size)
+        .sum();
+    cat.write(|tx| -> Result<()> {
+        for row in &updates {
+            tx.upsert_location(row)?;
+        }
+        Ok(())
+    })?;
+    Ok(report)
+}
+
+/// The kept copy must exist, be a regular file (not a link) and hash correctly.
+fn check_kept(keep: &Path, sha256: &str) -> std::result::Result<FileStamp, String> {
+    let meta = fs::symlink_metadata(keep).map_err(|e| format!("kept copy `{}` is gone: {e}", keep.display()))?;
+    if !meta.is_file() {
+        return Err(format!("kept copy `{}` is no longer a regular file", keep.display()));
+    }
+    let (actual, _) = hash::hash_file(keep).map_err(|e| format!("cannot read kept copy: {e}"))?;
+    if actual.as_str() != sha256 {
+        return Err(format!("kept copy `{}` changed since it was scanned", keep.display()));
+    }
+    Ok(FileStamp::of(&meta))
+}
+
+/// Re-verifies one victim and replaces it with a link to `keep`. Returns its new row
+/// and the old inode with its size.
+fn replace_one(
+    keep: &Path,
+    keep_stamp: FileStamp,
+    row: &LocationRow,
+    mode: LinkMode,
+) -> std::result::Result<(LocationRow, ((u64, u64), u64)), String> {
+    let now_keep = fs::symlink_metadata(keep).map_err(|e| format!("kept copy vanished: {e}"))?;
+    if !now_keep.is_file() || FileStamp::of(&now_keep) != keep_stamp {
+        return Err("kept copy changed during dedup".into());
+    }
+    let path = Path::new(&row.path);
+    let meta = fs::symlink_metadata(path).map_err(|e| format!("gone since it was scanned: {e}"))?;
+    if !meta.is_file() {
+        return Err("no longer a regular file".into());
+    }
+    let (actual, _) = hash::hash_file(path).map_err(|e| format!("cannot read: {e}"))?;
+    if actual.as_str() != row.sha256 {
+        return Err("changed since it was scanned (hash differs); rescan first".into());
+    }
+    let old = FileStamp::of(&meta);
+    let err = |e: crate::store::Error| crate::error_chain(&e);
+    let mut new_row = row.clone();
+    match mode {
+        LinkMode::Symlink => {
+            fsio::replace_with_symlink(path, keep).map_err(err)?;
+            new_row.kind = LocationKind::Symlink;
+            new_row.link_target = keep.to_str().map(str::to_owned);
+        }
+        LinkMode::Hardlink => {
+            if old.dev != keep_stamp.dev {
+                return Err("on another filesystem than the kept copy; use `--link symlink`".into());
+            }
+            fsio::replace_with_hardlink(path, keep).map_err(err)?;
+            new_row.kind = LocationKind::File;
+            new_row.link_target = None;
+        }
+    }
+    new_row.dev = keep_stamp.dev;
+    new_row.ino = keep_stamp.ino;
+    new_row.size = keep_stamp.size;
+    new_row.mtime_ns = keep_stamp.mtime_ns;
+    new_row.hashed_at = db::now();
+    Ok((new_row, ((old.dev, old.ino), old.size)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(path: &str, sha: &str, ino: u64, kind: LocationKind, mission: Option<&str>) -> LocationRow {
+        LocationRow {
+            path: path.into(),
+            filename: path.rsplit('/').next().unwrap().into(),
+            sha256: sha.into(),
+            mission: mission.map(Into::into),
+            source_url: None,
+            kind,
+            link_target: None,
+            dev: 1,
+            ino,
+            size: 100,
+            mtime_ns: 0,
+            hashed_at: String::new(),
+        }
+    }
+
+    #[test]
+    fn keeps_object_first_and_skips_links_and_same_inode() {
+        let rows = vec![
+            row("/a/x.bsp", "aa", 1, LocationKind::File, None),
+            row("/b/y.bsp", "aa", 2, LocationKind::File, None),
+            row("/b/y2.bsp", "aa", 2, LocationKind::File, None),
+            row("/s/aa", "aa", 3, LocationKind::Object, None),
+            row("/c/z.bsp", "aa", 3, LocationKind::Symlink, None),
+            row("/d/solo.bc", "bb", 9, LocationKind::File, None),
+        ];
+        let nlink = HashMap::from([((1, 1), 1), ((1, 2), 2)]);
+        let p = plan(&rows, &HashSet::new(), None, &nlink);
+        assert_eq!(p.groups.len(), 1);
+        assert_eq!(p.groups[0].keep, "/s/aa");
+        assert_eq!(p.groups[0].replace, vec!["/a/x.bsp", "/b/y.bsp", "/b/y2.bsp"]);
+        assert_eq!(p.bytes_saved, 200, "two inodes freed, each counted once");
+    }
+
+    #[test]
+    fn inode_with_outside_names_is_not_counted_as_freed() {
+        let rows = vec![
+            row("/a/x.bsp", "aa", 1, LocationKind::File, None),
+            row("/b/y.bsp", "aa", 2, LocationKind::File, None),
+        ];
+        let nlink = HashMap::from([((1, 2), 3)]);
+        let p = plan(&rows, &HashSet::new(), None, &nlink);
+        assert_eq!(p.groups[0].replace, vec!["/b/y.bsp"]);
+        assert_eq!(p.bytes_saved, 0);
+    }
+
+    #[test]
+    fn excluded_and_other_missions_are_not_victims() {
+        let rows = vec![
+            row("/a/x.bsp", "aa", 1, LocationKind::File, Some("JUICE")),
+            row("/b/y.bsp", "aa", 2, LocationKind::File, Some("MEX")),
+            row("/c/z.bsp", "aa", 3, LocationKind::File, Some("juice")),
+        ];
+        let excluded = HashSet::from(["mex".to_owned()]);
+        let p = plan(&rows, &excluded, None, &HashMap::new());
+        assert_eq!(p.groups[0].replace, vec!["/c/z.bsp"]);
+        let p = plan(&rows, &HashSet::new(), Some("MEX"), &HashMap::new());
+        assert_eq!(p.groups[0].replace, vec!["/b/y.bsp"]);
+    }
+}

@@ -1,0 +1,327 @@
+//! Read-only commands: `aliases`, `resolve`, `stats`, `duplicates`. None takes the
+//! home lock; each reads one consistent snapshot of the catalogue.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs;
+
+use serde::Serialize;
+
+use super::{Ctx, Error, Result};
+use crate::db::{Catalogue, LocationKind, LocationRow};
+use crate::store::FileStamp;
+
+// ---------------------------------------------------------------- aliases
+
+#[derive(Debug, Serialize)]
+pub struct AliasesReport {
+    pub sha256: String,
+    pub canonical: String,
+    pub kernel_type: String,
+    pub byte_order: Option<String>,
+    pub size: u64,
+    pub aliases: Vec<String>,
+    pub locations: Vec<LocationView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LocationView {
+    pub path: String,
+    pub mission: Option<String>,
+    /// `file`, `symlink` or `object`.
+    pub kind: String,
+    /// For a symlink: what it points to.
+    pub target: Option<String>,
+}
+
+/// What the argument of `aliases` designates.
+pub enum Query<'a> {
+    Name(&'a str),
+    Hash(&'a str),
+}
+
+/// A hex string of at least 6 digits is a hash (prefix); anything else a filename.
+pub fn classify(arg: &str) -> Query<'_> {
+    if arg.len() >= 6 && arg.len() <= 64 && arg.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Query::Hash(arg)
+    } else {
+        Query::Name(arg)
+    }
+}
+
+/// Contents `arg` designates: exact filename (canonical, alias or location name) or a
+/// unique hash prefix of at least 6 hex digits. A hex-looking argument that is also a
+/// filename is tried as a name first.
+pub fn contents_for(cat: &Catalogue, arg: &str) -> Result<Vec<String>> {
+    let by_name = cat.kernels_named(arg)?;
+    if !by_name.is_empty() {
+        return Ok(by_name);
+    }
+    if let Query::Hash(prefix) = classify(arg) {
+        let found = cat.kernels_by_prefix(&prefix.to_ascii_lowercase(), 2)?;
+        return match found.len() {
+            0 => Err(Error::NotFound(format!("no kernel with a hash starting `{arg}`"))),
+            1 => Ok(found),
+            _ => Err(Error::Usage(format!("hash prefix `{arg}` is ambiguous; give more digits"))),
+        };
+    }
+    Err(Error::NotFound(format!("no kernel known under the name `{arg}`")))
+}
+
+pub fn aliases(ctx: &Ctx<'_>, arg: &str) -> Result<Vec<AliasesReport>> {
+    let cat = ctx.read()?;
+    contents_for(&cat, arg)?
+        .iter()
+        .map(|sha| aliases_of(&cat, sha))
+        .collect()
+}
+
+pub fn aliases_of(cat: &Catalogue, sha: &str) -> Result<AliasesReport> {
+    let k = cat
+        .kernel(sha)?
+        .ok_or_else(|| Error::NotFound(format!("no kernel with hash `{sha}`")))?;
+    let mut aliases: Vec<String> = vec![k.canonical.clone()];
+    for a in cat.aliases_of(sha)? {
+        if !aliases.contains(&a.filename) {
+            aliases.push(a.filename);
+        }
+    }
+    let locations = cat
+        .locations_of(sha)?
+        .into_iter()
+        .map(|l| LocationView {
+            kind: l.kind.as_str().to_owned(),
+            target: l.link_target,
+            path: l.path,
+            mission: l.mission,
+        })
+        .collect();
+    Ok(AliasesReport {
+        sha256: k.sha256,
+        canonical: k.canonical,
+        kernel_type: k.kernel_type,
+        byte_order: k.byte_order,
+        size: k.size,
+        aliases,
+        locations,
+    })
+}
+
+/// Candidates for the interactive picker: contents known under several names.
+pub fn alias_candidates(ctx: &Ctx<'_>, limit: usize) -> Result<Vec<(String, String, u64)>> {
+    Ok(ctx.read()?.most_aliased(limit)?)
+}
+
+// ---------------------------------------------------------------- resolve
+
+#[derive(Debug, Serialize)]
+pub struct Resolved {
+    pub name: String,
+    pub path: String,
+    pub sha256: String,
+    pub mission: Option<String>,
+    /// `name` when a file actually named NAME was found, `alias` when the path holds
+    /// the same content under another name.
+    pub matched_by: &'static str,
+    /// Set when the preferred mission had no copy and another mission's was used.
+    pub fallback_from: Option<String>,
+}
+
+/// The local path for kernel filename `name` (exact match only, never a prefix).
+pub fn resolve(ctx: &Ctx<'_>, name: &str, mission: Option<&str>) -> Result<Resolved> {
+    let cat = ctx.read()?;
+    resolve_in(&cat, name, mission)?
+        .ok_or_else(|| Error::NotFound(format!("no local copy of `{name}`")))
+}
+
+/// Resolution over an open catalogue (used by metakernel commands too).
+pub fn resolve_in(cat: &Catalogue, name: &str, mission: Option<&str>) -> Result<Option<Resolved>> {
+    let named = cat.locations_named(name)?;
+    if let Some(r) = pick(&named, name, mission, "name") {
+        return Ok(Some(r));
+    }
+    let mut by_alias = Vec::new();
+    for sha in cat.kernels_named(name)? {
+        by_alias.extend(cat.locations_of(&sha)?);
+    }
+    Ok(pick(&by_alias, name, mission, "alias"))
+}
+
+fn pick(rows: &[LocationRow], name: &str, mission: Option<&str>, how: &'static str) -> Option<Resolved> {
+    let rank = |r: &LocationRow| match r.kind {
+        LocationKind::File => 0,
+        LocationKind::Object => 1,
+        LocationKind::Symlink => 2,
+    };
+    let mut live: Vec<&LocationRow> = rows.iter().filter(|r| intact(r)).collect();
+    live.sort_by(|a, b| (rank(a), &a.path).cmp(&(rank(b), &b.path)));
+    let same_mission = |r: &&&LocationRow| {
+        mission.is_none_or(|m| r.mission.as_deref().is_some_and(|rm| rm.eq_ignore_ascii_case(m)))
+    };
+    let (row, fallback_from) = match live.iter().find(same_mission) {
+        Some(r) => (*r, None),
+        None => (*live.first()?, mission.map(str::to_owned)),
+    };
+    Some(Resolved {
+        name: name.to_owned(),
+        path: row.path.clone(),
+        sha256: row.sha256.clone(),
+        mission: row.mission.clone(),
+        matched_by: how,
+        fallback_from,
+    })
+}
+
+/// The path still holds the bytes the catalogue recorded (stat unchanged since hashed).
+fn intact(r: &LocationRow) -> bool {
+    fs::metadata(&r.path).is_ok_and(|m| {
+        FileStamp::of(&m)
+            == FileStamp {
+                dev: r.dev,
+                ino: r.ino,
+                size: r.size,
+                mtime_ns: r.mtime_ns,
+            }
+    })
+}
+
+// ---------------------------------------------------------------- stats
+
+#[derive(Debug, Serialize, Default)]
+pub struct Stats {
+    pub contents: u64,
+    pub locations: u64,
+    pub aliases: u64,
+    /// Sum of the sizes of every registered path (what full copies would take).
+    pub logical_bytes: u64,
+    /// Bytes actually on disk: each real file or object counted once per inode.
+    pub physical_bytes: u64,
+    /// Sum of the sizes of the distinct contents.
+    pub unique_bytes: u64,
+    pub by_type: Vec<TypeStats>,
+    pub by_mission: Vec<MissionStats>,
+}
+
+#[derive(Debug, Serialize, Default, Clone)]
+pub struct TypeStats {
+    pub kernel_type: String,
+    pub contents: u64,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Serialize, Default, Clone)]
+pub struct MissionStats {
+    pub mission: Option<String>,
+    pub locations: u64,
+    pub logical_bytes: u64,
+    pub physical_bytes: u64,
+}
+
+pub fn stats(ctx: &Ctx<'_>) -> Result<Stats> {
+    let cat = ctx.read()?;
+    let kernels = cat.all_kernels()?;
+    let locations = cat.all_locations()?;
+    let (_, _, aliases) = cat.table_counts()?;
+    let mut s = Stats {
+        contents: kernels.len() as u64,
+        locations: locations.len() as u64,
+        aliases,
+        ..Stats::default()
+    };
+    let mut types: BTreeMap<String, TypeStats> = BTreeMap::new();
+    for k in &kernels {
+        s.unique_bytes += k.size;
+        let t = types.entry(k.kernel_type.clone()).or_insert_with(|| TypeStats {
+            kernel_type: k.kernel_type.clone(),
+            ..TypeStats::default()
+        });
+        t.contents += 1;
+        t.bytes += k.size;
+    }
+    s.by_type = types.into_values().collect();
+    let mut seen = HashSet::new();
+    let mut missions: BTreeMap<Option<String>, (MissionStats, HashSet<(u64, u64)>)> = BTreeMap::new();
+    for l in &locations {
+        s.logical_bytes += l.size;
+        let m = missions.entry(l.mission.clone()).or_insert_with(|| {
+            (
+                MissionStats {
+                    mission: l.mission.clone(),
+                    ..MissionStats::default()
+                },
+                HashSet::new(),
+            )
+        });
+        m.0.locations += 1;
+        m.0.logical_bytes += l.size;
+        if l.kind != LocationKind::Symlink {
+            if seen.insert((l.dev, l.ino)) {
+                s.physical_bytes += l.size;
+            }
+            if m.1.insert((l.dev, l.ino)) {
+                m.0.physical_bytes += l.size;
+            }
+        }
+    }
+    s.by_mission = missions.into_values().map(|(m, _)| m).collect();
+    Ok(s)
+}
+
+// ---------------------------------------------------------------- duplicates
+
+#[derive(Debug, Serialize)]
+pub struct DuplicateGroup {
+    pub sha256: String,
+    pub canonical: String,
+    pub size: u64,
+    /// Distinct physical copies (inodes).
+    pub copies: u64,
+    pub wasted_bytes: u64,
+    pub names: Vec<String>,
+    pub paths: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Duplicates {
+    pub groups: Vec<DuplicateGroup>,
+    pub wasted_bytes: u64,
+}
+
+pub fn duplicates(ctx: &Ctx<'_>) -> Result<Duplicates> {
+    let cat = ctx.read()?;
+    let mut by_sha: HashMap<String, Vec<LocationRow>> = HashMap::new();
+    for l in cat.all_locations()? {
+        if l.kind != LocationKind::Symlink {
+            by_sha.entry(l.sha256.clone()).or_default().push(l);
+        }
+    }
+    let mut groups = Vec::new();
+    for (sha, rows) in by_sha {
+        let inodes: HashSet<(u64, u64)> = rows.iter().map(|r| (r.dev, r.ino)).collect();
+        if inodes.len() < 2 {
+            continue;
+        }
+        let k = cat.kernel(&sha)?;
+        let size = rows[0].size;
+        let mut names: Vec<String> = rows
+            .iter()
+            .filter(|r| r.kind != LocationKind::Object)
+            .map(|r| r.filename.clone())
+            .collect();
+        names.sort();
+        names.dedup();
+        groups.push(DuplicateGroup {
+            canonical: k.map(|k| k.canonical).unwrap_or_default(),
+            copies: inodes.len() as u64,
+            wasted_bytes: (inodes.len() as u64 - 1) * size,
+            paths: rows.iter().map(|r| r.path.clone()).collect(),
+            names,
+            size,
+            sha256: sha,
+        });
+    }
+    groups.sort_by(|a, b| b.wasted_bytes.cmp(&a.wasted_bytes).then(a.canonical.cmp(&b.canonical)));
+    Ok(Duplicates {
+        wasted_bytes: groups.iter().map(|g| g.wasted_bytes).sum(),
+        groups,
+    })
+}

@@ -1,0 +1,124 @@
+//! One module per command group. Each command takes a [`Ctx`] and options, does its
+//! work through `store` and `db`, and returns a report value; only `cli` prints.
+//!
+//! Mutating commands follow plan → execute → commit: they take the home lock, sweep
+//! leftovers of a killed process, build a plan from the catalogue, execute it through
+//! the store's write path, and record the result in one transaction.
+
+pub mod dedup;
+pub mod inspect;
+pub mod reset;
+pub mod scan;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::db::{self, Catalogue};
+use crate::store::{self, Home, HomeLock};
+
+/// How the library reports progress and notices; the CLI implements it with indicatif.
+pub trait Reporter: Sync {
+    /// Another kdb holds the home lock; we are about to wait for it.
+    fn waiting_for_lock(&self, _lock: &Path) {}
+    /// A long step starts: `items` things totalling `bytes` bytes.
+    fn start(&self, _what: &str, _items: u64, _bytes: u64) {}
+    fn advance(&self, _items: u64, _bytes: u64) {}
+    fn finish(&self) {}
+    /// A non-fatal notice for stderr (e.g. a cross-mission fallback).
+    fn warn(&self, _message: &str) {}
+}
+
+/// A reporter that stays silent (tests, `--quiet`).
+pub struct Silent;
+impl Reporter for Silent {}
+
+/// What every command gets from the CLI.
+pub struct Ctx<'a> {
+    pub home: Home,
+    pub lock_timeout: Duration,
+    pub reporter: &'a dyn Reporter,
+}
+
+/// The exit-code classes documented in docs/cli.md.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitClass {
+    /// 1: the thing asked for does not exist (name, hash, catalogue) or a check found gaps.
+    NotFound,
+    /// 2: the request cannot be carried out as given (bad argument, needs a flag).
+    Usage,
+    /// 3: part of the work failed; the report lists what.
+    Partial,
+    /// 5: another kdb held the home lock past the timeout.
+    Busy,
+    /// 10: an internal failure (I/O, database).
+    Internal,
+}
+
+impl ExitClass {
+    pub fn code(self) -> i32 {
+        match self {
+            ExitClass::NotFound => 1,
+            ExitClass::Usage => 2,
+            ExitClass::Partial => 3,
+            ExitClass::Busy => 5,
+            ExitClass::Internal => 10,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Usage(String),
+    #[error("{what} needs confirmation and stdin is not a terminal; pass `{flag}` to proceed")]
+    NeedsConfirmation { what: String, flag: &'static str },
+    #[error("{0}")]
+    Partial(String),
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    #[error(transparent)]
+    Db(#[from] db::Error),
+}
+
+impl Error {
+    pub fn class(&self) -> ExitClass {
+        match self {
+            Error::NotFound(_) | Error::Db(db::Error::Missing(_)) => ExitClass::NotFound,
+            Error::Usage(_) | Error::NeedsConfirmation { .. } | Error::Db(db::Error::TooNew { .. }) => ExitClass::Usage,
+            Error::Store(store::Error::Path(_)) => ExitClass::Usage,
+            Error::Partial(_) => ExitClass::Partial,
+            Error::Store(store::Error::LockTimeout { .. }) => ExitClass::Busy,
+            Error::Store(_) | Error::Db(_) => ExitClass::Internal,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Ctx<'_> {
+    /// Opens the catalogue for a read-only command (no lock; fails if there is none).
+    pub fn read(&self) -> Result<Catalogue> {
+        Ok(Catalogue::open_existing(&self.home.catalogue())?)
+    }
+
+    /// Takes the home lock, sweeps crash leftovers, opens (or creates) the catalogue.
+    pub fn write(&self) -> Result<(HomeLock, Catalogue)> {
+        let lock = self
+            .home
+            .lock(self.lock_timeout, &mut |p| self.reporter.waiting_for_lock(p))?;
+        self.home.create()?;
+        let swept = self.home.sweep()?;
+        if swept > 0 {
+            tracing::info!(swept, "removed temporary files left by an interrupted kdb");
+        }
+        let cat = Catalogue::open_or_create(&self.home.catalogue())?;
+        Ok((lock, cat))
+    }
+}
+
+/// `path` made absolute without resolving links (the name as the user refers to it).
+pub fn absolute(path: &Path) -> PathBuf {
+    store::fsio::absolute(path)
+}

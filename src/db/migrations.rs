@@ -1,0 +1,88 @@
+//! Append-only schema migrations, tracked by `PRAGMA user_version`.
+
+use rusqlite::Connection;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: the seed schema.
+    r"
+    CREATE TABLE kernels (
+        sha256      TEXT PRIMARY KEY NOT NULL,
+        canonical   TEXT NOT NULL,          -- first registered filename
+        kernel_type TEXT NOT NULL,
+        byte_order  TEXT,                   -- BIG-IEEE / LTL-IEEE for DAF/DAS
+        size        INTEGER NOT NULL,
+        first_seen  TEXT NOT NULL
+    ) WITHOUT ROWID;
+
+    CREATE TABLE missions (
+        name        TEXT PRIMARY KEY NOT NULL COLLATE NOCASE,
+        server_url  TEXT,
+        mk_dir_url  TEXT,
+        dedup       INTEGER NOT NULL DEFAULT 1,
+        added_at    TEXT NOT NULL
+    );
+
+    CREATE TABLE locations (
+        path        TEXT PRIMARY KEY NOT NULL,  -- absolute, as referenced (not canonicalised)
+        filename    TEXT NOT NULL,              -- last component of path
+        sha256      TEXT NOT NULL REFERENCES kernels(sha256),
+        mission     TEXT,
+        source_url  TEXT,
+        kind        TEXT NOT NULL CHECK (kind IN ('file', 'symlink', 'object')),
+        link_target TEXT,
+        dev         INTEGER NOT NULL,           -- stat of the bytes (the target, for a link)
+        ino         INTEGER NOT NULL,
+        size        INTEGER NOT NULL,
+        mtime_ns    INTEGER NOT NULL,
+        hashed_at   TEXT NOT NULL
+    );
+    CREATE INDEX locations_by_sha256 ON locations(sha256);
+    CREATE INDEX locations_by_filename ON locations(filename);
+
+    CREATE TABLE kernel_aliases (
+        sha256      TEXT NOT NULL REFERENCES kernels(sha256),
+        filename    TEXT NOT NULL,
+        first_seen  TEXT NOT NULL,
+        source_url  TEXT,
+        PRIMARY KEY (sha256, filename)
+    ) WITHOUT ROWID;
+    CREATE INDEX kernel_aliases_by_filename ON kernel_aliases(filename);
+
+    CREATE TABLE metakernels (
+        id            INTEGER PRIMARY KEY,
+        name          TEXT NOT NULL,
+        source_url    TEXT NOT NULL UNIQUE,
+        final_url     TEXT,
+        local_path    TEXT NOT NULL,
+        mission       TEXT,
+        sha256        TEXT,
+        etag          TEXT,
+        last_modified TEXT,
+        size          INTEGER,
+        acquired_at   TEXT NOT NULL
+    );
+    CREATE INDEX metakernels_by_name ON metakernels(name);
+    ",
+];
+
+/// The schema version this binary writes.
+pub const LATEST: i64 = MIGRATIONS.len() as i64;
+
+pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    for (i, sql) in MIGRATIONS.iter().enumerate() {
+        let version = i as i64 + 1;
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        // Re-read under the write lock: another process may have migrated meanwhile.
+        let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if current >= version {
+            conn.execute_batch("COMMIT")?;
+            continue;
+        }
+        if let Err(e) = conn.execute_batch(&format!("{sql}; PRAGMA user_version = {version};")) {
+            let _rollback = conn.execute_batch("ROLLBACK");
+            return Err(e);
+        }
+        conn.execute_batch("COMMIT")?;
+    }
+    Ok(())
+}

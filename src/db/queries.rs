@@ -1,0 +1,320 @@
+//! Typed rows and queries of the catalogue. Reads take `&Catalogue`, writes take a
+//! [`Tx`] so they only ever run inside a transaction.
+
+use rusqlite::{OptionalExtension, Row, params};
+use serde::Serialize;
+
+use super::{Catalogue, Error, Tx, now};
+
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct KernelRow {
+    pub sha256: String,
+    pub canonical: String,
+    pub kernel_type: String,
+    pub byte_order: Option<String>,
+    pub size: u64,
+    pub first_seen: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LocationKind {
+    File,
+    Symlink,
+    Object,
+}
+
+impl LocationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LocationKind::File => "file",
+            LocationKind::Symlink => "symlink",
+            LocationKind::Object => "object",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        match s {
+            "symlink" => LocationKind::Symlink,
+            "object" => LocationKind::Object,
+            _ => LocationKind::File,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct LocationRow {
+    pub path: String,
+    pub filename: String,
+    pub sha256: String,
+    pub mission: Option<String>,
+    pub source_url: Option<String>,
+    pub kind: LocationKind,
+    pub link_target: Option<String>,
+    pub dev: u64,
+    pub ino: u64,
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub hashed_at: String,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct AliasRow {
+    pub sha256: String,
+    pub filename: String,
+    pub first_seen: String,
+    pub source_url: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct MissionRow {
+    pub name: String,
+    pub server_url: Option<String>,
+    pub mk_dir_url: Option<String>,
+    pub dedup: bool,
+    pub added_at: String,
+}
+
+const LOCATION_COLS: &str =
+    "path, filename, sha256, mission, source_url, kind, link_target, dev, ino, size, mtime_ns, hashed_at";
+
+fn location(r: &Row<'_>) -> rusqlite::Result<LocationRow> {
+    Ok(LocationRow {
+        path: r.get(0)?,
+        filename: r.get(1)?,
+        sha256: r.get(2)?,
+        mission: r.get(3)?,
+        source_url: r.get(4)?,
+        kind: LocationKind::parse(&r.get::<_, String>(5)?),
+        link_target: r.get(6)?,
+        dev: r.get::<_, i64>(7)? as u64,
+        ino: r.get::<_, i64>(8)? as u64,
+        size: r.get::<_, i64>(9)? as u64,
+        mtime_ns: r.get(10)?,
+        hashed_at: r.get(11)?,
+    })
+}
+
+fn kernel(r: &Row<'_>) -> rusqlite::Result<KernelRow> {
+    Ok(KernelRow {
+        sha256: r.get(0)?,
+        canonical: r.get(1)?,
+        kernel_type: r.get(2)?,
+        byte_order: r.get(3)?,
+        size: r.get::<_, i64>(4)? as u64,
+        first_seen: r.get(5)?,
+    })
+}
+
+impl Catalogue {
+    pub fn kernel(&self, sha256: &str) -> Result<Option<KernelRow>, Error> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT sha256, canonical, kernel_type, byte_order, size, first_seen FROM kernels WHERE sha256 = ?1",
+        )?;
+        Ok(st.query_row([sha256], kernel).optional()?)
+    }
+
+    /// Contents whose hash starts with `prefix` (lower-case hex), at most `limit`.
+    pub fn kernels_by_prefix(&self, prefix: &str, limit: usize) -> Result<Vec<String>, Error> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT sha256 FROM kernels WHERE sha256 >= ?1 AND sha256 < ?2 ORDER BY sha256 LIMIT ?3")?;
+        let upper = format!("{prefix}g");
+        let rows = st.query_map(params![prefix, upper, limit as i64], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Contents known under `filename` (exactly): as canonical name, alias or location.
+    pub fn kernels_named(&self, filename: &str) -> Result<Vec<String>, Error> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT sha256 FROM kernel_aliases WHERE filename = ?1
+             UNION SELECT sha256 FROM kernels WHERE canonical = ?1
+             UNION SELECT sha256 FROM locations WHERE filename = ?1
+             ORDER BY 1",
+        )?;
+        let rows = st.query_map([filename], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn aliases_of(&self, sha256: &str) -> Result<Vec<AliasRow>, Error> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT sha256, filename, first_seen, source_url FROM kernel_aliases WHERE sha256 = ?1
+             ORDER BY first_seen, filename",
+        )?;
+        let rows = st.query_map([sha256], |r| {
+            Ok(AliasRow {
+                sha256: r.get(0)?,
+                filename: r.get(1)?,
+                first_seen: r.get(2)?,
+                source_url: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn locations_of(&self, sha256: &str) -> Result<Vec<LocationRow>, Error> {
+        let mut st = self
+            .conn
+            .prepare_cached(&format!("SELECT {LOCATION_COLS} FROM locations WHERE sha256 = ?1 ORDER BY path"))?;
+        let rows = st.query_map([sha256], location)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn locations_named(&self, filename: &str) -> Result<Vec<LocationRow>, Error> {
+        let mut st = self
+            .conn
+            .prepare_cached(&format!("SELECT {LOCATION_COLS} FROM locations WHERE filename = ?1 ORDER BY path"))?;
+        let rows = st.query_map([filename], location)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn location(&self, path: &str) -> Result<Option<LocationRow>, Error> {
+        let mut st = self
+            .conn
+            .prepare_cached(&format!("SELECT {LOCATION_COLS} FROM locations WHERE path = ?1"))?;
+        Ok(st.query_row([path], location).optional()?)
+    }
+
+    /// Every location at or below directory `dir` (an absolute path without trailing `/`).
+    pub fn locations_under(&self, dir: &str) -> Result<Vec<LocationRow>, Error> {
+        let dir = dir.trim_end_matches('/');
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT {LOCATION_COLS} FROM locations WHERE path >= ?1 AND path < ?2 ORDER BY path"
+        ))?;
+        // '0' is the character after '/', so [dir/, dir0) is exactly the subtree.
+        let rows = st.query_map(params![format!("{dir}/"), format!("{dir}0")], location)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn all_locations(&self) -> Result<Vec<LocationRow>, Error> {
+        let mut st = self
+            .conn
+            .prepare_cached(&format!("SELECT {LOCATION_COLS} FROM locations ORDER BY sha256, path"))?;
+        let rows = st.query_map([], location)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn all_kernels(&self) -> Result<Vec<KernelRow>, Error> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT sha256, canonical, kernel_type, byte_order, size, first_seen FROM kernels ORDER BY sha256",
+        )?;
+        let rows = st.query_map([], kernel)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Contents known under more than one filename, most-aliased first.
+    pub fn most_aliased(&self, limit: usize) -> Result<Vec<(String, String, u64)>, Error> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT k.sha256, k.canonical, COUNT(*) AS n FROM kernel_aliases a JOIN kernels k USING (sha256)
+             GROUP BY k.sha256 HAVING n > 1 ORDER BY n DESC, k.canonical LIMIT ?1",
+        )?;
+        let rows = st.query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn alias_count(&self, sha256: &str) -> Result<u64, Error> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT COUNT(*) FROM kernel_aliases WHERE sha256 = ?1")?;
+        Ok(st.query_row([sha256], |r| r.get::<_, i64>(0))? as u64)
+    }
+
+    pub fn missions(&self) -> Result<Vec<MissionRow>, Error> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT name, server_url, mk_dir_url, dedup, added_at FROM missions ORDER BY name")?;
+        let rows = st.query_map([], |r| {
+            Ok(MissionRow {
+                name: r.get(0)?,
+                server_url: r.get(1)?,
+                mk_dir_url: r.get(2)?,
+                dedup: r.get::<_, i64>(3)? != 0,
+                added_at: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn table_counts(&self) -> Result<(u64, u64, u64), Error> {
+        let c = |sql: &str| -> Result<u64, Error> { Ok(self.conn.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64) };
+        Ok((
+            c("SELECT COUNT(*) FROM kernels")?,
+            c("SELECT COUNT(*) FROM locations")?,
+            c("SELECT COUNT(*) FROM kernel_aliases")?,
+        ))
+    }
+}
+
+/// A new content (ignored when the hash is already known: canonical = first name).
+pub struct NewKernel<'a> {
+    pub sha256: &'a str,
+    pub filename: &'a str,
+    pub kernel_type: &'a str,
+    pub byte_order: Option<&'a str>,
+    pub size: u64,
+}
+
+impl Tx<'_> {
+    pub fn insert_kernel(&self, k: &NewKernel<'_>) -> Result<bool, Error> {
+        let mut st = self.conn().prepare_cached(
+            "INSERT OR IGNORE INTO kernels (sha256, canonical, kernel_type, byte_order, size, first_seen)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        Ok(st.execute(params![k.sha256, k.filename, k.kernel_type, k.byte_order, k.size as i64, now()])? > 0)
+    }
+
+    /// Records `filename` as a name of `sha256` (kept forever; first sighting wins).
+    pub fn insert_alias(&self, sha256: &str, filename: &str, source_url: Option<&str>) -> Result<bool, Error> {
+        let mut st = self.conn().prepare_cached(
+            "INSERT OR IGNORE INTO kernel_aliases (sha256, filename, first_seen, source_url) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        Ok(st.execute(params![sha256, filename, now(), source_url])? > 0)
+    }
+
+    pub fn upsert_location(&self, l: &LocationRow) -> Result<(), Error> {
+        let mut st = self.conn().prepare_cached(&format!(
+            "INSERT INTO locations ({LOCATION_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+             ON CONFLICT(path) DO UPDATE SET filename = excluded.filename, sha256 = excluded.sha256,
+               mission = excluded.mission, source_url = COALESCE(excluded.source_url, locations.source_url),
+               kind = excluded.kind, link_target = excluded.link_target, dev = excluded.dev,
+               ino = excluded.ino, size = excluded.size, mtime_ns = excluded.mtime_ns,
+               hashed_at = excluded.hashed_at"
+        ))?;
+        st.execute(params![
+            l.path,
+            l.filename,
+            l.sha256,
+            l.mission,
+            l.source_url,
+            l.kind.as_str(),
+            l.link_target,
+            l.dev as i64,
+            l.ino as i64,
+            l.size as i64,
+            l.mtime_ns,
+            l.hashed_at
+        ])?;
+        Ok(())
+    }
+
+    pub fn delete_location(&self, path: &str) -> Result<(), Error> {
+        let mut st = self.conn().prepare_cached("DELETE FROM locations WHERE path = ?1")?;
+        st.execute([path])?;
+        Ok(())
+    }
+
+    pub fn upsert_mission(&self, m: &MissionRow) -> Result<(), Error> {
+        let mut st = self.conn().prepare_cached(
+            "INSERT INTO missions (name, server_url, mk_dir_url, dedup, added_at) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(name) DO UPDATE SET server_url = excluded.server_url, mk_dir_url = excluded.mk_dir_url,
+               dedup = excluded.dedup",
+        )?;
+        st.execute(params![m.name, m.server_url, m.mk_dir_url, m.dedup, m.added_at])?;
+        Ok(())
+    }
+
+    pub fn delete_mission(&self, name: &str) -> Result<bool, Error> {
+        let mut st = self.conn().prepare_cached("DELETE FROM missions WHERE name = ?1")?;
+        Ok(st.execute([name])? > 0)
+    }
+}

@@ -1,0 +1,244 @@
+//! The one module that renames, links and creates files (the write chokepoint).
+//!
+//! Every file kdb produces is streamed into a temporary file in the destination's
+//! directory (or in `$KDB_HOME/tmp`, which is on the same filesystem as the store),
+//! hashed while streaming, checked, `sync_data`-ed, renamed into place, and the
+//! directory is fsynced. No function here opens an existing path for writing: the
+//! 2024 incident (eight parallel downloads writing through one shared symlink) is
+//! impossible by construction, because a path is only ever *replaced* by a rename.
+//!
+//! Replacing an entry with a link is: create the link under a temporary name in the
+//! same directory, then rename it over the old entry. Temporary names start with
+//! [`TEMP_PREFIX`]; the sweep removes leftovers after a crash.
+#![allow(clippy::disallowed_methods)]
+
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::Error;
+use super::hash::Sha256Hex;
+
+/// Prefix of every temporary entry kdb creates, so a sweep can find leftovers.
+pub const TEMP_PREFIX: &str = ".kdb-tmp-";
+
+/// Streamed bytes sitting in a temporary file, hashed, not yet visible.
+#[derive(Debug)]
+pub struct Staged {
+    file: tempfile::NamedTempFile,
+    sha256: Sha256Hex,
+    len: u64,
+}
+
+impl Staged {
+    pub fn sha256(&self) -> &Sha256Hex {
+        &self.sha256
+    }
+
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn path(&self) -> &Path {
+        self.file.path()
+    }
+
+    /// Checks length and hash against what the caller expects.
+    pub fn verify(&self, name: &str, len: Option<u64>, sha256: Option<&Sha256Hex>) -> Result<(), Error> {
+        if let Some(expected) = len
+            && expected != self.len
+        {
+            return Err(Error::LengthMismatch {
+                name: name.to_owned(),
+                expected,
+                actual: self.len,
+            });
+        }
+        if let Some(expected) = sha256
+            && expected != &self.sha256
+        {
+            return Err(Error::HashMismatch {
+                name: name.to_owned(),
+                expected: expected.to_string(),
+                actual: self.sha256.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Makes the staged bytes durable and renames them to `dest`, replacing any entry
+    /// there (file or link) without ever writing into it, then fsyncs the directory.
+    pub fn persist(self, dest: &Path, read_only: bool) -> Result<(), Error> {
+        let Staged { file, .. } = self;
+        if read_only {
+            fs::set_permissions(file.path(), fs::Permissions::from_mode(0o444))
+                .map_err(|e| Error::io("set permissions on", file.path(), e))?;
+        }
+        file.as_file()
+            .sync_data()
+            .map_err(|e| Error::io("sync", file.path(), e))?;
+        file.persist(dest)
+            .map_err(|e| Error::io("persist", dest, e.error))?;
+        sync_parent(dest)
+    }
+
+    /// Like [`Staged::persist`] but keeps an existing `dest` (used for
+    /// content-addressed objects: an existing object already holds these bytes).
+    pub fn persist_if_absent(self, dest: &Path, read_only: bool) -> Result<bool, Error> {
+        if fs::symlink_metadata(dest).is_ok() {
+            return Ok(false);
+        }
+        self.persist(dest, read_only)?;
+        Ok(true)
+    }
+}
+
+/// Streams `reader` into a new temporary file inside `dir`, hashing as it goes.
+pub fn stage(dir: &Path, reader: &mut dyn Read, on_bytes: &mut dyn FnMut(u64)) -> Result<Staged, Error> {
+    let mut file = temp_file_in(dir)?;
+    let mut hasher = Sha256::new();
+    let mut len = 0u64;
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::io("read source for", file.path(), e)),
+        };
+        hasher.update(&buf[..n]);
+        file.as_file_mut()
+            .write_all(&buf[..n])
+            .map_err(|e| Error::io("write", file.path(), e))?;
+        len += n as u64;
+        on_bytes(n as u64);
+    }
+    Ok(Staged {
+        file,
+        sha256: Sha256Hex::from_digest(hasher.finalize().into()),
+        len,
+    })
+}
+
+/// Stages an existing regular file by hard-linking it under a temporary name in
+/// `dir` (no bytes copied), then hashes it through the new name. `None` when `dir` is
+/// on another filesystem.
+pub fn stage_hardlink(existing: &Path, dir: &Path) -> Result<Option<Staged>, Error> {
+    let file = match tempfile::Builder::new().prefix(TEMP_PREFIX).make_in(dir, |p| {
+        fs::hard_link(existing, p)?;
+        File::open(p)
+    }) {
+        Ok(f) => f,
+        Err(e) if e.raw_os_error() == Some(EXDEV) => return Ok(None),
+        Err(e) => return Err(Error::io("hard-link", existing, e)),
+    };
+    let (sha256, len) =
+        super::hash::hash_reader(&mut file.as_file()).map_err(|e| Error::io("read", existing, e))?;
+    Ok(Some(Staged { file, sha256, len }))
+}
+
+/// errno of a cross-device link or rename.
+const EXDEV: i32 = 18;
+
+/// A new, empty temporary file in `dir`, created exclusively (never an existing path).
+pub fn temp_file_in(dir: &Path) -> Result<tempfile::NamedTempFile, Error> {
+    tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .tempfile_in(dir)
+        .map_err(|e| Error::io("create temporary file in", dir, e))
+}
+
+/// Replaces whatever is at `path` with a symlink to `target`: the link is made under
+/// a temporary name in the same directory and renamed over `path`.
+pub fn replace_with_symlink(path: &Path, target: &Path) -> Result<(), Error> {
+    let dir = parent(path);
+    let tmp = tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .make_in(dir, |p| std::os::unix::fs::symlink(target, p))
+        .map_err(|e| Error::io("create link in", dir, e))?;
+    tmp.persist(path)
+        .map_err(|e| Error::io("replace", path, e.error))?;
+    sync_parent(path)
+}
+
+/// Replaces whatever is at `path` with a hard link to `target` (same filesystem).
+pub fn replace_with_hardlink(path: &Path, target: &Path) -> Result<(), Error> {
+    let dir = parent(path);
+    let tmp = tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .make_in(dir, |p| fs::hard_link(target, p))
+        .map_err(|e| Error::io("create hard link in", dir, e))?;
+    tmp.persist(path)
+        .map_err(|e| Error::io("replace", path, e.error))?;
+    sync_parent(path)
+}
+
+/// Gives `existing` (a regular file) a second name `dest` in the store without
+/// copying: hard link under a temporary name, then rename. Returns false when the
+/// filesystems differ, so the caller falls back to streaming a copy.
+pub fn link_into(existing: &Path, dest: &Path) -> Result<bool, Error> {
+    let dir = parent(dest);
+    let tmp = match tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .make_in(dir, |p| fs::hard_link(existing, p))
+    {
+        Ok(tmp) => tmp,
+        Err(e) if e.raw_os_error() == Some(EXDEV) => return Ok(false),
+        Err(e) => return Err(Error::io("hard-link", existing, e)),
+    };
+    fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o444))
+        .map_err(|e| Error::io("set permissions on", tmp.path(), e))?;
+    tmp.persist(dest)
+        .map_err(|e| Error::io("persist", dest, e.error))?;
+    sync_parent(dest)?;
+    Ok(true)
+}
+
+/// Writes small generated text (config file, metakernel) atomically.
+pub fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let dir = parent(dest);
+    fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;
+    let mut reader = bytes;
+    let staged = stage(dir, &mut reader, &mut |_| {})?;
+    staged.persist(dest, false)
+}
+
+/// Removes one entry kdb owns (a temporary file or a link it made). Never follows links.
+pub fn remove_entry(path: &Path) -> Result<(), Error> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io("remove", path, e)),
+    }
+}
+
+/// Creates a directory (and parents) that kdb owns.
+pub fn create_dir_all(dir: &Path) -> Result<(), Error> {
+    fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))
+}
+
+pub fn sync_parent(path: &Path) -> Result<(), Error> {
+    let dir = parent(path);
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io("sync directory", dir, e))
+}
+
+fn parent(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// The absolute form of `path` without resolving symlinks (the name as referenced).
+pub fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}

@@ -1,0 +1,219 @@
+//! The on-disk side of kdb: the home layout, the content-addressed object store, the
+//! write chokepoint, links, the cross-process lock and the crash sweep.
+//!
+//! Layout under `$KDB_HOME`:
+//!
+//! ```text
+//! kdb.sqlite                  the catalogue (see `db`)
+//! objects/sha256/ab/abcd...   each distinct content once, mode 0444, never modified
+//! tmp/                        staging (same filesystem as objects/)
+//! tmp/journal                 directories outside tmp/ that may hold temp entries
+//! missions/<MISSION>/...      per-mission trees of links to objects
+//! .lock                       cross-process lock
+//! ```
+//!
+//! Invariants owned here (DESIGN.md §3): no function opens an existing kernel path for
+//! writing (see [`fsio`]); an object is only ever created by renaming fully written,
+//! verified, fsynced bytes to its content-derived name; a temp entry left by a killed
+//! process is removed by the [`Home::sweep`] that every mutating command runs first.
+
+pub mod fsio;
+pub mod hash;
+pub mod lock;
+pub mod safe_path;
+
+use std::fs;
+use std::io::{self, BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use hash::Sha256Hex;
+pub use lock::HomeLock;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("failed to {action} `{path}`")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("length mismatch for `{name}`: expected {expected} bytes, got {actual}")]
+    LengthMismatch { name: String, expected: u64, actual: u64 },
+    #[error("hash mismatch for `{name}`: expected {expected}, got {actual}")]
+    HashMismatch { name: String, expected: String, actual: String },
+    #[error(
+        "timed out after {seconds} s waiting for the lock on `{path}` (another kdb is running; \
+         raise KDB_LOCK_TIMEOUT or stop the other process)"
+    )]
+    LockTimeout { path: PathBuf, seconds: u64 },
+    #[error(transparent)]
+    Path(#[from] safe_path::PathError),
+}
+
+impl Error {
+    pub fn io(action: &'static str, path: &Path, source: io::Error) -> Self {
+        Error::Io {
+            action,
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// The paths of one kdb home. Pure: constructing it touches nothing.
+#[derive(Clone, Debug)]
+pub struct Home {
+    root: PathBuf,
+}
+
+impl Home {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Home { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn catalogue(&self) -> PathBuf {
+        self.root.join("kdb.sqlite")
+    }
+
+    pub fn objects(&self) -> PathBuf {
+        self.root.join("objects").join("sha256")
+    }
+
+    pub fn tmp(&self) -> PathBuf {
+        self.root.join("tmp")
+    }
+
+    pub fn missions(&self) -> PathBuf {
+        self.root.join("missions")
+    }
+
+    pub fn lock_file(&self) -> PathBuf {
+        self.root.join(".lock")
+    }
+
+    fn journal(&self) -> PathBuf {
+        self.tmp().join("journal")
+    }
+
+    /// The only way to turn a content hash into a store path.
+    pub fn object_path(&self, sha: &Sha256Hex) -> PathBuf {
+        self.objects().join(&sha.as_str()[..2]).join(sha.as_str())
+    }
+
+    /// Creates the directories a mutating command needs.
+    pub fn create(&self) -> Result<(), Error> {
+        fsio::create_dir_all(&self.objects())?;
+        fsio::create_dir_all(&self.tmp())
+    }
+
+    /// Takes the exclusive home lock (creating the home first).
+    pub fn lock(&self, timeout: Duration, on_wait: &mut dyn FnMut(&Path)) -> Result<HomeLock, Error> {
+        fsio::create_dir_all(&self.root)?;
+        lock::acquire(&self.lock_file(), timeout, on_wait)
+    }
+
+    /// Records, durably, that temp entries may appear in `dirs` (outside `tmp/`), so a
+    /// sweep after a crash knows where to look. Call before creating them.
+    pub fn journal_dirs<'a>(&self, dirs: impl IntoIterator<Item = &'a Path>) -> Result<(), Error> {
+        let path = self.journal();
+        let mut text = String::new();
+        for dir in dirs {
+            if let Some(s) = dir.to_str() {
+                text.push_str(s);
+                text.push('\n');
+            }
+        }
+        if text.is_empty() {
+            return Ok(());
+        }
+        // Append-only journal of our own; it is never a kernel path.
+        let mut file = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| Error::io("open journal", &path, e))?;
+        file.write_all(text.as_bytes())
+            .and_then(|()| file.sync_data())
+            .map_err(|e| Error::io("write journal", &path, e))
+    }
+
+    /// Removes temp entries left by a killed process: everything in `tmp/` except
+    /// resumable partial downloads, and `.kdb-tmp-*` entries in journalled
+    /// directories. Must run under the home lock. Returns how many were removed.
+    pub fn sweep(&self) -> Result<usize, Error> {
+        let mut removed = 0;
+        let journal = self.journal();
+        if let Ok(file) = fs::File::open(&journal) {
+            let mut dirs: Vec<PathBuf> = io::BufReader::new(file)
+                .lines()
+                .map_while(Result::ok)
+                .filter(|l| !l.is_empty())
+                .map(PathBuf::from)
+                .collect();
+            dirs.sort();
+            dirs.dedup();
+            for dir in dirs {
+                removed += sweep_dir(&dir)?;
+            }
+            fsio::remove_entry(&journal)?;
+        }
+        removed += sweep_dir(&self.tmp())?;
+        for dir in [self.objects(), self.root.clone()] {
+            removed += sweep_dir(&dir)?;
+        }
+        if let Ok(shards) = fs::read_dir(self.objects()) {
+            for shard in shards.flatten() {
+                removed += sweep_dir(&shard.path())?;
+            }
+        }
+        Ok(removed)
+    }
+}
+
+/// Removes `.kdb-tmp-*` entries directly inside `dir` (never recursing, never
+/// following links).
+fn sweep_dir(dir: &Path) -> Result<usize, Error> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Ok(0);
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        if entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.starts_with(fsio::TEMP_PREFIX))
+            && entry.file_type().is_ok_and(|t| !t.is_dir())
+        {
+            fsio::remove_entry(&entry.path())?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+/// Stat facts used to decide whether a file changed since it was hashed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FileStamp {
+    pub dev: u64,
+    pub ino: u64,
+    pub size: u64,
+    pub mtime_ns: i64,
+}
+
+impl FileStamp {
+    pub fn of(meta: &fs::Metadata) -> Self {
+        use std::os::unix::fs::MetadataExt;
+        FileStamp {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            size: meta.size(),
+            mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
+        }
+    }
+}
