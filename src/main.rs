@@ -11,7 +11,8 @@ fn main() -> ExitCode {
         (false, 1) => "info",
         _ => "debug",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("KDB_LOG").unwrap_or_else(|_| format!("kdb={level}").into());
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KDB_LOG")
+        .unwrap_or_else(|_| format!("kdb={level}").into());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -60,28 +60,38 @@ pub enum ColorChoice {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Register every kernel under a directory (incremental)
-    #[command(after_help = "Examples:\n  kdb scan ~/spice/juice --mission JUICE\n  kdb scan ./kernels --archive    # move contents into the store, leave links")]
+    #[command(
+        after_help = "Examples:\n  kdb scan ~/spice/juice --mission JUICE\n  kdb scan ./kernels --archive    # move contents into the store, leave links"
+    )]
     Scan(ScanArgs),
     /// Replace duplicate copies with links to one kept copy (dry run unless --execute)
-    #[command(after_help = "Examples:\n  kdb dedup\n  kdb dedup --execute --link hardlink\n  kdb dedup --execute --mission JUICE")]
+    #[command(
+        after_help = "Examples:\n  kdb dedup\n  kdb dedup --execute --link hardlink\n  kdb dedup --execute --mission JUICE"
+    )]
     Dedup(DedupArgs),
     /// Every name and location of one content (by filename or hash prefix)
     #[command(after_help = "Examples:\n  kdb aliases jup365.bsp\n  kdb aliases 3f2a9c --json")]
     Aliases(AliasesArgs),
     /// The local path of a kernel filename (exact name only)
-    #[command(after_help = "Examples:\n  kdb resolve naif0012.tls\n  kdb resolve juice_sc_v02.bc --mission JUICE --json")]
+    #[command(
+        after_help = "Examples:\n  kdb resolve naif0012.tls\n  kdb resolve juice_sc_v02.bc --mission JUICE --json"
+    )]
     Resolve(ResolveArgs),
     /// Counts and bytes: contents, locations, per type and per mission
     Stats(JsonArgs),
     /// Contents stored more than once, with the bytes wasted
     Duplicates(JsonArgs),
     /// Show or change settings
-    #[command(after_help = "Examples:\n  kdb config\n  kdb config get home\n  kdb config set home ~/spice-cache")]
+    #[command(
+        after_help = "Examples:\n  kdb config\n  kdb config get home\n  kdb config set home ~/spice-cache"
+    )]
     Config(ConfigArgs),
     /// Delete the catalogue (never kernel files)
     Reset(ResetArgs),
     /// Print a shell completion script
-    #[command(after_help = "Example:\n  kdb completions bash > ~/.local/share/bash-completion/completions/kdb")]
+    #[command(
+        after_help = "Example:\n  kdb completions bash > ~/.local/share/bash-completion/completions/kdb"
+    )]
     Completions { shell: clap_complete::Shell },
 }
 
@@ -243,7 +253,11 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             } else {
                 output::dedup(&out, &report);
             }
-            Ok(if report.skipped.is_empty() { 0 } else { ExitClass::Partial.code() })
+            Ok(if report.skipped.is_empty() {
+                0
+            } else {
+                ExitClass::Partial.code()
+            })
         }
         Command::Aliases(a) => {
             let query = match a.query {
@@ -304,7 +318,10 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
         Command::Config(a) => config(&settings, a),
         Command::Reset(a) => {
             if !a.yes {
-                let question = format!("delete the catalogue `{}`? kernel files are kept", ctx.home.catalogue().display());
+                let question = format!(
+                    "delete the catalogue `{}`? kernel files are kept",
+                    ctx.home.catalogue().display()
+                );
                 if !prompt::confirm(&question, "reset", "--yes")? {
                     out.note("nothing deleted");
                     return Ok(ExitClass::Usage.code());
@@ -314,7 +331,10 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             if r.deleted {
                 out.note(&format!("deleted the catalogue `{}`", r.catalogue));
             } else {
-                out.note(&format!("no catalogue at `{}`; nothing to delete", r.catalogue));
+                out.note(&format!(
+                    "no catalogue at `{}`; nothing to delete",
+                    r.catalogue
+                ));
             }
             Ok(0)
         }
@@ -347,11 +367,19 @@ fn pick_alias(ctx: &Ctx<'_>) -> Result<String, Failure> {
     }
     let candidates = inspect::alias_candidates(ctx, 30)?;
     if candidates.is_empty() {
-        return Err(commands::Error::NotFound("no content is known under more than one name".into()).into());
+        return Err(commands::Error::NotFound(
+            "no content is known under more than one name".into(),
+        )
+        .into());
     }
     let mut err = std::io::stderr();
     for (i, (sha, canonical, n)) in candidates.iter().enumerate() {
-        let _ = writeln!(err, "{:>3}) {canonical}  ({n} names, {})", i + 1, &sha[..12]);
+        let _ = writeln!(
+            err,
+            "{:>3}) {canonical}  ({n} names, {})",
+            i + 1,
+            &sha[..12]
+        );
     }
     let choice = prompt::choose("pick a content", candidates.len())?;
     Ok(candidates[choice].0.clone())

@@ -30,7 +30,11 @@ impl Out {
     }
 
     fn paint(&self, code: &str, text: &str) -> String {
-        if self.color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_owned() }
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
     }
 
     pub fn warn(&self, msg: &str) {
@@ -64,7 +68,11 @@ pub fn bytes(n: u64) -> String {
         v /= 1000.0;
         u += 1;
     }
-    if u == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[u]) }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
 }
 
 fn table(header: &[&str]) -> Table {
@@ -84,7 +92,11 @@ pub fn scan(out: &Out, r: &ScanReport) {
         bytes(r.hashed_bytes),
         r.symlinks,
         r.aliases_added,
-        if r.archived > 0 { format!(", {} archived into the store", r.archived) } else { String::new() }
+        if r.archived > 0 {
+            format!(", {} archived into the store", r.archived)
+        } else {
+            String::new()
+        }
     );
     if !r.skipped.is_empty() {
         out.warn(&format!("skipped {} files:", r.skipped.len()));
@@ -100,7 +112,12 @@ pub fn dedup(out: &Out, r: &DedupReport) {
         return;
     }
     for g in &r.plan.groups {
-        println!("keep    {}  ({}, {})", g.keep, &g.sha256[..12], bytes(g.size));
+        println!(
+            "keep    {}  ({}, {})",
+            g.keep,
+            &g.sha256[..12],
+            bytes(g.size)
+        );
         for v in &g.replace {
             println!("  link  {v}");
         }
@@ -124,7 +141,10 @@ pub fn dedup(out: &Out, r: &DedupReport) {
         );
     }
     if !r.excluded_missions.is_empty() {
-        out.note(&format!("left alone (dedup off): {}", r.excluded_missions.join(", ")));
+        out.note(&format!(
+            "left alone (dedup off): {}",
+            r.excluded_missions.join(", ")
+        ));
     }
     for s in &r.skipped {
         out.warn(&format!("skipped `{}`: {}", s.path, s.reason));
@@ -133,7 +153,10 @@ pub fn dedup(out: &Out, r: &DedupReport) {
 
 pub fn aliases(out: &Out, reports: &[AliasesReport]) {
     if reports.len() > 1 {
-        out.warn(&format!("this name is shared by {} different contents", reports.len()));
+        out.warn(&format!(
+            "this name is shared by {} different contents",
+            reports.len()
+        ));
     }
     for (i, r) in reports.iter().enumerate() {
         if i > 0 {
@@ -144,12 +167,19 @@ pub fn aliases(out: &Out, reports: &[AliasesReport]) {
         println!(
             "type        {}{}",
             r.kernel_type,
-            r.byte_order.as_deref().map(|b| format!(" ({b})")).unwrap_or_default()
+            r.byte_order
+                .as_deref()
+                .map(|b| format!(" ({b})"))
+                .unwrap_or_default()
         );
         println!("size        {} ({} bytes)", bytes(r.size), r.size);
         println!("aliases     {}", r.aliases.len());
         for a in &r.aliases {
-            let mark = if a == &r.canonical { "  (canonical)" } else { "" };
+            let mark = if a == &r.canonical {
+                "  (canonical)"
+            } else {
+                ""
+            };
             println!("  {a}{mark}");
         }
         println!("locations   {}", r.locations.len());
@@ -158,7 +188,11 @@ pub fn aliases(out: &Out, reports: &[AliasesReport]) {
                 ("symlink", Some(t)) => format!("symlink -> {t}"),
                 (k, _) => k.to_owned(),
             };
-            let mission = l.mission.as_deref().map(|m| format!(" [{m}]")).unwrap_or_default();
+            let mission = l
+                .mission
+                .as_deref()
+                .map(|m| format!(" [{m}]"))
+                .unwrap_or_default();
             println!("  {}{mission}  {what}", l.path);
         }
     }
@@ -174,7 +208,11 @@ pub fn stats(s: &Stats) {
     if !s.by_type.is_empty() {
         let mut t = table(&["type", "contents", "bytes"]);
         for r in &s.by_type {
-            t.add_row(vec![r.kernel_type.clone(), r.contents.to_string(), bytes(r.bytes)]);
+            t.add_row(vec![
+                r.kernel_type.clone(),
+                r.contents.to_string(),
+                bytes(r.bytes),
+            ]);
         }
         println!("{t}");
     }
@@ -209,7 +247,11 @@ pub fn duplicates(d: &Duplicates) {
         ]);
     }
     println!("{t}");
-    println!("{} groups, {} wasted", d.groups.len(), bytes(d.wasted_bytes));
+    println!(
+        "{} groups, {} wasted",
+        d.groups.len(),
+        bytes(d.wasted_bytes)
+    );
 }
 
 pub fn settings(s: &Settings) {
@@ -230,8 +272,15 @@ pub fn settings(s: &Settings) {
         s.lock_timeout.source.describe(KEYS[1].env),
     ]);
     let home = &s.home.value;
-    for (k, p) in [("catalogue", home.join("kdb.sqlite")), ("objects", home.join("objects/sha256"))] {
-        t.add_row(vec![k.to_owned(), p.display().to_string(), "home".to_owned()]);
+    for (k, p) in [
+        ("catalogue", home.join("kdb.sqlite")),
+        ("objects", home.join("objects/sha256")),
+    ] {
+        t.add_row(vec![
+            k.to_owned(),
+            p.display().to_string(),
+            "home".to_owned(),
+        ]);
     }
     println!("{t}");
 }

@@ -27,7 +27,10 @@ impl CliReporter {
 impl Reporter for CliReporter {
     fn waiting_for_lock(&self, lock: &Path) {
         // Always said, even with --quiet: the user must know why nothing happens.
-        eprintln!("waiting for lock on `{}` (another kdb is running)", lock.display());
+        eprintln!(
+            "waiting for lock on `{}` (another kdb is running)",
+            lock.display()
+        );
     }
 
     fn start(&self, what: &str, items: u64, bytes: u64) {
@@ -36,8 +39,10 @@ impl Reporter for CliReporter {
         }
         let bar = if bytes > 0 {
             ProgressBar::new(bytes).with_style(
-                ProgressStyle::with_template("{msg:>12} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                ProgressStyle::with_template(
+                    "{msg:>12} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
             )
         } else {
             ProgressBar::new(items).with_style(
@@ -55,7 +60,11 @@ impl Reporter for CliReporter {
         if let Ok(slot) = self.bar.lock()
             && let Some(bar) = slot.as_ref()
         {
-            bar.inc(if bar.length().is_some_and(|_| bytes > 0) { bytes } else { items });
+            bar.inc(if bar.length().is_some_and(|_| bytes > 0) {
+                bytes
+            } else {
+                items
+            });
         }
     }
 

@@ -122,10 +122,12 @@ fn config_path() -> Result<Sourced<PathBuf>, SettingsError> {
 
 fn read_table(path: &Path) -> Result<toml::Table, SettingsError> {
     match std::fs::read_to_string(path) {
-        Ok(text) => text.parse::<toml::Table>().map_err(|source| SettingsError::Parse {
-            path: path.to_path_buf(),
-            source,
-        }),
+        Ok(text) => text
+            .parse::<toml::Table>()
+            .map_err(|source| SettingsError::Parse {
+                path: path.to_path_buf(),
+                source,
+            }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(toml::Table::new()),
         Err(source) => Err(SettingsError::Read {
             path: path.to_path_buf(),
@@ -156,7 +158,10 @@ impl Settings {
             }
         } else {
             Sourced {
-                value: dirs().ok_or(SettingsError::NoDefault)?.data_dir().to_path_buf(),
+                value: dirs()
+                    .ok_or(SettingsError::NoDefault)?
+                    .data_dir()
+                    .to_path_buf(),
                 source: Source::Default,
             }
         };
@@ -166,7 +171,10 @@ impl Settings {
                 source: Source::Env,
             }
         } else if let Some(v) = table.get("lock_timeout") {
-            let text = v.as_integer().map(|i| i.to_string()).unwrap_or_else(|| v.to_string());
+            let text = v
+                .as_integer()
+                .map(|i| i.to_string())
+                .unwrap_or_else(|| v.to_string());
             Sourced {
                 value: parse_u64("lock_timeout", &text, "config file")?,
                 source: Source::Config,

@@ -91,13 +91,18 @@ pub fn plan(
     for (sha, mut copies) in by_sha {
         // Keep the store's object if there is one, else the first path in order.
         copies.sort_by(|a, b| {
-            (a.kind != LocationKind::Object, &a.path).cmp(&(b.kind != LocationKind::Object, &b.path))
+            (a.kind != LocationKind::Object, &a.path)
+                .cmp(&(b.kind != LocationKind::Object, &b.path))
         });
         let keep = copies[0];
         let victims: Vec<&LocationRow> = copies[1..]
             .iter()
             .copied()
-            .filter(|r| r.kind == LocationKind::File && (r.dev, r.ino) != (keep.dev, keep.ino) && in_scope(r))
+            .filter(|r| {
+                r.kind == LocationKind::File
+                    && (r.dev, r.ino) != (keep.dev, keep.ino)
+                    && in_scope(r)
+            })
             .collect();
         if victims.is_empty() {
             continue;
@@ -162,7 +167,12 @@ pub fn run(ctx: &Ctx<'_>, opts: &DedupOptions) -> Result<DedupReport> {
         .collect();
     ctx.home.journal_dirs(dirs.iter().map(PathBuf::as_path))?;
 
-    let total: u64 = report.plan.groups.iter().map(|g| g.replace.len() as u64).sum();
+    let total: u64 = report
+        .plan
+        .groups
+        .iter()
+        .map(|g| g.replace.len() as u64)
+        .sum();
     ctx.reporter.start("deduplicating", total, 0);
     let mut updates: Vec<LocationRow> = Vec::new();
     let mut freed: HashMap<(u64, u64), (u64, u64)> = HashMap::new(); // inode -> (names replaced, size)
@@ -184,7 +194,9 @@ pub fn run(ctx: &Ctx<'_>, opts: &DedupOptions) -> Result<DedupReport> {
         };
         for victim in &group.replace {
             ctx.reporter.advance(1, 0);
-            let Some(row) = by_path.get(victim.as_str()) else { continue };
+            let Some(row) = by_path.get(victim.as_str()) else {
+                continue;
+            };
             match replace_one(keep, keep_stamp, row, opts.link) {
                 Ok((new_row, old_inode)) => {
                     report.replaced += 1;
@@ -217,16 +229,26 @@ pub fn run(ctx: &Ctx<'_>, opts: &DedupOptions) -> Result<DedupReport> {
 
 /// The kept copy must exist, be a regular file (not a link) and hash correctly.
 fn check_kept(keep: &Path, sha256: &str) -> std::result::Result<FileStamp, String> {
-    let meta = fs::symlink_metadata(keep).map_err(|e| format!("kept copy `{}` is gone: {e}", keep.display()))?;
+    let meta = fs::symlink_metadata(keep)
+        .map_err(|e| format!("kept copy `{}` is gone: {e}", keep.display()))?;
     if !meta.is_file() {
-        return Err(format!("kept copy `{}` is no longer a regular file", keep.display()));
+        return Err(format!(
+            "kept copy `{}` is no longer a regular file",
+            keep.display()
+        ));
     }
     let (actual, _) = hash::hash_file(keep).map_err(|e| format!("cannot read kept copy: {e}"))?;
     if actual.as_str() != sha256 {
-        return Err(format!("kept copy `{}` changed since it was scanned", keep.display()));
+        return Err(format!(
+            "kept copy `{}` changed since it was scanned",
+            keep.display()
+        ));
     }
     Ok(FileStamp::of(&meta))
 }
+
+/// The inode a replacement took a name from, with its size.
+type ReplacedInode = ((u64, u64), u64);
 
 /// Re-verifies one victim and replaces it with a link to `keep`. Returns its new row
 /// and the old inode with its size.
@@ -235,7 +257,7 @@ fn replace_one(
     keep_stamp: FileStamp,
     row: &LocationRow,
     mode: LinkMode,
-) -> std::result::Result<(LocationRow, ((u64, u64), u64)), String> {
+) -> std::result::Result<(LocationRow, ReplacedInode), String> {
     let now_keep = fs::symlink_metadata(keep).map_err(|e| format!("kept copy vanished: {e}"))?;
     if !now_keep.is_file() || FileStamp::of(&now_keep) != keep_stamp {
         return Err("kept copy changed during dedup".into());
@@ -260,7 +282,9 @@ fn replace_one(
         }
         LinkMode::Hardlink => {
             if old.dev != keep_stamp.dev {
-                return Err("on another filesystem than the kept copy; use `--link symlink`".into());
+                return Err(
+                    "on another filesystem than the kept copy; use `--link symlink`".into(),
+                );
             }
             fsio::replace_with_hardlink(path, keep).map_err(err)?;
             new_row.kind = LocationKind::File;
@@ -279,7 +303,13 @@ fn replace_one(
 mod tests {
     use super::*;
 
-    fn row(path: &str, sha: &str, ino: u64, kind: LocationKind, mission: Option<&str>) -> LocationRow {
+    fn row(
+        path: &str,
+        sha: &str,
+        ino: u64,
+        kind: LocationKind,
+        mission: Option<&str>,
+    ) -> LocationRow {
         LocationRow {
             path: path.into(),
             filename: path.rsplit('/').next().unwrap().into(),
@@ -310,7 +340,10 @@ mod tests {
         let p = plan(&rows, &HashSet::new(), None, &nlink);
         assert_eq!(p.groups.len(), 1);
         assert_eq!(p.groups[0].keep, "/s/aa");
-        assert_eq!(p.groups[0].replace, vec!["/a/x.bsp", "/b/y.bsp", "/b/y2.bsp"]);
+        assert_eq!(
+            p.groups[0].replace,
+            vec!["/a/x.bsp", "/b/y.bsp", "/b/y2.bsp"]
+        );
         assert_eq!(p.bytes_saved, 200, "two inodes freed, each counted once");
     }
 

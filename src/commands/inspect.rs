@@ -59,12 +59,18 @@ pub fn contents_for(cat: &Catalogue, arg: &str) -> Result<Vec<String>> {
     if let Query::Hash(prefix) = classify(arg) {
         let found = cat.kernels_by_prefix(&prefix.to_ascii_lowercase(), 2)?;
         return match found.len() {
-            0 => Err(Error::NotFound(format!("no kernel with a hash starting `{arg}`"))),
+            0 => Err(Error::NotFound(format!(
+                "no kernel with a hash starting `{arg}`"
+            ))),
             1 => Ok(found),
-            _ => Err(Error::Usage(format!("hash prefix `{arg}` is ambiguous; give more digits"))),
+            _ => Err(Error::Usage(format!(
+                "hash prefix `{arg}` is ambiguous; give more digits"
+            ))),
         };
     }
-    Err(Error::NotFound(format!("no kernel known under the name `{arg}`")))
+    Err(Error::NotFound(format!(
+        "no kernel known under the name `{arg}`"
+    )))
 }
 
 pub fn aliases(ctx: &Ctx<'_>, arg: &str) -> Result<Vec<AliasesReport>> {
@@ -146,7 +152,12 @@ pub fn resolve_in(cat: &Catalogue, name: &str, mission: Option<&str>) -> Result<
     Ok(pick(&by_alias, name, mission, "alias"))
 }
 
-fn pick(rows: &[LocationRow], name: &str, mission: Option<&str>, how: &'static str) -> Option<Resolved> {
+fn pick(
+    rows: &[LocationRow],
+    name: &str,
+    mission: Option<&str>,
+    how: &'static str,
+) -> Option<Resolved> {
     let rank = |r: &LocationRow| match r.kind {
         LocationKind::File => 0,
         LocationKind::Object => 1,
@@ -155,7 +166,11 @@ fn pick(rows: &[LocationRow], name: &str, mission: Option<&str>, how: &'static s
     let mut live: Vec<&LocationRow> = rows.iter().filter(|r| intact(r)).collect();
     live.sort_by(|a, b| (rank(a), &a.path).cmp(&(rank(b), &b.path)));
     let same_mission = |r: &&&LocationRow| {
-        mission.is_none_or(|m| r.mission.as_deref().is_some_and(|rm| rm.eq_ignore_ascii_case(m)))
+        mission.is_none_or(|m| {
+            r.mission
+                .as_deref()
+                .is_some_and(|rm| rm.eq_ignore_ascii_case(m))
+        })
     };
     let (row, fallback_from) = match live.iter().find(same_mission) {
         Some(r) => (*r, None),
@@ -230,16 +245,19 @@ pub fn stats(ctx: &Ctx<'_>) -> Result<Stats> {
     let mut types: BTreeMap<String, TypeStats> = BTreeMap::new();
     for k in &kernels {
         s.unique_bytes += k.size;
-        let t = types.entry(k.kernel_type.clone()).or_insert_with(|| TypeStats {
-            kernel_type: k.kernel_type.clone(),
-            ..TypeStats::default()
-        });
+        let t = types
+            .entry(k.kernel_type.clone())
+            .or_insert_with(|| TypeStats {
+                kernel_type: k.kernel_type.clone(),
+                ..TypeStats::default()
+            });
         t.contents += 1;
         t.bytes += k.size;
     }
     s.by_type = types.into_values().collect();
     let mut seen = HashSet::new();
-    let mut missions: BTreeMap<Option<String>, (MissionStats, HashSet<(u64, u64)>)> = BTreeMap::new();
+    type Inodes = HashSet<(u64, u64)>;
+    let mut missions: BTreeMap<Option<String>, (MissionStats, Inodes)> = BTreeMap::new();
     for l in &locations {
         s.logical_bytes += l.size;
         let m = missions.entry(l.mission.clone()).or_insert_with(|| {
@@ -319,7 +337,11 @@ pub fn duplicates(ctx: &Ctx<'_>) -> Result<Duplicates> {
             sha256: sha,
         });
     }
-    groups.sort_by(|a, b| b.wasted_bytes.cmp(&a.wasted_bytes).then(a.canonical.cmp(&b.canonical)));
+    groups.sort_by(|a, b| {
+        b.wasted_bytes
+            .cmp(&a.wasted_bytes)
+            .then(a.canonical.cmp(&b.canonical))
+    });
     Ok(Duplicates {
         wasted_bytes: groups.iter().map(|g| g.wasted_bytes).sum(),
         groups,

@@ -86,7 +86,9 @@ impl Error {
     pub fn class(&self) -> ExitClass {
         match self {
             Error::NotFound(_) | Error::Db(db::Error::Missing(_)) => ExitClass::NotFound,
-            Error::Usage(_) | Error::NeedsConfirmation { .. } | Error::Db(db::Error::TooNew { .. }) => ExitClass::Usage,
+            Error::Usage(_)
+            | Error::NeedsConfirmation { .. }
+            | Error::Db(db::Error::TooNew { .. }) => ExitClass::Usage,
             Error::Store(store::Error::Path(_)) => ExitClass::Usage,
             Error::Partial(_) => ExitClass::Partial,
             Error::Store(store::Error::LockTimeout { .. }) => ExitClass::Busy,
@@ -105,9 +107,9 @@ impl Ctx<'_> {
 
     /// Takes the home lock, sweeps crash leftovers, opens (or creates) the catalogue.
     pub fn write(&self) -> Result<(HomeLock, Catalogue)> {
-        let lock = self
-            .home
-            .lock(self.lock_timeout, &mut |p| self.reporter.waiting_for_lock(p))?;
+        let lock = self.home.lock(self.lock_timeout, &mut |p| {
+            self.reporter.waiting_for_lock(p)
+        })?;
         self.home.create()?;
         let swept = self.home.sweep()?;
         if swept > 0 {

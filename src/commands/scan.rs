@@ -79,9 +79,13 @@ enum Hashed {
 
 pub fn run(ctx: &Ctx<'_>, opts: &ScanOptions) -> Result<ScanReport> {
     let root = absolute(&opts.dir);
-    let meta = fs::metadata(&root).map_err(|e| Error::Usage(format!("cannot scan `{}`: {e}", root.display())))?;
+    let meta = fs::metadata(&root)
+        .map_err(|e| Error::Usage(format!("cannot scan `{}`: {e}", root.display())))?;
     if !meta.is_dir() {
-        return Err(Error::Usage(format!("`{}` is not a directory", root.display())));
+        return Err(Error::Usage(format!(
+            "`{}` is not a directory",
+            root.display()
+        )));
     }
     let (_lock, mut cat) = ctx.write()?;
     let root_str = path_str(&root)?;
@@ -117,11 +121,17 @@ pub fn run(ctx: &Ctx<'_>, opts: &ScanOptions) -> Result<ScanReport> {
         let entry = match entry {
             Ok(e) => e,
             Err(e) => {
-                let path = e.path().map(|p| p.display().to_string()).unwrap_or_default();
+                let path = e
+                    .path()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default();
                 failed_dirs.push(path.clone());
                 report.skipped.push(Skipped {
                     path,
-                    reason: format!("unreadable: {}", e.io_error().map(|e| e.to_string()).unwrap_or_default()),
+                    reason: format!(
+                        "unreadable: {}",
+                        e.io_error().map(|e| e.to_string()).unwrap_or_default()
+                    ),
                 });
                 continue;
             }
@@ -220,7 +230,11 @@ pub fn run(ctx: &Ctx<'_>, opts: &ScanOptions) -> Result<ScanReport> {
     for (job, result) in file_jobs.iter().zip(hashed) {
         let key = path_str(&job.path)?;
         match result {
-            Hashed::Kernel { sha, size, detection } => {
+            Hashed::Kernel {
+                sha,
+                size,
+                detection,
+            } => {
                 seen.insert(key.clone());
                 report.hashed += 1;
                 report.hashed_bytes += size;
@@ -229,7 +243,9 @@ pub fn run(ctx: &Ctx<'_>, opts: &ScanOptions) -> Result<ScanReport> {
                     path: key.clone(),
                     filename: job.name.clone(),
                     sha256: sha.to_string(),
-                    mission: mission.clone().or_else(|| known.get(&key).and_then(|r| r.mission.clone())),
+                    mission: mission
+                        .clone()
+                        .or_else(|| known.get(&key).and_then(|r| r.mission.clone())),
                     source_url: None,
                     kind: LocationKind::File,
                     link_target: None,
@@ -257,7 +273,11 @@ pub fn run(ctx: &Ctx<'_>, opts: &ScanOptions) -> Result<ScanReport> {
         let (sha, detection) = match by_stamp.get(&job.stamp) {
             Some(sha) => (sha.clone(), None),
             None => match hash_candidate(&job.path, &job.name) {
-                Hashed::Kernel { sha, size, detection } => {
+                Hashed::Kernel {
+                    sha,
+                    size,
+                    detection,
+                } => {
                     report.hashed += 1;
                     report.hashed_bytes += size;
                     by_stamp.insert(job.stamp, sha.to_string());
@@ -292,10 +312,16 @@ pub fn run(ctx: &Ctx<'_>, opts: &ScanOptions) -> Result<ScanReport> {
             path: key.clone(),
             filename: job.name.clone(),
             sha256: sha,
-            mission: mission.clone().or_else(|| known.get(&key).and_then(|r| r.mission.clone())),
+            mission: mission
+                .clone()
+                .or_else(|| known.get(&key).and_then(|r| r.mission.clone())),
             source_url: None,
             kind: LocationKind::Symlink,
-            link_target: job.link.as_ref().and_then(|l| l.to_str()).map(str::to_owned),
+            link_target: job
+                .link
+                .as_ref()
+                .and_then(|l| l.to_str())
+                .map(str::to_owned),
             dev: job.stamp.dev,
             ino: job.stamp.ino,
             size: job.stamp.size,
@@ -424,7 +450,10 @@ fn hash_candidate(path: &Path, name: &str) -> Hashed {
     };
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let mut head = Vec::with_capacity(kernel::HEAD_LEN);
-    if let Err(e) = (&mut file).take(kernel::HEAD_LEN as u64).read_to_end(&mut head) {
+    if let Err(e) = (&mut file)
+        .take(kernel::HEAD_LEN as u64)
+        .read_to_end(&mut head)
+    {
         return Hashed::Failed(format!("cannot read: {e}"));
     }
     let detection = kernel::detect(&head, name, size);
@@ -435,14 +464,21 @@ fn hash_candidate(path: &Path, name: &str) -> Hashed {
     }
     let mut chained = head.as_slice().chain(file);
     match hash::hash_reader(&mut chained) {
-        Ok((sha, size)) => Hashed::Kernel { sha, size, detection },
+        Ok((sha, size)) => Hashed::Kernel {
+            sha,
+            size,
+            detection,
+        },
         Err(e) => Hashed::Failed(format!("cannot read: {e}")),
     }
 }
 
 /// Moves one regular file's content into the store and leaves a symlink in its place.
 /// Returns the object's and the link's new rows, `None` when there is nothing to do.
-fn archive_one(ctx: &Ctx<'_>, row: &LocationRow) -> std::result::Result<Option<(LocationRow, LocationRow)>, String> {
+fn archive_one(
+    ctx: &Ctx<'_>,
+    row: &LocationRow,
+) -> std::result::Result<Option<(LocationRow, LocationRow)>, String> {
     let sha = Sha256Hex::parse(&row.sha256).ok_or("bad hash in catalogue")?;
     let object = ctx.home.object_path(&sha);
     let path = Path::new(&row.path);
@@ -452,12 +488,18 @@ fn archive_one(ctx: &Ctx<'_>, row: &LocationRow) -> std::result::Result<Option<(
         // Hard link the file into tmp/ (same filesystem as objects/), verify the bytes
         // still hash to what was scanned, then rename to the content-derived name.
         let staged = stage_copy_or_link(ctx, path, &row.filename).map_err(err)?;
-        staged.verify(&row.filename, Some(row.size), Some(&sha)).map_err(err)?;
+        staged
+            .verify(&row.filename, Some(row.size), Some(&sha))
+            .map_err(err)?;
         staged.persist_if_absent(&object, true).map_err(err)?;
     } else {
-        let (actual, _) = hash::hash_file(&object).map_err(|e| format!("cannot read object: {e}"))?;
+        let (actual, _) =
+            hash::hash_file(&object).map_err(|e| format!("cannot read object: {e}"))?;
         if actual != sha {
-            return Err(format!("object `{}` does not hash to its name; run `kdb verify`", object.display()));
+            return Err(format!(
+                "object `{}` does not hash to its name; run `kdb verify`",
+                object.display()
+            ));
         }
     }
     // The original bytes must still be what we scanned before we drop them.
@@ -468,7 +510,10 @@ fn archive_one(ctx: &Ctx<'_>, row: &LocationRow) -> std::result::Result<Option<(
     fsio::replace_with_symlink(path, &object).map_err(err)?;
     let object_meta = fs::metadata(&object).map_err(|e| format!("cannot stat object: {e}"))?;
     let stamp = FileStamp::of(&object_meta);
-    let object_str = object.to_str().ok_or("object path is not UTF-8")?.to_owned();
+    let object_str = object
+        .to_str()
+        .ok_or("object path is not UTF-8")?
+        .to_owned();
     let object_row = LocationRow {
         path: object_str.clone(),
         filename: sha.to_string(),
@@ -497,7 +542,11 @@ fn archive_one(ctx: &Ctx<'_>, row: &LocationRow) -> std::result::Result<Option<(
 
 /// A staged copy of `path` in `$KDB_HOME/tmp`: a hard link when on the same filesystem
 /// (no bytes copied), otherwise a streamed, hashed copy.
-fn stage_copy_or_link(ctx: &Ctx<'_>, path: &Path, name: &str) -> Result<fsio::Staged, crate::store::Error> {
+fn stage_copy_or_link(
+    ctx: &Ctx<'_>,
+    path: &Path,
+    name: &str,
+) -> Result<fsio::Staged, crate::store::Error> {
     if let Some(staged) = fsio::stage_hardlink(path, &ctx.home.tmp())? {
         return Ok(staged);
     }
@@ -516,7 +565,8 @@ fn stamp_of(l: &LocationRow) -> FileStamp {
 }
 
 fn is_temp(name: &std::ffi::OsStr) -> bool {
-    name.to_str().is_some_and(|n| n.starts_with(fsio::TEMP_PREFIX))
+    name.to_str()
+        .is_some_and(|n| n.starts_with(fsio::TEMP_PREFIX))
 }
 
 fn path_str(p: &Path) -> Result<String> {
@@ -524,4 +574,3 @@ fn path_str(p: &Path) -> Result<String> {
         .map(str::to_owned)
         .ok_or_else(|| Error::Usage(format!("path `{}` is not UTF-8", p.display())))
 }
-

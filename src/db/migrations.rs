@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
         size        INTEGER NOT NULL,
         first_seen  TEXT NOT NULL
     ) WITHOUT ROWID;
+    CREATE INDEX kernels_by_canonical ON kernels(canonical);
 
     CREATE TABLE missions (
         name        TEXT PRIMARY KEY NOT NULL COLLATE NOCASE,

@@ -25,7 +25,9 @@ pub use queries::*;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("no catalogue at `{0}` yet; register kernels first with `kdb scan DIR` or `kdb get URL`")]
+    #[error(
+        "no catalogue at `{0}` yet; register kernels first with `kdb scan DIR` or `kdb get URL`"
+    )]
     Missing(PathBuf),
     #[error("failed to open the catalogue `{path}`")]
     Open {
@@ -33,8 +35,14 @@ pub enum Error {
         #[source]
         source: rusqlite::Error,
     },
-    #[error("the catalogue `{path}` has schema version {found}, newer than this kdb ({supported}); upgrade kdb")]
-    TooNew { path: PathBuf, found: i64, supported: i64 },
+    #[error(
+        "the catalogue `{path}` has schema version {found}, newer than this kdb ({supported}); upgrade kdb"
+    )]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
     #[error("catalogue query failed")]
     Sql(#[from] rusqlite::Error),
 }
@@ -70,7 +78,10 @@ impl Catalogue {
 
     /// Opens the catalogue, creating and migrating it if needed. Call under the home lock.
     pub fn open_or_create(path: &Path) -> Result<Self, Error> {
-        let cat = Self::open_with(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE)?;
+        let cat = Self::open_with(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+        )?;
         let version = cat.user_version()?;
         if version > migrations::LATEST {
             return Err(Error::TooNew {
@@ -88,10 +99,14 @@ impl Catalogue {
             path: path.to_path_buf(),
             source,
         };
-        let conn = Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX).map_err(open_err)?;
-        conn.busy_timeout(Duration::from_secs(30)).map_err(open_err)?;
-        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
+        let conn = Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)
             .map_err(open_err)?;
+        conn.busy_timeout(Duration::from_secs(30))
+            .map_err(open_err)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+        )
+        .map_err(open_err)?;
         Ok(Catalogue {
             conn,
             path: path.to_path_buf(),
@@ -99,7 +114,9 @@ impl Catalogue {
     }
 
     fn user_version(&self) -> Result<i64, Error> {
-        Ok(self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+        Ok(self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
     }
 
     pub fn path(&self) -> &Path {
@@ -111,7 +128,10 @@ impl Catalogue {
     }
 
     /// Runs `f` in one write transaction (`BEGIN IMMEDIATE`), committing on `Ok`.
-    pub fn write<T, E: From<Error>>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T, E>) -> Result<T, E> {
+    pub fn write<T, E: From<Error>>(
+        &mut self,
+        f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)

@@ -75,8 +75,7 @@ pub struct MissionRow {
     pub added_at: String,
 }
 
-const LOCATION_COLS: &str =
-    "path, filename, sha256, mission, source_url, kind, link_target, dev, ino, size, mtime_ns, hashed_at";
+const LOCATION_COLS: &str = "path, filename, sha256, mission, source_url, kind, link_target, dev, ino, size, mtime_ns, hashed_at";
 
 fn location(r: &Row<'_>) -> rusqlite::Result<LocationRow> {
     Ok(LocationRow {
@@ -153,25 +152,25 @@ impl Catalogue {
     }
 
     pub fn locations_of(&self, sha256: &str) -> Result<Vec<LocationRow>, Error> {
-        let mut st = self
-            .conn
-            .prepare_cached(&format!("SELECT {LOCATION_COLS} FROM locations WHERE sha256 = ?1 ORDER BY path"))?;
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT {LOCATION_COLS} FROM locations WHERE sha256 = ?1 ORDER BY path"
+        ))?;
         let rows = st.query_map([sha256], location)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
     pub fn locations_named(&self, filename: &str) -> Result<Vec<LocationRow>, Error> {
-        let mut st = self
-            .conn
-            .prepare_cached(&format!("SELECT {LOCATION_COLS} FROM locations WHERE filename = ?1 ORDER BY path"))?;
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT {LOCATION_COLS} FROM locations WHERE filename = ?1 ORDER BY path"
+        ))?;
         let rows = st.query_map([filename], location)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
     pub fn location(&self, path: &str) -> Result<Option<LocationRow>, Error> {
-        let mut st = self
-            .conn
-            .prepare_cached(&format!("SELECT {LOCATION_COLS} FROM locations WHERE path = ?1"))?;
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT {LOCATION_COLS} FROM locations WHERE path = ?1"
+        ))?;
         Ok(st.query_row([path], location).optional()?)
     }
 
@@ -187,9 +186,9 @@ impl Catalogue {
     }
 
     pub fn all_locations(&self) -> Result<Vec<LocationRow>, Error> {
-        let mut st = self
-            .conn
-            .prepare_cached(&format!("SELECT {LOCATION_COLS} FROM locations ORDER BY sha256, path"))?;
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT {LOCATION_COLS} FROM locations ORDER BY sha256, path"
+        ))?;
         let rows = st.query_map([], location)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -208,7 +207,9 @@ impl Catalogue {
             "SELECT k.sha256, k.canonical, COUNT(*) AS n FROM kernel_aliases a JOIN kernels k USING (sha256)
              GROUP BY k.sha256 HAVING n > 1 ORDER BY n DESC, k.canonical LIMIT ?1",
         )?;
-        let rows = st.query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64)))?;
+        let rows = st.query_map([limit as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64))
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -220,9 +221,9 @@ impl Catalogue {
     }
 
     pub fn missions(&self) -> Result<Vec<MissionRow>, Error> {
-        let mut st = self
-            .conn
-            .prepare_cached("SELECT name, server_url, mk_dir_url, dedup, added_at FROM missions ORDER BY name")?;
+        let mut st = self.conn.prepare_cached(
+            "SELECT name, server_url, mk_dir_url, dedup, added_at FROM missions ORDER BY name",
+        )?;
         let rows = st.query_map([], |r| {
             Ok(MissionRow {
                 name: r.get(0)?,
@@ -236,7 +237,9 @@ impl Catalogue {
     }
 
     pub fn table_counts(&self) -> Result<(u64, u64, u64), Error> {
-        let c = |sql: &str| -> Result<u64, Error> { Ok(self.conn.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64) };
+        let c = |sql: &str| -> Result<u64, Error> {
+            Ok(self.conn.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64)
+        };
         Ok((
             c("SELECT COUNT(*) FROM kernels")?,
             c("SELECT COUNT(*) FROM locations")?,
@@ -260,11 +263,23 @@ impl Tx<'_> {
             "INSERT OR IGNORE INTO kernels (sha256, canonical, kernel_type, byte_order, size, first_seen)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?;
-        Ok(st.execute(params![k.sha256, k.filename, k.kernel_type, k.byte_order, k.size as i64, now()])? > 0)
+        Ok(st.execute(params![
+            k.sha256,
+            k.filename,
+            k.kernel_type,
+            k.byte_order,
+            k.size as i64,
+            now()
+        ])? > 0)
     }
 
     /// Records `filename` as a name of `sha256` (kept forever; first sighting wins).
-    pub fn insert_alias(&self, sha256: &str, filename: &str, source_url: Option<&str>) -> Result<bool, Error> {
+    pub fn insert_alias(
+        &self,
+        sha256: &str,
+        filename: &str,
+        source_url: Option<&str>,
+    ) -> Result<bool, Error> {
         let mut st = self.conn().prepare_cached(
             "INSERT OR IGNORE INTO kernel_aliases (sha256, filename, first_seen, source_url) VALUES (?1, ?2, ?3, ?4)",
         )?;
@@ -298,7 +313,9 @@ impl Tx<'_> {
     }
 
     pub fn delete_location(&self, path: &str) -> Result<(), Error> {
-        let mut st = self.conn().prepare_cached("DELETE FROM locations WHERE path = ?1")?;
+        let mut st = self
+            .conn()
+            .prepare_cached("DELETE FROM locations WHERE path = ?1")?;
         st.execute([path])?;
         Ok(())
     }
@@ -309,12 +326,20 @@ impl Tx<'_> {
              ON CONFLICT(name) DO UPDATE SET server_url = excluded.server_url, mk_dir_url = excluded.mk_dir_url,
                dedup = excluded.dedup",
         )?;
-        st.execute(params![m.name, m.server_url, m.mk_dir_url, m.dedup, m.added_at])?;
+        st.execute(params![
+            m.name,
+            m.server_url,
+            m.mk_dir_url,
+            m.dedup,
+            m.added_at
+        ])?;
         Ok(())
     }
 
     pub fn delete_mission(&self, name: &str) -> Result<bool, Error> {
-        let mut st = self.conn().prepare_cached("DELETE FROM missions WHERE name = ?1")?;
+        let mut st = self
+            .conn()
+            .prepare_cached("DELETE FROM missions WHERE name = ?1")?;
         Ok(st.execute([name])? > 0)
     }
 }

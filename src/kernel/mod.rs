@@ -129,7 +129,11 @@ pub enum Detection {
 pub fn detect(head: &[u8], name: &str, size: u64) -> Detection {
     let by_ext = KernelType::from_extension(name);
     if size == 0 || head.is_empty() {
-        return if by_ext.is_some() { Detection::NotKernel("empty file") } else { Detection::Unrelated };
+        return if by_ext.is_some() {
+            Detection::NotKernel("empty file")
+        } else {
+            Detection::Unrelated
+        };
     }
     if head.starts_with(b"version https://git-lfs") {
         return Detection::NotKernel("Git LFS pointer, not the kernel it stands for");
@@ -153,7 +157,8 @@ pub fn detect(head: &[u8], name: &str, size: u64) -> Detection {
         "DAF/PCK" => return binary(Some(KernelType::Pck), Format::Daf, KernelType::Pck),
         "DAF/EK" => return binary(Some(KernelType::Ek), Format::Daf, KernelType::Ek),
         "NAIF/DAF" => {
-            let t = by_ext.filter(|t| matches!(t, KernelType::Spk | KernelType::Ck | KernelType::Pck));
+            let t =
+                by_ext.filter(|t| matches!(t, KernelType::Spk | KernelType::Ck | KernelType::Pck));
             return binary(t, Format::Daf, KernelType::Daf);
         }
         "DAS/DSK" => return binary(Some(KernelType::Dsk), Format::Das, KernelType::Dsk),
@@ -230,9 +235,15 @@ fn byte_order_at(head: &[u8], offset: usize) -> Option<ByteOrder> {
 }
 
 fn looks_like_html(head: &[u8]) -> bool {
-    let start = head.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(0);
+    let start = head
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(0);
     let probe: Vec<u8> = head[start..head.len().min(start + 512)].to_ascii_lowercase();
-    probe.starts_with(b"<!doctype html") || probe.starts_with(b"<html") || probe.starts_with(b"<?xml") || probe.starts_with(b"<head")
+    probe.starts_with(b"<!doctype html")
+        || probe.starts_with(b"<html")
+        || probe.starts_with(b"<?xml")
+        || probe.starts_with(b"<head")
         || (probe.starts_with(b"<") && probe.windows(5).any(|w| w == b"<body"))
 }
 
@@ -267,9 +278,22 @@ mod tests {
             }
         );
         let d = detect(&daf(b"DAF/CK  ", b"BIG-IEEE"), "x.bin", 1024);
-        assert!(matches!(d, Detection::Kernel { kernel_type: KernelType::Ck, byte_order: Some(ByteOrder::Big), .. }));
+        assert!(matches!(
+            d,
+            Detection::Kernel {
+                kernel_type: KernelType::Ck,
+                byte_order: Some(ByteOrder::Big),
+                ..
+            }
+        ));
         let d = detect(&daf(b"NAIF/DAF", b"BIG-IEEE"), "old.bc", 1024);
-        assert!(matches!(d, Detection::Kernel { kernel_type: KernelType::Ck, .. }));
+        assert!(matches!(
+            d,
+            Detection::Kernel {
+                kernel_type: KernelType::Ck,
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -279,21 +303,46 @@ mod tests {
         v[84..92].copy_from_slice(b"LTL-IEEE");
         assert!(matches!(
             detect(&v, "phobos.bds", 1024),
-            Detection::Kernel { kernel_type: KernelType::Dsk, format: Format::Das, byte_order: Some(ByteOrder::Little) }
+            Detection::Kernel {
+                kernel_type: KernelType::Dsk,
+                format: Format::Das,
+                byte_order: Some(ByteOrder::Little)
+            }
         ));
     }
 
     #[test]
     fn text_kernels_by_header_then_extension() {
-        assert!(matches!(detect(b"KPL/LSK\n\\begindata\n", "a.txt", 20), Detection::Kernel { kernel_type: KernelType::Lsk, .. }));
-        assert!(matches!(detect(b"KPL/MK\n", "a.tm", 7), Detection::Kernel { kernel_type: KernelType::Mk, .. }));
-        assert!(matches!(detect(b"old frames\n\\begindata\nX=1\n", "a.TF", 26), Detection::Kernel { kernel_type: KernelType::Fk, .. }));
+        assert!(matches!(
+            detect(b"KPL/LSK\n\\begindata\n", "a.txt", 20),
+            Detection::Kernel {
+                kernel_type: KernelType::Lsk,
+                ..
+            }
+        ));
+        assert!(matches!(
+            detect(b"KPL/MK\n", "a.tm", 7),
+            Detection::Kernel {
+                kernel_type: KernelType::Mk,
+                ..
+            }
+        ));
+        assert!(matches!(
+            detect(b"old frames\n\\begindata\nX=1\n", "a.TF", 26),
+            Detection::Kernel {
+                kernel_type: KernelType::Fk,
+                ..
+            }
+        ));
         assert_eq!(detect(b"hello", "notes.txt", 5), Detection::Unrelated);
     }
 
     #[test]
     fn impostors_are_not_kernels() {
-        assert!(matches!(detect(b"", "x.bsp", 0), Detection::NotKernel("empty file")));
+        assert!(matches!(
+            detect(b"", "x.bsp", 0),
+            Detection::NotKernel("empty file")
+        ));
         assert!(matches!(
             detect(b"<!DOCTYPE html><html><body>404</body></html>", "x.bsp", 44),
             Detection::NotKernel(r) if r.starts_with("HTML")
@@ -303,8 +352,13 @@ mod tests {
             Detection::NotKernel(r) if r.starts_with("HTML")
         ));
         let lfs = b"version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 12\n";
-        assert!(matches!(detect(lfs, "x.bsp", lfs.len() as u64), Detection::NotKernel(r) if r.contains("LFS")));
-        assert!(matches!(detect(b"garbage bytes", "x.bc", 13), Detection::NotKernel(_)));
+        assert!(
+            matches!(detect(lfs, "x.bsp", lfs.len() as u64), Detection::NotKernel(r) if r.contains("LFS"))
+        );
+        assert!(matches!(
+            detect(b"garbage bytes", "x.bc", 13),
+            Detection::NotKernel(_)
+        ));
     }
 
     #[test]

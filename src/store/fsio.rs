@@ -51,7 +51,12 @@ impl Staged {
     }
 
     /// Checks length and hash against what the caller expects.
-    pub fn verify(&self, name: &str, len: Option<u64>, sha256: Option<&Sha256Hex>) -> Result<(), Error> {
+    pub fn verify(
+        &self,
+        name: &str,
+        len: Option<u64>,
+        sha256: Option<&Sha256Hex>,
+    ) -> Result<(), Error> {
         if let Some(expected) = len
             && expected != self.len
         {
@@ -101,7 +106,11 @@ impl Staged {
 }
 
 /// Streams `reader` into a new temporary file inside `dir`, hashing as it goes.
-pub fn stage(dir: &Path, reader: &mut dyn Read, on_bytes: &mut dyn FnMut(u64)) -> Result<Staged, Error> {
+pub fn stage(
+    dir: &Path,
+    reader: &mut dyn Read,
+    on_bytes: &mut dyn FnMut(u64),
+) -> Result<Staged, Error> {
     let mut file = temp_file_in(dir)?;
     let mut hasher = Sha256::new();
     let mut len = 0u64;
@@ -131,16 +140,18 @@ pub fn stage(dir: &Path, reader: &mut dyn Read, on_bytes: &mut dyn FnMut(u64)) -
 /// `dir` (no bytes copied), then hashes it through the new name. `None` when `dir` is
 /// on another filesystem.
 pub fn stage_hardlink(existing: &Path, dir: &Path) -> Result<Option<Staged>, Error> {
-    let file = match tempfile::Builder::new().prefix(TEMP_PREFIX).make_in(dir, |p| {
-        fs::hard_link(existing, p)?;
-        File::open(p)
-    }) {
+    let file = match tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .make_in(dir, |p| {
+            fs::hard_link(existing, p)?;
+            File::open(p)
+        }) {
         Ok(f) => f,
         Err(e) if e.raw_os_error() == Some(EXDEV) => return Ok(None),
         Err(e) => return Err(Error::io("hard-link", existing, e)),
     };
-    let (sha256, len) =
-        super::hash::hash_reader(&mut file.as_file()).map_err(|e| Error::io("read", existing, e))?;
+    let (sha256, len) = super::hash::hash_reader(&mut file.as_file())
+        .map_err(|e| Error::io("read", existing, e))?;
     Ok(Some(Staged { file, sha256, len }))
 }
 

@@ -23,7 +23,8 @@ impl Sha256Hex {
 
     /// Parses 64 hex digits (any case); `None` otherwise.
     pub fn parse(s: &str) -> Option<Self> {
-        (s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())).then(|| Sha256Hex(s.to_ascii_lowercase()))
+        (s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()))
+            .then(|| Sha256Hex(s.to_ascii_lowercase()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -69,13 +70,19 @@ mod tests {
     fn known_digest_of_abc() {
         let (h, n) = hash_reader(&mut &b"abc"[..]).unwrap();
         assert_eq!(n, 3);
-        assert_eq!(h.as_str(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            h.as_str(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 
     #[test]
     fn parse_rejects_short_and_non_hex() {
         assert!(Sha256Hex::parse("abc").is_none());
         assert!(Sha256Hex::parse(&"g".repeat(64)).is_none());
-        assert_eq!(Sha256Hex::parse(&"A".repeat(64)).unwrap().as_str(), "a".repeat(64));
+        assert_eq!(
+            Sha256Hex::parse(&"A".repeat(64)).unwrap().as_str(),
+            "a".repeat(64)
+        );
     }
 }

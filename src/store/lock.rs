@@ -26,7 +26,11 @@ impl HomeLock {
 }
 
 /// Acquires the lock, calling `on_wait` once if another process holds it.
-pub fn acquire(path: &Path, timeout: Duration, on_wait: &mut dyn FnMut(&Path)) -> Result<HomeLock, Error> {
+pub fn acquire(
+    path: &Path,
+    timeout: Duration,
+    on_wait: &mut dyn FnMut(&Path),
+) -> Result<HomeLock, Error> {
     // The lock file is never a kernel and holds no data; opening it without
     // truncation is the one open-for-write kdb does outside the staging path.
     let file = OpenOptions::new()

@@ -40,9 +40,17 @@ pub enum Error {
         source: io::Error,
     },
     #[error("length mismatch for `{name}`: expected {expected} bytes, got {actual}")]
-    LengthMismatch { name: String, expected: u64, actual: u64 },
+    LengthMismatch {
+        name: String,
+        expected: u64,
+        actual: u64,
+    },
     #[error("hash mismatch for `{name}`: expected {expected}, got {actual}")]
-    HashMismatch { name: String, expected: String, actual: String },
+    HashMismatch {
+        name: String,
+        expected: String,
+        actual: String,
+    },
     #[error(
         "timed out after {seconds} s waiting for the lock on `{path}` (another kdb is running; \
          raise KDB_LOCK_TIMEOUT or stop the other process)"
@@ -113,7 +121,11 @@ impl Home {
     }
 
     /// Takes the exclusive home lock (creating the home first).
-    pub fn lock(&self, timeout: Duration, on_wait: &mut dyn FnMut(&Path)) -> Result<HomeLock, Error> {
+    pub fn lock(
+        &self,
+        timeout: Duration,
+        on_wait: &mut dyn FnMut(&Path),
+    ) -> Result<HomeLock, Error> {
         fsio::create_dir_all(&self.root)?;
         lock::acquire(&self.lock_file(), timeout, on_wait)
     }

@@ -15,7 +15,11 @@ pub enum PathError {
     #[error("refusing `{path}`: {reason}")]
     Unsafe { path: String, reason: &'static str },
     #[error("refusing `{path}`: `{link}` is a symlink inside `{root}`")]
-    SymlinkEscape { path: String, link: PathBuf, root: PathBuf },
+    SymlinkEscape {
+        path: String,
+        link: PathBuf,
+        root: PathBuf,
+    },
 }
 
 /// A non-empty relative path of normal segments only (`a/b/c.bsp`).
@@ -45,7 +49,9 @@ impl SafeRelPath {
             match seg {
                 "" | "." => continue,
                 ".." => return Err(unsafe_("`..` segment leaves the root")),
-                s if s.starts_with(crate::store::fsio::TEMP_PREFIX) => return Err(unsafe_("reserved name")),
+                s if s.starts_with(crate::store::fsio::TEMP_PREFIX) => {
+                    return Err(unsafe_("reserved name"));
+                }
                 s => parts.push(s),
             }
         }
@@ -96,7 +102,11 @@ impl fmt::Display for SafeRelPath {
 /// Lexically normalises `path` (which may be absolute) and returns it when it stays
 /// inside `root`; `..` that climbs above `root` is refused. No I/O.
 pub fn contained(root: &Path, path: &Path) -> Result<PathBuf, PathError> {
-    let joined = if path.is_absolute() { path.to_path_buf() } else { root.join(path) };
+    let joined = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        root.join(path)
+    };
     let mut out = PathBuf::new();
     for c in joined.components() {
         match c {
@@ -128,14 +138,28 @@ mod tests {
 
     #[test]
     fn accepts_plain_relative_paths() {
-        assert_eq!(SafeRelPath::new("spk/./de440s.bsp").unwrap().as_str(), "spk/de440s.bsp");
+        assert_eq!(
+            SafeRelPath::new("spk/./de440s.bsp").unwrap().as_str(),
+            "spk/de440s.bsp"
+        );
         assert_eq!(SafeRelPath::new("a//b").unwrap().as_str(), "a/b");
         assert_eq!(SafeRelPath::new("ck/x.bc").unwrap().file_name(), "x.bc");
     }
 
     #[test]
     fn refuses_traversal_absolute_and_odd_bytes() {
-        for bad in ["", "/etc/passwd", "../x", "a/../../x", "a/..", "a\\..\\b", "a\0b", ".", "./", ".kdb-tmp-x"] {
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../x",
+            "a/../../x",
+            "a/..",
+            "a\\..\\b",
+            "a\0b",
+            ".",
+            "./",
+            ".kdb-tmp-x",
+        ] {
             assert!(SafeRelPath::new(bad).is_err(), "{bad:?} accepted");
         }
     }
@@ -143,7 +167,10 @@ mod tests {
     #[test]
     fn contained_normalises_and_refuses_escapes() {
         let root = Path::new("/home/u/kdb");
-        assert_eq!(contained(root, Path::new("a/./b/../c")).unwrap(), root.join("a/c"));
+        assert_eq!(
+            contained(root, Path::new("a/./b/../c")).unwrap(),
+            root.join("a/c")
+        );
         assert!(contained(root, Path::new("../../../../tmp/pwn.bsp")).is_err());
         assert!(contained(root, Path::new("/tmp/pwn.bsp")).is_err());
         assert!(contained(root, Path::new("/home/u/kdb2/x")).is_err());
@@ -156,7 +183,10 @@ mod tests {
         #[allow(clippy::disallowed_methods)]
         std::os::unix::fs::symlink(outside.path(), dir.path().join("spk")).unwrap();
         let rel = SafeRelPath::new("spk/de.bsp").unwrap();
-        assert!(matches!(rel.under(dir.path()), Err(PathError::SymlinkEscape { .. })));
+        assert!(matches!(
+            rel.under(dir.path()),
+            Err(PathError::SymlinkEscape { .. })
+        ));
         let ok = SafeRelPath::new("ck/de.bc").unwrap();
         assert_eq!(ok.under(dir.path()).unwrap(), dir.path().join("ck/de.bc"));
     }

@@ -1,1 +1,7 @@
-fn main(){}
+//! The integration test binary: one module per area, shared helpers in `common`.
+
+mod common;
+mod crash;
+mod foundation;
+mod http_server_selftest;
+mod listing_apache;

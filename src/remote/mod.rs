@@ -1,0 +1,3 @@
+//! Talking to SPICE archives: listings of server directories.
+
+pub mod listing;

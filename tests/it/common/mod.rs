@@ -1,0 +1,219 @@
+//! Shared test environment: a temp home, the real `kdb` binary, kernel fixtures.
+#![allow(dead_code)]
+
+pub mod apache;
+pub mod http;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use sha2::{Digest, Sha256};
+
+/// A temp directory holding a kdb home, a config file path and a work area.
+pub struct Env {
+    pub dir: tempfile::TempDir,
+}
+
+impl Env {
+    pub fn new() -> Self {
+        Env {
+            dir: tempfile::Builder::new()
+                .prefix("kdb-it-")
+                .tempdir()
+                .unwrap(),
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.root().join("home")
+    }
+
+    pub fn work(&self, rel: &str) -> PathBuf {
+        let p = self.root().join("work").join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        p
+    }
+
+    pub fn catalogue(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(self.home().join("kdb.sqlite")).unwrap()
+    }
+
+    /// The real binary with this env's home and config, nothing from the user's.
+    pub fn kdb(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_kdb"));
+        c.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.root())
+            .env("KDB_HOME", self.home())
+            .env("KDB_CONFIG", self.root().join("config.toml"))
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::null());
+        c
+    }
+
+    /// Runs kdb with `args`, returning the output (any exit code).
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.kdb().args(args).output().unwrap()
+    }
+
+    /// Runs kdb and asserts exit 0; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "kdb {args:?} failed ({:?}):\nstdout:\n{}\nstderr:\n{}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut a = args.to_vec();
+        a.push("--json");
+        serde_json::from_str(&self.ok(&a)).unwrap()
+    }
+
+    pub fn count(&self, table: &str) -> i64 {
+        self.catalogue()
+            .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap()
+    }
+}
+
+/// A synthetic but well-formed DAF/SPK: file record with id word and byte order,
+/// followed by `len` deterministic bytes derived from `seed`.
+pub fn spk_bytes(seed: u64, len: usize) -> Vec<u8> {
+    daf_bytes(b"DAF/SPK ", seed, len)
+}
+
+pub fn daf_bytes(id: &[u8; 8], seed: u64, len: usize) -> Vec<u8> {
+    let mut v = vec![b' '; 1024];
+    v[..8].copy_from_slice(id);
+    v[8..12].copy_from_slice(&2u32.to_le_bytes());
+    v[12..16].copy_from_slice(&6u32.to_le_bytes());
+    v[88..96].copy_from_slice(b"LTL-IEEE");
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    v.extend((0..len).map(|_| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x as u8
+    }));
+    v
+}
+
+/// A text kernel (LSK-shaped) that differs by `seed`.
+pub fn text_kernel(seed: u64) -> Vec<u8> {
+    format!("KPL/LSK\n\nseed {seed}\n\\begindata\nDELTET/DELTA_T_A = 32.184\n\\begintext\n")
+        .into_bytes()
+}
+
+pub fn write(path: &Path, bytes: &[u8]) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    #[allow(clippy::disallowed_methods)]
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[allow(clippy::disallowed_methods)]
+pub fn symlink(target: impl AsRef<Path>, link: &Path) {
+    std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(target, link).unwrap();
+}
+
+pub fn sha256(path: &Path) -> String {
+    let bytes = std::fs::read(path).unwrap();
+    format!("{:x}", Sha256::digest(&bytes))
+}
+
+/// Every non-directory entry under `dir` → (is_symlink, inode, sha256 of bytes read).
+pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (bool, u64, Option<String>)> {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = BTreeMap::new();
+    for e in walkdir::WalkDir::new(dir).follow_links(false) {
+        let e = e.unwrap();
+        if e.file_type().is_dir() {
+            continue;
+        }
+        let meta = std::fs::symlink_metadata(e.path()).unwrap();
+        let sha = std::fs::read(e.path())
+            .ok()
+            .map(|b| format!("{:x}", Sha256::digest(&b)));
+        out.insert(
+            e.path().to_path_buf(),
+            (meta.file_type().is_symlink(), meta.ino(), sha),
+        );
+    }
+    out
+}
+
+/// Every `.kdb-tmp-*` entry under `dir`.
+pub fn temp_entries(dir: &Path) -> Vec<PathBuf> {
+    walkdir::WalkDir::new(dir)
+        .follow_links(false)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".kdb-tmp-"))
+        .map(|e| e.path().to_path_buf())
+        .collect()
+}
+
+/// Asserts every catalogue location reads bytes hashing to its recorded content.
+pub fn assert_catalogue_matches_disk(env: &Env) {
+    let conn = env.catalogue();
+    let mut st = conn.prepare("SELECT path, sha256 FROM locations").unwrap();
+    let rows: Vec<(String, String)> = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for (path, sha) in rows {
+        let p = Path::new(&path);
+        assert!(p.exists(), "catalogue points at missing `{path}`");
+        assert_eq!(sha256(p), sha, "`{path}` does not hold its recorded bytes");
+    }
+}
+
+/// Small deterministic PRNG for fault-injection tests (seed printed by callers).
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed | 1)
+    }
+
+    pub fn from_time() -> (Self, u64) {
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64;
+        (Rng::new(seed), seed)
+    }
+
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+pub fn realdata() -> Option<PathBuf> {
+    match std::env::var_os("KDB_REALDATA") {
+        Some(p) if Path::new(&p).is_dir() => Some(PathBuf::from(p)),
+        _ => {
+            eprintln!("SKIP: KDB_REALDATA is not set; real-data checks skipped");
+            None
+        }
+    }
+}
