@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The test command (README): installs what the suites need, then runs every test.
+# Works on a fresh machine: Debian packages via apt-get when root, Python packages
+# into ./.venv (CSPICE through SpiceyPy is the oracle for what a metakernel loads).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v apache2 >/dev/null 2>&1 || [ -x /usr/sbin/apache2 ] || need_apt+=(apache2)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "installing ${need_apt[*]} ..."
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+  else
+    echo "note: ${need_apt[*]} missing and not root; the Apache listing tests will be skipped"
+  fi
+fi
+
+if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
+.venv/bin/python -c 'import spiceypy' 2>/dev/null || .venv/bin/pip install -q --disable-pip-version-check spiceypy
+export KDB_PYTHON="$PWD/.venv/bin/python"
+
+if [ -z "${KDB_REALDATA:-}" ] && [ -d ../shared/realdata ]; then
+  KDB_REALDATA="$(cd ../shared/realdata && pwd)"
+  export KDB_REALDATA
+fi
+if [ -x /usr/sbin/apache2 ]; then export KDB_REQUIRE_APACHE=1; fi
+
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --no-fail-fast "$@"
+else
+  cargo test --no-fail-fast "$@"
+fi
