@@ -12,13 +12,20 @@ use std::time::Duration;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
-use crate::commands::{self, Ctx, ExitClass, dedup, inspect, reset, scan};
+use crate::commands::{
+    self, Ctx, ExitClass, browse, dedup, get, inspect, mission, mk, reset, scan,
+};
+use crate::kernel::KernelType;
+use crate::remote::fetch::FetchConfig;
 use crate::store::Home;
 use output::Out;
 use settings::Settings;
 
 const AFTER_HELP: &str = "\
 Examples:
+  kdb get https://naif.jpl.nasa.gov/pub/naif/JUNO/kernels/mk/juno_v01.tm
+                                             fetch a metakernel and its missing kernels
+  kdb browse JUICE                           the metakernels a mission publishes
   kdb scan ~/spice/juice --mission JUICE     register every kernel under a tree
   kdb aliases jup365.bsp                     every name and place of one content
   kdb resolve naif0012.tls --mission JUICE   the local path of a kernel
@@ -26,7 +33,9 @@ Examples:
   kdb dedup --execute                        replace duplicate copies with links
 
 Environment: KDB_HOME (home directory), KDB_CONFIG (config file), KDB_LOCK_TIMEOUT,
-NO_COLOR. Exit codes: 0 ok, 1 not found, 2 usage, 3 partial failure, 5 busy, 10 internal.";
+KDB_JOBS, KDB_CONNECT_TIMEOUT, KDB_READ_TIMEOUT, NO_COLOR.
+Exit codes: 0 ok, 1 not found, 2 usage, 3 partial failure, 4 gone from server,
+5 busy, 6 network, 10 internal.";
 
 #[derive(Debug, Parser)]
 #[command(name = "kdb", version, about = "SPICE kernel cache manager", after_help = AFTER_HELP)]
@@ -59,6 +68,25 @@ pub enum ColorChoice {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Fetch a metakernel and exactly the kernels missing; leave a metakernel that loads
+    #[command(
+        after_help = "Examples:\n  kdb get https://naif.jpl.nasa.gov/pub/naif/JUNO/kernels/mk/juno_v01.tm\n  kdb get juice_ops.tm --mission JUICE -y\n  kdb get file:///mnt/mirror/pub/naif/JUICE/kernels/mk/juice_ops.tm --dry-run"
+    )]
+    Get(GetArgs),
+    /// Re-fetch acquired metakernels; download what changed
+    #[command(after_help = "Examples:\n  kdb update juice_ops.tm\n  kdb update --all -y")]
+    Update(UpdateArgs),
+    /// The metakernels of a mission's mk/ directory, and which are local
+    #[command(
+        after_help = "Examples:\n  kdb browse JUICE\n  kdb browse JUICE --filter ops --show-versioned\n  kdb browse https://spiftp.esac.esa.int/data/SPICE/JUICE/kernels/mk/ --archived --json"
+    )]
+    Browse(BrowseArgs),
+    /// Configure missions (NAIF and ESA servers built in)
+    #[command(subcommand)]
+    Mission(MissionCommand),
+    /// Acquired metakernels (alias: mk)
+    #[command(visible_alias = "mk")]
+    Metakernels(JsonArgs),
     /// Register every kernel under a directory (incremental)
     #[command(
         after_help = "Examples:\n  kdb scan ~/spice/juice --mission JUICE\n  kdb scan ./kernels --archive    # move contents into the store, leave links"
@@ -77,6 +105,21 @@ pub enum Command {
         after_help = "Examples:\n  kdb resolve naif0012.tls\n  kdb resolve juice_sc_v02.bc --mission JUICE --json"
     )]
     Resolve(ResolveArgs),
+    /// The kernels a metakernel loads, in load order
+    #[command(
+        after_help = "Examples:\n  kdb list juice_ops.tm\n  kdb list juice_ops.tm --type ck --json"
+    )]
+    List(ListArgs),
+    /// Which kernels of a metakernel are present locally
+    #[command(
+        after_help = "Examples:\n  kdb check juice_ops.tm --mission JUICE\n  kdb check juice_ops.tm --json"
+    )]
+    Check(CheckArgs),
+    /// Write a metakernel that loads from anywhere, over a tree of links to local copies
+    #[command(
+        after_help = "Examples:\n  kdb rewrite juice_ops.tm -o ~/work/juice_ops.tm\n  kdb rewrite mk/em16.tm -o em16_local.tm --link-root ~/work/em16_kernels --mission EM16"
+    )]
+    Rewrite(RewriteArgs),
     /// Counts and bytes: contents, locations, per type and per mission
     Stats(JsonArgs),
     /// Contents stored more than once, with the bytes wasted
@@ -93,6 +136,107 @@ pub enum Command {
         after_help = "Example:\n  kdb completions bash > ~/.local/share/bash-completion/completions/kdb"
     )]
     Completions { shell: clap_complete::Shell },
+}
+
+#[derive(Debug, Args)]
+pub struct NetArgs {
+    /// Parallel downloads per host [config: jobs, env: KDB_JOBS, default 8]
+    #[arg(short = 'j', long)]
+    pub jobs: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// Metakernel URL (http, https, file) or NAME.tm in the mission's mk/ directory
+    pub source: String,
+    /// Mission the metakernel belongs to (needed for a bare NAME.tm with several missions)
+    #[arg(long)]
+    pub mission: Option<String>,
+    /// Download every kernel again, even those present
+    #[arg(long)]
+    pub force: bool,
+    /// Do not ask before downloading
+    #[arg(short, long)]
+    pub yes: bool,
+    /// Show the plan and stop
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub net: NetArgs,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// An acquired metakernel (name, source URL or local path)
+    pub metakernel: Option<String>,
+    /// Update every acquired metakernel
+    #[arg(long, conflicts_with = "metakernel")]
+    pub all: bool,
+    /// Do not ask before downloading
+    #[arg(short, long)]
+    pub yes: bool,
+    /// Re-fetch even when the server says nothing changed, and re-download kernels
+    #[arg(long)]
+    pub force: bool,
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub net: NetArgs,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BrowseArgs {
+    /// A configured mission or an mk/ directory URL [default: the only configured mission]
+    pub target: Option<String>,
+    /// Order by modification time (newest first) instead of name
+    #[arg(long, value_enum, default_value_t = SortArg::Name)]
+    pub sort: SortArg,
+    /// List `former_versions/` instead
+    #[arg(long)]
+    pub archived: bool,
+    /// Only names containing TEXT (case-insensitive)
+    #[arg(long, value_name = "TEXT")]
+    pub filter: Option<String>,
+    /// Also list every versioned snapshot (`*_v461_20251127_001.tm`)
+    #[arg(long)]
+    pub show_versioned: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum SortArg {
+    Name,
+    Date,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MissionCommand {
+    /// Add a mission (checks its mk/ directory with one request)
+    #[command(
+        after_help = "Examples:\n  kdb mission add JUICE --server esa\n  kdb mission add MRO --server naif --no-dedup\n  kdb mission add DEMO --mk-dir-url file:///srv/demo/pub/naif/DEMO/kernels/mk/"
+    )]
+    Add {
+        /// Mission name as the server spells it (picked from the server listing on a terminal if omitted)
+        name: Option<String>,
+        /// naif, esa or a server base URL
+        #[arg(long)]
+        server: Option<String>,
+        /// The mission's mk/ directory, when not `<server>/<NAME>/kernels/mk/`
+        #[arg(long, value_name = "URL")]
+        mk_dir_url: Option<String>,
+        /// Keep independent copies in this mission's tree instead of links
+        #[arg(long)]
+        no_dedup: bool,
+    },
+    /// List configured missions
+    List(JsonArgs),
+    /// Remove a mission (exact name, case-insensitive); kernels stay
+    Remove { name: String },
 }
 
 #[derive(Debug, Args)]
@@ -150,6 +294,51 @@ pub struct ResolveArgs {
     /// Kernel filename, exactly as referenced
     pub name: String,
     /// Prefer this mission's copy
+    #[arg(long)]
+    pub mission: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Metakernel: a path or a registered metakernel name
+    pub metakernel: String,
+    /// Only entries of this kernel type (spk, ck, pck, fk, ik, lsk, sclk, dsk, ek, mk)
+    #[arg(long = "type", value_parser = parse_kernel_type)]
+    pub kernel_type: Option<KernelType>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_kernel_type(s: &str) -> Result<KernelType, String> {
+    KernelType::parse(s).ok_or_else(|| {
+        format!("unknown kernel type `{s}` (spk, ck, pck, fk, ik, lsk, sclk, dsk, ek, mk)")
+    })
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Metakernel: a path or a registered metakernel name
+    pub metakernel: String,
+    /// Prefer this mission's copies; others count as fallbacks
+    #[arg(long)]
+    pub mission: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RewriteArgs {
+    /// Metakernel: a path or a registered metakernel name
+    pub metakernel: String,
+    /// Where to write the rewritten metakernel [default: its file name in the current directory]
+    #[arg(short, long, value_name = "OUT")]
+    pub output: Option<PathBuf>,
+    /// Directory of the link tree [default: `kernels/` beside OUT]
+    #[arg(long, value_name = "DIR")]
+    pub link_root: Option<PathBuf>,
+    /// Prefer this mission's copies
     #[arg(long)]
     pub mission: Option<String>,
     #[arg(long)]
@@ -219,7 +408,125 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
         lock_timeout: Duration::from_secs(settings.lock_timeout.value),
         reporter: &reporter,
     };
+    let net = |jobs: Option<u64>| FetchConfig {
+        jobs_per_host: jobs.unwrap_or(settings.jobs.value).max(1) as usize,
+        connect_timeout: Duration::from_secs(settings.connect_timeout.value),
+        read_timeout: Duration::from_secs(settings.read_timeout.value),
+        ..FetchConfig::default()
+    };
     match cli.command {
+        Command::Get(a) => {
+            let opts = get::GetOptions {
+                source: a.source,
+                mission: a.mission,
+                force: a.force,
+                dry_run: a.dry_run,
+            };
+            let mut confirm = confirmer(&out, a.yes, a.json);
+            let r = get::get(&ctx, &net(a.net.jobs), &opts, &mut confirm)?;
+            if a.json {
+                output::json(&r);
+            } else {
+                output::get(&out, &r);
+            }
+            Ok(get_exit(&r))
+        }
+        Command::Update(a) => {
+            let opts = get::UpdateOptions {
+                metakernel: a.metakernel,
+                all: a.all,
+                force: a.force,
+                dry_run: a.dry_run,
+            };
+            let mut confirm = confirmer(&out, a.yes, a.json);
+            let items = get::update(&ctx, &net(a.net.jobs), &opts, &mut confirm)?;
+            if a.json {
+                output::json(&items);
+            } else {
+                for item in &items {
+                    if item.report.unchanged {
+                        println!("{}: unchanged on the server", item.name);
+                    } else {
+                        output::get(&out, &item.report);
+                    }
+                }
+            }
+            Ok(items.iter().map(|i| get_exit(&i.report)).max().unwrap_or(0))
+        }
+        Command::Browse(a) => {
+            let r = browse::run(
+                &ctx,
+                &net(None),
+                &browse::BrowseOptions {
+                    target: a.target,
+                    archived: a.archived,
+                    filter: a.filter,
+                    sort_by_date: a.sort == SortArg::Date,
+                    show_versioned: a.show_versioned,
+                },
+            )?;
+            if a.json {
+                output::json(&r);
+            } else {
+                output::browse(&r);
+            }
+            Ok(0)
+        }
+        Command::Mission(MissionCommand::Add {
+            name,
+            server,
+            mk_dir_url,
+            no_dedup,
+        }) => {
+            let name = match name {
+                Some(n) => n,
+                None => pick_mission(&net(None), server.as_deref())?,
+            };
+            let row = mission::add(
+                &ctx,
+                &net(None),
+                &mission::AddOptions {
+                    name,
+                    server,
+                    mk_dir_url,
+                    dedup: !no_dedup,
+                },
+            )?;
+            println!(
+                "added mission {} (mk/ at {}{})",
+                row.name,
+                row.mk_dir_url.unwrap_or_default(),
+                if row.dedup {
+                    ""
+                } else {
+                    ", independent copies"
+                }
+            );
+            Ok(0)
+        }
+        Command::Mission(MissionCommand::List(a)) => {
+            let r = mission::list(&ctx)?;
+            if a.json {
+                output::json(&r);
+            } else {
+                output::missions(&r);
+            }
+            Ok(0)
+        }
+        Command::Mission(MissionCommand::Remove { name }) => {
+            let removed = mission::remove(&ctx, &name)?;
+            println!("removed mission {removed} (its kernels stay in the store)");
+            Ok(0)
+        }
+        Command::Metakernels(a) => {
+            let rows = ctx.read()?.metakernels().map_err(commands::Error::from)?;
+            if a.json {
+                output::json(&rows);
+            } else {
+                output::metakernels(&rows);
+            }
+            Ok(0)
+        }
         Command::Scan(a) => {
             let report = scan::run(
                 &ctx,
@@ -297,6 +604,49 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             }
             Ok(0)
         }
+        Command::List(a) => {
+            let r = mk::list(&ctx, &a.metakernel, a.kernel_type)?;
+            if a.json {
+                output::json(&r);
+            } else {
+                output::list(&out, &r);
+            }
+            Ok(0)
+        }
+        Command::Check(a) => {
+            let r = mk::check(&ctx, &a.metakernel, a.mission.as_deref())?;
+            if a.json {
+                output::json(&r);
+            } else {
+                output::check(&r);
+            }
+            Ok(if r.missing > 0 {
+                ExitClass::NotFound.code()
+            } else {
+                0
+            })
+        }
+        Command::Rewrite(a) => {
+            let r = mk::rewrite(
+                &ctx,
+                &mk::RewriteOptions {
+                    metakernel: a.metakernel,
+                    output: a.output,
+                    link_root: a.link_root,
+                    mission: a.mission,
+                },
+            )?;
+            if a.json {
+                output::json(&r);
+            } else {
+                output::rewrite(&out, &r);
+            }
+            Ok(if r.unresolved.is_empty() {
+                0
+            } else {
+                ExitClass::Partial.code()
+            })
+        }
         Command::Stats(a) => {
             let s = inspect::stats(&ctx)?;
             if a.json {
@@ -355,6 +705,60 @@ fn config(settings: &Settings, a: ConfigArgs) -> Result<i32, Failure> {
         None => output::settings(settings),
     }
     Ok(0)
+}
+
+/// The confirmation step of `get`/`update`: print the plan, then ask on a terminal.
+fn confirmer(
+    out: &Out,
+    yes: bool,
+    json: bool,
+) -> impl FnMut(&get::GetPlan) -> commands::Result<bool> + '_ {
+    move |plan: &get::GetPlan| {
+        if !json {
+            output::get_plan(out, plan);
+        }
+        if yes {
+            return Ok(true);
+        }
+        prompt::confirm(
+            &format!("download {} kernels?", plan.to_download),
+            "get",
+            "-y",
+        )
+    }
+}
+
+fn get_exit(r: &get::GetReport) -> i32 {
+    if !r.failed.is_empty() {
+        ExitClass::Partial.code()
+    } else if r.declined {
+        ExitClass::Usage.code()
+    } else {
+        0
+    }
+}
+
+/// On a terminal, offer the mission directories of a server's listing.
+fn pick_mission(net: &FetchConfig, server: Option<&str>) -> Result<String, Failure> {
+    if !std::io::stdin().is_terminal() {
+        return Err(commands::Error::Usage(
+            "`kdb mission add` needs a NAME when stdin is not a terminal".into(),
+        )
+        .into());
+    }
+    let url = mission::server_url(server.unwrap_or("naif"))?;
+    let names = mission::server_missions(net, &url)?;
+    if names.is_empty() {
+        return Err(
+            commands::Error::NotFound(format!("no mission directories listed at `{url}`")).into(),
+        );
+    }
+    let mut err = std::io::stderr();
+    for (i, n) in names.iter().enumerate() {
+        let _ = writeln!(err, "{:>3}) {n}", i + 1);
+    }
+    let k = prompt::choose("pick a mission", names.len())?;
+    Ok(names[k].clone())
 }
 
 /// Without an argument on a terminal, offer the contents known under several names.

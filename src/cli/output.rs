@@ -7,15 +7,20 @@ use serde::Serialize;
 
 use super::ColorChoice;
 use super::settings::{KEYS, Settings};
+use crate::commands::browse::BrowseReport;
 use crate::commands::dedup::DedupReport;
+use crate::commands::get::{GetPlan, GetReport};
 use crate::commands::inspect::{AliasesReport, Duplicates, Stats};
+use crate::commands::mission::MissionList;
+use crate::commands::mk::{CheckReport, ListReport, RewriteReport};
 use crate::commands::scan::ScanReport;
+use crate::db::MetakernelRow;
 
 /// Where notices go, and whether they may be coloured.
 #[derive(Clone, Debug)]
 pub struct Out {
     color: bool,
-    quiet: bool,
+    pub quiet: bool,
 }
 
 impl Out {
@@ -266,11 +271,22 @@ pub fn settings(s: &Settings) {
         s.home.value.display().to_string(),
         s.home.source.describe(KEYS[0].env),
     ]);
-    t.add_row(vec![
-        "lock_timeout".to_owned(),
-        format!("{} s", s.lock_timeout.value),
-        s.lock_timeout.source.describe(KEYS[1].env),
-    ]);
+    for (i, v) in [
+        &s.lock_timeout,
+        &s.jobs,
+        &s.connect_timeout,
+        &s.read_timeout,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let key = &KEYS[i + 1];
+        t.add_row(vec![
+            key.name.to_owned(),
+            v.value.to_string(),
+            v.source.describe(key.env),
+        ]);
+    }
     let home = &s.home.value;
     for (k, p) in [
         ("catalogue", home.join("kdb.sqlite")),
@@ -280,6 +296,190 @@ pub fn settings(s: &Settings) {
             k.to_owned(),
             p.display().to_string(),
             "home".to_owned(),
+        ]);
+    }
+    println!("{t}");
+}
+
+pub fn list(out: &Out, r: &ListReport) {
+    let mut t = table(&["#", "kernel", "type", "size", "path"]);
+    for e in &r.entries {
+        let size = match e.size {
+            Some(s) if e.other_names > 0 => format!("{} (+{} aliases)", bytes(s), e.other_names),
+            Some(s) => bytes(s),
+            None => "-".into(),
+        };
+        t.add_row(vec![
+            e.index.to_string(),
+            e.file_name.clone(),
+            e.kernel_type.map(|k| k.as_str()).unwrap_or("?").to_owned(),
+            size,
+            e.path.clone(),
+        ]);
+    }
+    println!("{t}");
+    println!("{} entries in `{}`", r.entries.len(), r.metakernel);
+    for w in &r.warnings {
+        out.warn(w);
+    }
+}
+
+pub fn check(r: &CheckReport) {
+    let mut t = table(&["status", "kernel", "local path"]);
+    for e in &r.entries {
+        let local = match (&e.local_path, &e.mission) {
+            (Some(p), Some(m)) if e.status == "fallback" => format!("{p} (from {m})"),
+            (Some(p), _) => p.clone(),
+            (None, _) => "-".into(),
+        };
+        t.add_row(vec![e.status.to_owned(), e.file_name.clone(), local]);
+    }
+    println!("{t}");
+    println!(
+        "{} present, {} from another mission, {} missing ({} entries)",
+        r.present,
+        r.fallback,
+        r.missing,
+        r.entries.len()
+    );
+}
+
+pub fn rewrite(out: &Out, r: &RewriteReport) {
+    for w in &r.warnings {
+        out.warn(w);
+    }
+    for u in &r.unresolved {
+        out.error(&format!("no local copy for `{u}`"));
+    }
+    let how = if r.mode == "path_values" {
+        "only PATH_VALUES changed"
+    } else {
+        "no PATH_SYMBOLS: the relative entry strings changed"
+    };
+    println!(
+        "wrote `{}` ({how}); {} links under `{}`{}",
+        r.output,
+        r.linked,
+        r.link_root,
+        if r.unresolved.is_empty() {
+            String::new()
+        } else {
+            format!(", {} unresolved", r.unresolved.len())
+        }
+    );
+}
+
+pub fn get_plan(out: &Out, p: &GetPlan) {
+    let mut t = table(&["kernel", "size", "status"]);
+    for e in &p.entries {
+        let size = match (e.size, e.other_names) {
+            (Some(s), 0) => bytes(s),
+            (Some(s), n) => format!("{} (+{n} aliases)", bytes(s)),
+            (None, _) => "?".into(),
+        };
+        t.add_row(vec![e.name.clone(), size, e.status.to_owned()]);
+    }
+    if !out.quiet {
+        eprintln!("{t}");
+        eprintln!(
+            "{}: {} entries, {} to download (mission {})",
+            p.metakernel_url,
+            p.entries.len(),
+            p.to_download,
+            p.mission
+        );
+    }
+}
+
+pub fn get(out: &Out, r: &GetReport) {
+    if r.dry_run {
+        get_plan(out, &r.plan);
+        println!("dry run: nothing downloaded");
+        return;
+    }
+    if r.declined {
+        out.note("declined: nothing downloaded, nothing registered");
+        return;
+    }
+    for f in &r.failed {
+        out.error(&format!("{} ({}): {}", f.name, f.url, f.error));
+    }
+    if !r.failed.is_empty() {
+        out.error(&format!(
+            "{} of {} downloads failed; the metakernel was not registered (kernels that arrived are kept)",
+            r.failed.len(),
+            r.failed.len() + r.downloaded
+        ));
+        return;
+    }
+    if let Some(mk) = &r.metakernel {
+        println!(
+            "downloaded {} kernels ({}); {} entries in place",
+            r.downloaded,
+            bytes(r.downloaded_bytes),
+            r.plan.entries.len()
+        );
+        println!("ready: {mk}");
+    }
+}
+
+pub fn browse(r: &BrowseReport) {
+    let mut t = table(&["metakernel", "size", "modified", "local", "snapshots"]);
+    for e in &r.metakernels {
+        let size = match (e.size, e.size_exact) {
+            (Some(s), true) => bytes(s),
+            (Some(s), false) => format!("~{}", bytes(s)),
+            (None, _) => "-".into(),
+        };
+        let name = if e.version.is_some() {
+            format!("  {}", e.name)
+        } else {
+            e.name.clone()
+        };
+        t.add_row(vec![
+            name,
+            size,
+            e.modified.clone().unwrap_or_default(),
+            e.local.to_owned(),
+            if e.snapshots > 0 {
+                e.snapshots.to_string()
+            } else {
+                String::new()
+            },
+        ]);
+    }
+    println!("{t}");
+    println!("{} metakernels at {}", r.metakernels.len(), r.url);
+}
+
+pub fn missions(r: &MissionList) {
+    if r.missions.is_empty() {
+        println!("no mission configured; add one with `kdb mission add NAME`");
+        return;
+    }
+    let mut t = table(&["mission", "mk/ directory", "dedup"]);
+    for m in &r.missions {
+        t.add_row(vec![
+            m.name.clone(),
+            m.mk_dir_url.clone().unwrap_or_default(),
+            if m.dedup { "links" } else { "copies" }.to_owned(),
+        ]);
+    }
+    println!("{t}");
+}
+
+pub fn metakernels(rows: &[MetakernelRow]) {
+    if rows.is_empty() {
+        println!("no metakernel acquired yet; use `kdb get URL`");
+        return;
+    }
+    let mut t = table(&["metakernel", "mission", "acquired", "local path"]);
+    for m in rows {
+        t.add_row(vec![
+            m.name.clone(),
+            m.mission.clone().unwrap_or_default(),
+            m.acquired_at.clone(),
+            m.local_path.clone(),
         ]);
     }
     println!("{t}");

@@ -54,6 +54,29 @@ pub const KEYS: &[Key] = &[
         env: "KDB_LOCK_TIMEOUT",
         help: "seconds to wait for another kdb before giving up",
     },
+    Key {
+        name: "jobs",
+        env: "KDB_JOBS",
+        help: "parallel downloads per host",
+    },
+    Key {
+        name: "connect_timeout",
+        env: "KDB_CONNECT_TIMEOUT",
+        help: "seconds to wait for a connection",
+    },
+    Key {
+        name: "read_timeout",
+        env: "KDB_READ_TIMEOUT",
+        help: "seconds a download may stall before it is abandoned",
+    },
+];
+
+/// Numeric settings after `home`: (key, default).
+const NUMBERS: &[(&str, u64)] = &[
+    ("lock_timeout", 600),
+    ("jobs", 8),
+    ("connect_timeout", 15),
+    ("read_timeout", 30),
 ];
 
 #[derive(Clone, Debug, Serialize)]
@@ -61,6 +84,9 @@ pub struct Settings {
     pub config_file: Sourced<PathBuf>,
     pub home: Sourced<PathBuf>,
     pub lock_timeout: Sourced<u64>,
+    pub jobs: Sourced<u64>,
+    pub connect_timeout: Sourced<u64>,
+    pub read_timeout: Sourced<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -84,7 +110,9 @@ pub enum SettingsError {
         origin: String,
         why: &'static str,
     },
-    #[error("unknown config key `{0}`; known keys: home, lock_timeout")]
+    #[error(
+        "unknown config key `{0}`; known keys: home, lock_timeout, jobs, connect_timeout, read_timeout"
+    )]
     UnknownKey(String),
     #[error("cannot determine a home directory; set KDB_HOME or pass --home")]
     NoDefault,
@@ -95,8 +123,6 @@ pub enum SettingsError {
         source: crate::store::Error,
     },
 }
-
-const DEFAULT_LOCK_TIMEOUT: u64 = 600;
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
@@ -165,30 +191,54 @@ impl Settings {
                 source: Source::Default,
             }
         };
-        let lock_timeout = if let Some(v) = env("KDB_LOCK_TIMEOUT") {
-            Sourced {
-                value: parse_u64("lock_timeout", &v, "environment (KDB_LOCK_TIMEOUT)")?,
-                source: Source::Env,
-            }
-        } else if let Some(v) = table.get("lock_timeout") {
-            let text = v
-                .as_integer()
-                .map(|i| i.to_string())
-                .unwrap_or_else(|| v.to_string());
-            Sourced {
-                value: parse_u64("lock_timeout", &text, "config file")?,
-                source: Source::Config,
-            }
-        } else {
-            Sourced {
-                value: DEFAULT_LOCK_TIMEOUT,
+        let mut numbers = Vec::new();
+        for (i, (key, default)) in NUMBERS.iter().enumerate() {
+            let env_name = KEYS[i + 1].env;
+            let v = if let Some(v) = env(env_name) {
+                Sourced {
+                    value: parse_u64(key, &v, &format!("environment ({env_name})"))?,
+                    source: Source::Env,
+                }
+            } else if let Some(v) = table.get(*key) {
+                let text = v
+                    .as_integer()
+                    .map(|i| i.to_string())
+                    .unwrap_or_else(|| v.to_string());
+                Sourced {
+                    value: parse_u64(key, &text, "config file")?,
+                    source: Source::Config,
+                }
+            } else {
+                Sourced {
+                    value: *default,
+                    source: Source::Default,
+                }
+            };
+            numbers.push(v);
+        }
+        let mut numbers = numbers.into_iter();
+        let mut next = || {
+            numbers.next().unwrap_or(Sourced {
+                value: 0,
                 source: Source::Default,
-            }
+            })
         };
+        let (lock_timeout, jobs, connect_timeout, read_timeout) = (next(), next(), next(), next());
+        if jobs.value == 0 {
+            return Err(SettingsError::Invalid {
+                key: "jobs",
+                value: "0".into(),
+                origin: jobs.source.describe("KDB_JOBS"),
+                why: "must be at least 1",
+            });
+        }
         Ok(Settings {
             config_file,
             home,
             lock_timeout,
+            jobs,
+            connect_timeout,
+            read_timeout,
         })
     }
 
@@ -197,6 +247,9 @@ impl Settings {
         match key {
             "home" => Ok(self.home.value.display().to_string()),
             "lock_timeout" => Ok(self.lock_timeout.value.to_string()),
+            "jobs" => Ok(self.jobs.value.to_string()),
+            "connect_timeout" => Ok(self.connect_timeout.value.to_string()),
+            "read_timeout" => Ok(self.read_timeout.value.to_string()),
             other => Err(SettingsError::UnknownKey(other.to_owned())),
         }
     }
@@ -217,9 +270,14 @@ impl Settings {
                 }
                 table.insert("home".into(), toml::Value::String(value.into()));
             }
-            "lock_timeout" => {
-                let v = parse_u64("lock_timeout", value, "the command line")?;
-                table.insert("lock_timeout".into(), toml::Value::Integer(v as i64));
+            key if NUMBERS.iter().any(|(k, _)| *k == key) => {
+                let name = NUMBERS
+                    .iter()
+                    .find(|(k, _)| *k == key)
+                    .map(|(k, _)| *k)
+                    .unwrap_or("lock_timeout");
+                let v = parse_u64(name, value, "the command line")?;
+                table.insert(name.into(), toml::Value::Integer(v as i64));
             }
             other => return Err(SettingsError::UnknownKey(other.to_owned())),
         }
@@ -237,7 +295,7 @@ fn parse_u64(key: &'static str, value: &str, origin: &str) -> Result<u64, Settin
         key,
         value: value.into(),
         origin: origin.into(),
-        why: "expected a whole number of seconds",
+        why: "expected a whole number",
     })
 }
 

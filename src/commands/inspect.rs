@@ -135,27 +135,36 @@ pub struct Resolved {
 /// The local path for kernel filename `name` (exact match only, never a prefix).
 pub fn resolve(ctx: &Ctx<'_>, name: &str, mission: Option<&str>) -> Result<Resolved> {
     let cat = ctx.read()?;
-    resolve_in(&cat, name, mission)?
+    resolve_in(&cat, name, mission, None)?
         .ok_or_else(|| Error::NotFound(format!("no local copy of `{name}`")))
 }
 
-/// Resolution over an open catalogue (used by metakernel commands too).
-pub fn resolve_in(cat: &Catalogue, name: &str, mission: Option<&str>) -> Result<Option<Resolved>> {
+/// Resolution over an open catalogue (used by metakernel commands too). `suffix`
+/// (e.g. `lsk/naif0008.tls` from a metakernel entry) prefers locations whose path
+/// ends with it, so two different files sharing a name in different trees are told
+/// apart by where the metakernel says they live.
+pub fn resolve_in(
+    cat: &Catalogue,
+    name: &str,
+    mission: Option<&str>,
+    suffix: Option<&str>,
+) -> Result<Option<Resolved>> {
     let named = cat.locations_named(name)?;
-    if let Some(r) = pick(&named, name, mission, "name") {
+    if let Some(r) = pick(&named, name, mission, suffix, "name") {
         return Ok(Some(r));
     }
     let mut by_alias = Vec::new();
     for sha in cat.kernels_named(name)? {
         by_alias.extend(cat.locations_of(&sha)?);
     }
-    Ok(pick(&by_alias, name, mission, "alias"))
+    Ok(pick(&by_alias, name, mission, None, "alias"))
 }
 
 fn pick(
     rows: &[LocationRow],
     name: &str,
     mission: Option<&str>,
+    suffix: Option<&str>,
     how: &'static str,
 ) -> Option<Resolved> {
     let rank = |r: &LocationRow| match r.kind {
@@ -163,8 +172,14 @@ fn pick(
         LocationKind::Object => 1,
         LocationKind::Symlink => 2,
     };
+    let off_suffix = |r: &LocationRow| {
+        !suffix.is_some_and(|s| {
+            let s = s.trim_start_matches("./").trim_start_matches('/');
+            r.path.ends_with(&format!("/{s}"))
+        })
+    };
     let mut live: Vec<&LocationRow> = rows.iter().filter(|r| intact(r)).collect();
-    live.sort_by(|a, b| (rank(a), &a.path).cmp(&(rank(b), &b.path)));
+    live.sort_by(|a, b| (off_suffix(a), rank(a), &a.path).cmp(&(off_suffix(b), rank(b), &b.path)));
     let same_mission = |r: &&&LocationRow| {
         mission.is_none_or(|m| {
             r.mission

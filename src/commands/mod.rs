@@ -5,8 +5,13 @@
 //! leftovers of a killed process, build a plan from the catalogue, execute it through
 //! the store's write path, and record the result in one transaction.
 
+pub mod browse;
 pub mod dedup;
+pub mod get;
 pub mod inspect;
+pub mod mission;
+pub mod mk;
+pub mod plan;
 pub mod reset;
 pub mod scan;
 
@@ -48,8 +53,12 @@ pub enum ExitClass {
     Usage,
     /// 3: part of the work failed; the report lists what.
     Partial,
+    /// 4: the server no longer serves the metakernel (403/404/410 on update).
+    Gone,
     /// 5: another kdb held the home lock past the timeout.
     Busy,
+    /// 6: the network failed (unreachable, timed out, server error).
+    Network,
     /// 10: an internal failure (I/O, database).
     Internal,
 }
@@ -60,7 +69,9 @@ impl ExitClass {
             ExitClass::NotFound => 1,
             ExitClass::Usage => 2,
             ExitClass::Partial => 3,
+            ExitClass::Gone => 4,
             ExitClass::Busy => 5,
+            ExitClass::Network => 6,
             ExitClass::Internal => 10,
         }
     }
@@ -76,6 +87,25 @@ pub enum Error {
     NeedsConfirmation { what: String, flag: &'static str },
     #[error("{0}")]
     Partial(String),
+    #[error("cannot read metakernel `{path}`")]
+    Metakernel {
+        path: String,
+        #[source]
+        source: crate::metakernel::ParseError,
+    },
+    #[error("cannot rewrite metakernel `{path}`")]
+    Rewrite {
+        path: String,
+        #[source]
+        source: crate::metakernel::RewriteError,
+    },
+    #[error(transparent)]
+    Remote(Box<crate::remote::fetch::FetchError>),
+    /// The server says the metakernel is gone (403/404/410).
+    #[error("{0}")]
+    Gone(String),
+    #[error(transparent)]
+    Plan(#[from] plan::PlanError),
     #[error(transparent)]
     Store(#[from] store::Error),
     #[error(transparent)]
@@ -88,9 +118,15 @@ impl Error {
             Error::NotFound(_) | Error::Db(db::Error::Missing(_)) => ExitClass::NotFound,
             Error::Usage(_)
             | Error::NeedsConfirmation { .. }
+            | Error::Metakernel { .. }
+            | Error::Rewrite { .. }
+            | Error::Plan(_)
             | Error::Db(db::Error::TooNew { .. }) => ExitClass::Usage,
             Error::Store(store::Error::Path(_)) => ExitClass::Usage,
             Error::Partial(_) => ExitClass::Partial,
+            Error::Gone(_) => ExitClass::Gone,
+            Error::Remote(e) if e.is_not_found() => ExitClass::NotFound,
+            Error::Remote(_) => ExitClass::Network,
             Error::Store(store::Error::LockTimeout { .. }) => ExitClass::Busy,
             Error::Store(_) | Error::Db(_) => ExitClass::Internal,
         }

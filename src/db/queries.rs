@@ -75,6 +75,40 @@ pub struct MissionRow {
     pub added_at: String,
 }
 
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct MetakernelRow {
+    pub id: i64,
+    pub name: String,
+    pub source_url: String,
+    pub final_url: Option<String>,
+    pub local_path: String,
+    pub mission: Option<String>,
+    /// SHA-256 of the metakernel as served (not of the local rewrite).
+    pub sha256: Option<String>,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub size: Option<u64>,
+    pub acquired_at: String,
+}
+
+const METAKERNEL_COLS: &str = "id, name, source_url, final_url, local_path, mission, sha256, etag, last_modified, size, acquired_at";
+
+fn metakernel(r: &Row<'_>) -> rusqlite::Result<MetakernelRow> {
+    Ok(MetakernelRow {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        source_url: r.get(2)?,
+        final_url: r.get(3)?,
+        local_path: r.get(4)?,
+        mission: r.get(5)?,
+        sha256: r.get(6)?,
+        etag: r.get(7)?,
+        last_modified: r.get(8)?,
+        size: r.get::<_, Option<i64>>(9)?.map(|s| s as u64),
+        acquired_at: r.get(10)?,
+    })
+}
+
 const LOCATION_COLS: &str = "path, filename, sha256, mission, source_url, kind, link_target, dev, ino, size, mtime_ns, hashed_at";
 
 fn location(r: &Row<'_>) -> rusqlite::Result<LocationRow> {
@@ -236,6 +270,38 @@ impl Catalogue {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// The local path of the registered metakernel called `name` (latest acquisition).
+    pub fn metakernel_path(&self, name: &str) -> Result<Option<String>, Error> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT local_path FROM metakernels WHERE name = ?1 ORDER BY acquired_at DESC, id DESC LIMIT 1",
+        )?;
+        Ok(st.query_row([name], |r| r.get(0)).optional()?)
+    }
+
+    pub fn metakernel_by_url(&self, url: &str) -> Result<Option<MetakernelRow>, Error> {
+        let mut st = self
+            .conn
+            .prepare_cached(&format!("SELECT {METAKERNEL_COLS} FROM metakernels WHERE source_url = ?1 OR final_url = ?1 LIMIT 1"))?;
+        Ok(st.query_row([url], metakernel).optional()?)
+    }
+
+    pub fn metakernels(&self) -> Result<Vec<MetakernelRow>, Error> {
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT {METAKERNEL_COLS} FROM metakernels ORDER BY name, acquired_at"
+        ))?;
+        let rows = st.query_map([], metakernel)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Locations recorded as downloaded from `url`.
+    pub fn locations_from(&self, filename: &str, url: &str) -> Result<Vec<LocationRow>, Error> {
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT {LOCATION_COLS} FROM locations WHERE filename = ?1 AND source_url = ?2 ORDER BY path"
+        ))?;
+        let rows = st.query_map([filename, url], location)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     pub fn table_counts(&self) -> Result<(u64, u64, u64), Error> {
         let c = |sql: &str| -> Result<u64, Error> {
             Ok(self.conn.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64)
@@ -332,6 +398,30 @@ impl Tx<'_> {
             m.mk_dir_url,
             m.dedup,
             m.added_at
+        ])?;
+        Ok(())
+    }
+
+    pub fn upsert_metakernel(&self, m: &MetakernelRow) -> Result<(), Error> {
+        let mut st = self.conn().prepare_cached(
+            "INSERT INTO metakernels (name, source_url, final_url, local_path, mission, sha256, etag, last_modified, size, acquired_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             ON CONFLICT(source_url) DO UPDATE SET name = excluded.name, final_url = excluded.final_url,
+               local_path = excluded.local_path, mission = excluded.mission, sha256 = excluded.sha256,
+               etag = excluded.etag, last_modified = excluded.last_modified, size = excluded.size,
+               acquired_at = excluded.acquired_at",
+        )?;
+        st.execute(params![
+            m.name,
+            m.source_url,
+            m.final_url,
+            m.local_path,
+            m.mission,
+            m.sha256,
+            m.etag,
+            m.last_modified,
+            m.size.map(|s| s as i64),
+            m.acquired_at
         ])?;
         Ok(())
     }

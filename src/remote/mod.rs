@@ -1,3 +1,5 @@
-//! Talking to SPICE archives: listings of server directories.
+//! Talking to SPICE archives: listings of server directories and the HTTP/file
+//! client that fetches metakernels and downloads kernels.
 
+pub mod fetch;
 pub mod listing;

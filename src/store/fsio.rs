@@ -105,6 +105,104 @@ impl Staged {
     }
 }
 
+impl Staged {
+    /// Adopts a finished resumable download (see [`open_partial`]) as staged bytes:
+    /// the partial file is renamed over a freshly reserved temporary name in `dir`
+    /// (so no existing entry is ever replaced), or, when `dir` is on another
+    /// filesystem, streamed into one and re-hashed. `sha256` and `len` are what the
+    /// caller computed while writing the partial; the length is checked against the
+    /// file.
+    pub fn adopt_partial(
+        partial: &Path,
+        dir: &Path,
+        sha256: Sha256Hex,
+        len: u64,
+    ) -> Result<Staged, Error> {
+        let reserved = temp_file_in(dir)?.into_temp_path();
+        match fs::rename(partial, &reserved) {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(EXDEV) => {
+                drop(reserved);
+                return adopt_partial_by_copy(partial, dir, sha256, len);
+            }
+            Err(e) => return Err(Error::io("move partial download", partial, e)),
+        }
+        let file = File::open(&reserved).map_err(|e| Error::io("open", &reserved, e))?;
+        let actual = file
+            .metadata()
+            .map_err(|e| Error::io("stat", &reserved, e))?
+            .len();
+        if actual != len {
+            return Err(Error::LengthMismatch {
+                name: partial.display().to_string(),
+                expected: len,
+                actual,
+            });
+        }
+        Ok(Staged {
+            file: tempfile::NamedTempFile::from_parts(file, reserved),
+            sha256,
+            len,
+        })
+    }
+}
+
+fn adopt_partial_by_copy(
+    partial: &Path,
+    dir: &Path,
+    sha256: Sha256Hex,
+    len: u64,
+) -> Result<Staged, Error> {
+    let mut source = File::open(partial).map_err(|e| Error::io("open", partial, e))?;
+    let staged = stage(dir, &mut source, &mut |_| {})?;
+    staged.verify(&partial.display().to_string(), Some(len), Some(&sha256))?;
+    remove_entry(partial)?;
+    Ok(staged)
+}
+
+/// Opens the resumable partial download at `path` for reading and appending,
+/// creating it when absent and never truncating it, under an exclusive advisory
+/// lock so that two processes never append to one partial. `None` when another
+/// process holds the lock. A partial is only ever a regular file kdb created: a
+/// symlink or other non-directory entry found at `path` is removed first, and the
+/// opened file is checked to be the entry at `path` (nothing swapped in between).
+pub fn open_partial(path: &Path) -> Result<Option<File>, Error> {
+    use std::os::unix::fs::MetadataExt;
+    if let Ok(meta) = fs::symlink_metadata(path)
+        && !meta.is_file()
+    {
+        if meta.is_dir() {
+            return Err(Error::io(
+                "open partial download",
+                path,
+                io::Error::other("a directory is in the way"),
+            ));
+        }
+        remove_entry(path)?;
+    }
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|e| Error::io("open partial download", path, e))?;
+    let opened = file.metadata().map_err(|e| Error::io("stat", path, e))?;
+    let at_path = fs::symlink_metadata(path).map_err(|e| Error::io("stat", path, e))?;
+    if !at_path.is_file() || (opened.dev(), opened.ino()) != (at_path.dev(), at_path.ino()) {
+        return Err(Error::io(
+            "open partial download",
+            path,
+            io::Error::other("the entry changed while it was being opened"),
+        ));
+    }
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(fs::TryLockError::WouldBlock) => Ok(None),
+        Err(fs::TryLockError::Error(e)) => Err(Error::io("lock", path, e)),
+    }
+}
+
 /// Streams `reader` into a new temporary file inside `dir`, hashing as it goes.
 pub fn stage(
     dir: &Path,

@@ -5,3 +5,4 @@ mod crash;
 mod foundation;
 mod http_server_selftest;
 mod listing_apache;
+mod metakernel_cli;

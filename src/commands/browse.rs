@@ -1,0 +1,209 @@
+//! `kdb browse`: the metakernels of a mission's mk/ directory, versioned snapshots
+//! grouped under their base name, and whether each is held locally.
+//!
+//! "Local" is decided from the validators stored when the metakernel was acquired
+//! (ETag, Last-Modified as a time, size), never by comparing date strings.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDateTime};
+use serde::Serialize;
+use url::Url;
+
+use super::plan::split_version;
+use super::{Ctx, Error, Result};
+use crate::db::{Catalogue, MetakernelRow};
+use crate::remote::fetch::{self, FetchConfig};
+use crate::remote::listing::{self, Size};
+
+#[derive(Debug, Clone)]
+pub struct BrowseOptions {
+    pub target: Option<String>,
+    pub archived: bool,
+    pub filter: Option<String>,
+    pub sort_by_date: bool,
+    pub show_versioned: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BrowseReport {
+    pub url: String,
+    pub metakernels: Vec<BrowseEntry>,
+}
+
+#[derive(Debug, Serialize, Clone)]
+pub struct BrowseEntry {
+    pub name: String,
+    pub base: String,
+    /// `[version, date, sequence]` of a versioned snapshot.
+    pub version: Option<[u64; 3]>,
+    pub size: Option<u64>,
+    pub size_exact: bool,
+    pub modified: Option<String>,
+    pub url: String,
+    /// `yes`, `outdated` or `no`.
+    pub local: &'static str,
+    /// Versioned snapshots of this base name in the listing (for unversioned names).
+    pub snapshots: usize,
+}
+
+/// Resolves `MISSION|URL` (or the only configured mission) to an mk/ directory URL.
+pub fn mk_dir(cat: Option<&Catalogue>, target: Option<&str>) -> Result<Url> {
+    let missions = match cat {
+        Some(c) => c.missions()?,
+        None => Vec::new(),
+    };
+    let url = match target {
+        Some(t) if t.contains("://") => {
+            let t = if t.ends_with('/') || t.to_ascii_lowercase().ends_with(".tm") {
+                t.to_owned()
+            } else {
+                format!("{t}/")
+            };
+            return Url::parse(&t).map_err(|e| Error::Usage(format!("invalid URL `{t}`: {e}")));
+        }
+        Some(name) => missions
+            .iter()
+            .find(|m| m.name.eq_ignore_ascii_case(name))
+            .and_then(|m| m.mk_dir_url.clone())
+            .ok_or_else(|| {
+                Error::NotFound(format!(
+                    "no mission named `{name}`; add it with `kdb mission add {name}`"
+                ))
+            })?,
+        None => match missions.as_slice() {
+            [one] => one.mk_dir_url.clone().unwrap_or_default(),
+            [] => {
+                return Err(Error::Usage(
+                    "no mission configured; pass a URL or run `kdb mission add NAME`".into(),
+                ));
+            }
+            many => {
+                let names: Vec<&str> = many.iter().map(|m| m.name.as_str()).collect();
+                return Err(Error::Usage(format!(
+                    "several missions configured ({}); name one",
+                    names.join(", ")
+                )));
+            }
+        },
+    };
+    Url::parse(&url).map_err(|e| Error::Usage(format!("invalid mk/ URL `{url}`: {e}")))
+}
+
+/// Whether a stored acquisition still matches what the listing shows.
+pub fn local_state(
+    row: Option<&MetakernelRow>,
+    size: Option<Size>,
+    modified: Option<NaiveDateTime>,
+) -> &'static str {
+    let Some(row) = row else { return "no" };
+    if let (Some(Size::Exact(n)), Some(stored)) = (size, row.size)
+        && n != stored
+    {
+        return "outdated";
+    }
+    if let (Some(Size::Approx(n)), Some(stored)) = (size, row.size) {
+        // Apache rounds to one decimal of K/M/G: treat >10% difference as a change.
+        let (a, b) = (n as f64, stored as f64);
+        if (a - b).abs() > 0.1 * a.max(b) + 1024.0 {
+            return "outdated";
+        }
+    }
+    if let (Some(listed), Some(lm)) = (modified, row.last_modified.as_deref())
+        && let Ok(stored) = DateTime::parse_from_rfc2822(lm)
+    {
+        // Listings show minutes: newer than the stored time rounded down → changed.
+        let stored = stored.naive_utc();
+        let stored_minute =
+            stored - chrono::Duration::seconds(stored.and_utc().timestamp().rem_euclid(60));
+        if listed > stored_minute {
+            return "outdated";
+        }
+    }
+    "yes"
+}
+
+pub fn run(ctx: &Ctx<'_>, net: &FetchConfig, opts: &BrowseOptions) -> Result<BrowseReport> {
+    let cat = Catalogue::open_existing(&ctx.home.catalogue()).ok();
+    let mut dir = mk_dir(cat.as_ref(), opts.target.as_deref())?;
+    if opts.archived {
+        dir = dir
+            .join("former_versions/")
+            .map_err(|e| Error::Usage(format!("cannot build the former_versions/ URL: {e}")))?;
+    }
+    let page = match fetch::fetch_text(net, &dir, None).map_err(|e| Error::Remote(Box::new(e)))? {
+        fetch::Conditional::Fetched(f) => String::from_utf8_lossy(&f.bytes).into_owned(),
+        fetch::Conditional::NotModified => String::new(),
+    };
+    let listing = listing::parse_listing(&page);
+    let filter = opts.filter.as_deref().map(str::to_ascii_lowercase);
+    let mut all = Vec::new();
+    for e in listing.entries.iter().filter(|e| !e.is_dir) {
+        if !e.name.to_ascii_lowercase().ends_with(".tm") {
+            continue;
+        }
+        if filter
+            .as_ref()
+            .is_some_and(|f| !e.name.to_ascii_lowercase().contains(f))
+        {
+            continue;
+        }
+        let url = dir
+            .join(
+                &percent_encoding::utf8_percent_encode(&e.name, percent_encoding::NON_ALPHANUMERIC)
+                    .to_string(),
+            )
+            .map_err(|err| Error::Usage(err.to_string()))?;
+        let row = match &cat {
+            Some(c) => c.metakernel_by_url(url.as_str())?,
+            None => None,
+        };
+        let split = split_version(&e.name);
+        all.push(BrowseEntry {
+            name: e.name.clone(),
+            base: split.base,
+            version: split.version.map(|(a, b, c)| [a, b, c]),
+            size: e.size.map(Size::bytes),
+            size_exact: e.size.is_some_and(Size::is_exact),
+            modified: e.modified.map(|m| m.format("%Y-%m-%d %H:%M").to_string()),
+            local: local_state(row.as_ref(), e.size, e.modified),
+            url: url.to_string(),
+            snapshots: 0,
+        });
+    }
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for e in all.iter().filter(|e| e.version.is_some()) {
+        *counts.entry(e.base.clone()).or_default() += 1;
+    }
+    let mut shown: Vec<BrowseEntry> = all
+        .iter()
+        .filter(|e| {
+            opts.show_versioned
+                || e.version.is_none()
+                || !all.iter().any(|o| o.version.is_none() && o.base == e.base)
+        })
+        .cloned()
+        .map(|mut e| {
+            if e.version.is_none() {
+                e.snapshots = counts.get(&e.base).copied().unwrap_or(0);
+            }
+            e
+        })
+        .collect();
+    if opts.sort_by_date {
+        shown.sort_by(|a, b| b.modified.cmp(&a.modified).then(a.name.cmp(&b.name)));
+    } else {
+        // Base name, the unversioned file first, then snapshots by numeric version.
+        shown.sort_by(|a, b| {
+            (a.base.to_ascii_lowercase(), a.version.is_some(), a.version).cmp(&(
+                b.base.to_ascii_lowercase(),
+                b.version.is_some(),
+                b.version,
+            ))
+        });
+    }
+    Ok(BrowseReport {
+        url: dir.to_string(),
+        metakernels: shown,
+    })
+}

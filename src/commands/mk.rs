@@ -1,0 +1,407 @@
+//! Metakernel commands: `list`, `check`, `rewrite`.
+//!
+//! Each takes a metakernel by path or by registered name. `rewrite` validates every
+//! path it will create before creating any (DESIGN.md §3, invariant 5): an entry whose
+//! path leaves the link root (`$KERNELS/../../../../tmp/pwn.bsp`, an absolute path
+//! with `..`) refuses the whole operation with nothing written.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::inspect::resolve_in;
+use super::{Ctx, Error, Result, absolute};
+use crate::db::Catalogue;
+use crate::kernel::KernelType;
+use crate::metakernel::{Entry, Metakernel};
+use crate::store::fsio;
+use crate::store::safe_path::{PathError, SafeRelPath};
+
+/// A metakernel loaded from disk, with where it came from.
+pub struct Loaded {
+    pub origin: String,
+    pub mk: Metakernel,
+    pub entries: Vec<Entry>,
+}
+
+/// Reads `arg` as a path, or else as the name of a registered metakernel.
+pub fn load(ctx: &Ctx<'_>, arg: &str) -> Result<Loaded> {
+    let path = if Path::new(arg).exists() {
+        PathBuf::from(arg)
+    } else {
+        let registered = Catalogue::open_existing(&ctx.home.catalogue())
+            .ok()
+            .and_then(|cat| cat.metakernel_path(arg).ok().flatten());
+        match registered {
+            Some(p) => PathBuf::from(p),
+            None => {
+                return Err(Error::NotFound(format!(
+                    "no metakernel `{arg}`: not a file and not a registered metakernel name"
+                )));
+            }
+        }
+    };
+    let bytes = std::fs::read(&path)
+        .map_err(|e| Error::Usage(format!("cannot read `{}`: {e}", path.display())))?;
+    let origin = absolute(&path).display().to_string();
+    parse(origin, &bytes)
+}
+
+pub fn parse(origin: String, bytes: &[u8]) -> Result<Loaded> {
+    let mk = Metakernel::parse(bytes).map_err(|source| Error::Metakernel {
+        path: origin.clone(),
+        source,
+    })?;
+    let entries = mk.entries().map_err(|source| Error::Metakernel {
+        path: origin.clone(),
+        source,
+    })?;
+    Ok(Loaded {
+        origin,
+        mk,
+        entries,
+    })
+}
+
+/// The part of an entry path below any `.`/`..` prefix (`../data/spk/a.bsp` →
+/// `data/spk/a.bsp`): where the metakernel says the file lives, for resolution.
+pub fn entry_suffix(path: &str) -> &str {
+    let mut rest = path.trim_start_matches('/');
+    while let Some((head, tail)) = rest.split_once('/') {
+        if head == ".." || head == "." || head.is_empty() {
+            rest = tail;
+        } else {
+            break;
+        }
+    }
+    rest
+}
+
+/// The file name an entry refers to (a Windows `\` counts as a separator here).
+pub fn file_name(path: &str) -> &str {
+    path.rsplit(['/', '\\']).next().unwrap_or(path)
+}
+
+// ---------------------------------------------------------------- list
+
+#[derive(Debug, Serialize)]
+pub struct ListReport {
+    pub metakernel: String,
+    pub entries: Vec<ListEntry>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ListEntry {
+    pub index: usize,
+    /// As written (continuation joined), before symbol substitution.
+    pub raw: String,
+    /// What FURNSH opens, after substitution.
+    pub path: String,
+    pub file_name: String,
+    pub kernel_type: Option<KernelType>,
+    pub line: usize,
+    /// Content the catalogue has for this name, if any.
+    pub sha256: Option<String>,
+    pub size: Option<u64>,
+    /// Other names the same content is known under.
+    pub other_names: u64,
+}
+
+pub fn list(ctx: &Ctx<'_>, arg: &str, only: Option<KernelType>) -> Result<ListReport> {
+    let loaded = load(ctx, arg)?;
+    let cat = Catalogue::open_existing(&ctx.home.catalogue()).ok();
+    let mut entries = Vec::new();
+    for (i, e) in loaded.entries.iter().enumerate() {
+        let name = file_name(&e.path);
+        let kernel_type = KernelType::from_extension(name);
+        if only.is_some() && kernel_type != only {
+            continue;
+        }
+        let (mut sha256, mut size, mut other_names) = (None, None, 0);
+        if let Some(cat) = &cat
+            && let Some(r) = resolve_in(cat, name, None, Some(entry_suffix(&e.path)))?
+        {
+            if let Some(k) = cat.kernel(&r.sha256)? {
+                size = Some(k.size);
+            }
+            other_names = cat.alias_count(&r.sha256)?.saturating_sub(1);
+            sha256 = Some(r.sha256);
+        }
+        entries.push(ListEntry {
+            index: i + 1,
+            raw: e.raw.clone(),
+            path: e.path.clone(),
+            file_name: name.to_owned(),
+            kernel_type,
+            line: e.line,
+            sha256,
+            size,
+            other_names,
+        });
+    }
+    Ok(ListReport {
+        metakernel: loaded.origin,
+        entries,
+        warnings: loaded
+            .mk
+            .warnings()
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+    })
+}
+
+// ---------------------------------------------------------------- check
+
+#[derive(Debug, Serialize)]
+pub struct CheckReport {
+    pub metakernel: String,
+    pub present: usize,
+    pub fallback: usize,
+    pub missing: usize,
+    pub entries: Vec<CheckEntry>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CheckEntry {
+    pub path: String,
+    pub file_name: String,
+    /// `present`, `fallback` (only another mission has it) or `missing`.
+    pub status: &'static str,
+    pub local_path: Option<String>,
+    pub mission: Option<String>,
+}
+
+pub fn check(ctx: &Ctx<'_>, arg: &str, mission: Option<&str>) -> Result<CheckReport> {
+    let loaded = load(ctx, arg)?;
+    let cat = ctx.read()?;
+    let mut report = CheckReport {
+        metakernel: loaded.origin,
+        present: 0,
+        fallback: 0,
+        missing: 0,
+        entries: Vec::new(),
+    };
+    for e in &loaded.entries {
+        let name = file_name(&e.path);
+        let r = resolve_in(&cat, name, mission, Some(entry_suffix(&e.path)))?;
+        let status = match &r {
+            None => {
+                report.missing += 1;
+                "missing"
+            }
+            Some(r) if r.fallback_from.is_some() => {
+                report.fallback += 1;
+                "fallback"
+            }
+            Some(_) => {
+                report.present += 1;
+                "present"
+            }
+        };
+        report.entries.push(CheckEntry {
+            path: e.path.clone(),
+            file_name: name.to_owned(),
+            status,
+            local_path: r.as_ref().map(|r| r.path.clone()),
+            mission: r.and_then(|r| r.mission),
+        });
+    }
+    Ok(report)
+}
+
+// ---------------------------------------------------------------- rewrite
+
+#[derive(Debug, Clone)]
+pub struct RewriteOptions {
+    pub metakernel: String,
+    pub output: Option<PathBuf>,
+    pub link_root: Option<PathBuf>,
+    pub mission: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RewriteReport {
+    pub metakernel: String,
+    pub output: String,
+    pub link_root: String,
+    /// `path_values` (only PATH_VALUES strings changed) or `entries` (a metakernel
+    /// without PATH_SYMBOLS: its relative entry strings changed).
+    pub mode: &'static str,
+    pub linked: usize,
+    pub unresolved: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// Where one entry's link goes (relative to the link root) and which file it names.
+struct Placement {
+    rel: SafeRelPath,
+    name: String,
+    /// The entry's path below its symbol (or its literal path), to tell apart
+    /// same-named files in different directories.
+    suffix: String,
+}
+
+/// Plans the link tree (pure): one relative path under the link root per entry, the
+/// symbol names, and whether the metakernel uses PATH_SYMBOLS. Refuses the whole
+/// metakernel if any entry would leave the root.
+fn place(
+    loaded: &Loaded,
+    warnings: &mut Vec<String>,
+) -> Result<(Vec<Placement>, Vec<String>, bool)> {
+    let mut symbols = loaded.mk.path_symbols();
+    let by_symbol = !symbols.is_empty();
+    // Longest first, so `$KERNELS_DATA` is not read as `$KERNELS` + `_DATA`.
+    symbols.sort_by_key(|s| std::cmp::Reverse(s.name.len()));
+    let multi = symbols.len() > 1;
+    let mut out = Vec::new();
+    for e in &loaded.entries {
+        let symbol = symbols
+            .iter()
+            .find(|s| e.raw.starts_with(&format!("${}", s.name)));
+        let (prefix, rest) = match symbol {
+            Some(s) => (multi.then_some(s.name.as_str()), &e.raw[s.name.len() + 1..]),
+            None if e.path.starts_with('/') => {
+                return Err(Error::Usage(format!(
+                    "refusing `{}` (line {}): absolute path outside the link root; nothing was written",
+                    e.raw, e.line
+                )));
+            }
+            None if by_symbol => {
+                warnings.push(format!(
+                    "`{}` uses no path symbol; it is left as written and may not load from another directory",
+                    e.raw
+                ));
+                continue;
+            }
+            None => (None, e.path.as_str()),
+        };
+        let mut rest = rest.to_owned();
+        if rest.contains('\\') {
+            warnings.push(format!(
+                "`{}`: `\\` treated as a directory separator in the link tree",
+                e.raw
+            ));
+            rest = rest.replace('\\', "/");
+        }
+        let rel_text = match prefix {
+            Some(p) => format!("{p}/{}", rest.trim_start_matches('/')),
+            None => rest.trim_start_matches('/').to_owned(),
+        };
+        let rel = SafeRelPath::new(&rel_text).map_err(|err| match err {
+            PathError::Unsafe { reason, .. } => Error::Usage(format!(
+                "refusing `{}` (line {}): {reason}; nothing was written",
+                e.raw, e.line
+            )),
+            other => crate::store::Error::Path(other).into(),
+        })?;
+        out.push(Placement {
+            name: file_name(&rest).to_owned(),
+            suffix: rest.trim_start_matches('/').to_owned(),
+            rel,
+        });
+    }
+    Ok((
+        out,
+        symbols.into_iter().map(|s| s.name).collect(),
+        by_symbol,
+    ))
+}
+
+pub fn rewrite(ctx: &Ctx<'_>, opts: &RewriteOptions) -> Result<RewriteReport> {
+    let loaded = load(ctx, &opts.metakernel)?;
+    let output = match &opts.output {
+        Some(o) => absolute(o),
+        None => {
+            let name = file_name(&loaded.origin).to_owned();
+            let o = absolute(Path::new(&name));
+            if o.display().to_string() == loaded.origin {
+                return Err(Error::Usage(
+                    "the output would overwrite the input; pass `-o OUT`".to_owned(),
+                ));
+            }
+            o
+        }
+    };
+    let link_root = match &opts.link_root {
+        Some(r) => absolute(r),
+        None => output.parent().unwrap_or(Path::new("/")).join("kernels"),
+    };
+    let mut warnings: Vec<String> = loaded
+        .mk
+        .warnings()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    // Plan everything, validating every path, before the first write.
+    let (placements, symbols, by_symbol) = place(&loaded, &mut warnings)?;
+    let mut targets = Vec::new();
+    for p in &placements {
+        let dest = p.rel.under(&link_root).map_err(crate::store::Error::Path)?;
+        targets.push(dest);
+    }
+    let cat = ctx.read()?;
+    let mut unresolved = Vec::new();
+    let mut links = Vec::new();
+    for (p, dest) in placements.iter().zip(&targets) {
+        match resolve_in(&cat, &p.name, opts.mission.as_deref(), Some(&p.suffix))? {
+            Some(r) => {
+                if let Some(m) = &r.fallback_from {
+                    ctx.reporter.warn(&format!(
+                        "`{}`: no copy in mission {m}; linking {}",
+                        p.name, r.path
+                    ));
+                }
+                links.push((dest.clone(), PathBuf::from(r.path)));
+            }
+            None => unresolved.push(p.rel.to_string()),
+        }
+    }
+    let root_str = link_root
+        .to_str()
+        .ok_or_else(|| Error::Usage(format!("link root `{}` is not UTF-8", link_root.display())))?
+        .to_owned();
+    let bytes = if by_symbol {
+        let multi = symbols.len() > 1;
+        let values: Vec<(String, String)> = symbols
+            .into_iter()
+            .map(|name| {
+                let v = if multi {
+                    format!("{root_str}/{name}")
+                } else {
+                    root_str.clone()
+                };
+                (name, v)
+            })
+            .collect();
+        loaded.mk.rewrite_path_values(&values)
+    } else {
+        let by_raw: std::collections::HashMap<String, String> = loaded
+            .entries
+            .iter()
+            .zip(&targets)
+            .map(|(e, t)| (e.raw.clone(), t.display().to_string()))
+            .collect();
+        loaded.mk.rewrite_entries(|e| by_raw.get(&e.raw).cloned())
+    }
+    .map_err(|source| Error::Rewrite {
+        path: loaded.origin.clone(),
+        source,
+    })?;
+
+    for (dest, target) in &links {
+        fsio::create_dir_all(dest.parent().unwrap_or(Path::new("/")))?;
+        fsio::replace_with_symlink(dest, target)?;
+    }
+    fsio::write_atomic(&output, &bytes)?;
+    Ok(RewriteReport {
+        metakernel: loaded.origin,
+        output: output.display().to_string(),
+        link_root: root_str,
+        mode: if by_symbol { "path_values" } else { "entries" },
+        linked: links.len(),
+        unresolved,
+        warnings,
+    })
+}

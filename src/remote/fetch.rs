@@ -1,0 +1,716 @@
+//! Fetching from SPICE archives: small documents into memory ([`fetch_text`]) and
+//! kernels into staged temp files ([`download_all`]), over http(s) or from `file://`
+//! mirrors.
+//!
+//! An async island: each entry point builds its own tokio runtime and returns plain
+//! values, so callers stay synchronous (and keep their SQLite connection outside).
+//! One `reqwest::Client` (rustls, no OpenSSL) per call reuses connections per host;
+//! at most [`FetchConfig::jobs_per_host`] transfers run at once against one host.
+//!
+//! What every transfer guarantees:
+//!
+//! - **Timeouts.** Connect ([`FetchConfig::connect_timeout`]) and idle read
+//!   ([`FetchConfig::read_timeout`], per chunk, and for the response head). A stalled
+//!   socket is a [`FetchError::Timeout`] naming the URL; an unreachable or slow
+//!   server is never reported as not found.
+//! - **Retries** for connect errors, timeouts, resets, truncations, 408, 429 and
+//!   5xx: [`FetchConfig::attempts`] in total, exponential backoff with jitter, at
+//!   least what `Retry-After` asks (capped at a minute).
+//! - **Resume.** Kernel bytes go straight into `partial_dir/<sha256 of the URL>`
+//!   (with a `.json` sidecar holding the ETag, Last-Modified and size), so an
+//!   interrupted transfer — in this process or a killed earlier one — continues with
+//!   `Range: bytes=N-` and `If-Range`, after re-hashing the bytes held. A `200`
+//!   answer restarts from zero; a `206` that does not continue the bytes held (other
+//!   start, ETag or size) is refused and the file fetched whole. Nothing outside
+//!   `tmp_dir` and `partial_dir` is ever written, and no existing path other than a
+//!   partial is opened for writing (`store::fsio` is the only writer).
+//! - **Checked bodies.** Zero bytes, fewer bytes than `Content-Length`, more than
+//!   expected, a size or SHA-256 other than the caller's, and bytes that are not a
+//!   kernel of the kind the name says (`kernel::detect`: an HTML error page served
+//!   with 200 as `x.bsp`, a Git LFS pointer) fail the download. A body *longer* than
+//!   its `Content-Length` cannot be seen at the HTTP layer (the connection is
+//!   message-delimited by that header): only an expected size or hash catches it.
+//! - **Redirects** are followed by hand: at most [`FetchConfig::max_redirects`],
+//!   same host only, never from https to http; the final URL is returned.
+//! - **Bounded memory.** Kernels stream chunk by chunk into the file and the
+//!   hasher; only the first [`kernel::HEAD_LEN`] bytes are kept for type detection.
+//!   Documents from [`fetch_text`] are capped at 64 MiB.
+//!
+//! Concurrency contract: two `download_all` calls sharing a `partial_dir` never
+//! append to one partial (it is locked; the loser downloads into a private temp
+//! file), but callers are expected to hold the home lock anyway.
+
+mod http;
+mod local;
+mod partial;
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
+use url::Url;
+
+use crate::kernel::{self, Detection};
+use crate::store::fsio::{self, Staged};
+use crate::store::{self, Sha256Hex};
+
+use partial::Partial;
+
+/// Network behaviour of one command.
+#[derive(Clone, Debug)]
+pub struct FetchConfig {
+    /// Limit on establishing a connection.
+    pub connect_timeout: Duration,
+    /// Limit on waiting for the response head or for the next body chunk.
+    pub read_timeout: Duration,
+    /// Tries per request in total (at least one is made).
+    pub attempts: u32,
+    /// Backoff before the second attempt; doubled for each further one.
+    pub backoff_base: Duration,
+    /// Transfers in flight at once against one host.
+    pub jobs_per_host: usize,
+    /// Redirects followed per request.
+    pub max_redirects: usize,
+}
+
+impl Default for FetchConfig {
+    fn default() -> Self {
+        FetchConfig {
+            connect_timeout: Duration::from_secs(15),
+            read_timeout: Duration::from_secs(30),
+            attempts: 3,
+            backoff_base: Duration::from_millis(500),
+            // ESA limits connections per client; NAIF copes with more.
+            jobs_per_host: 8,
+            max_redirects: 5,
+        }
+    }
+}
+
+/// HTTP cache validators of a representation.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+/// A small document held in memory.
+#[derive(Clone, Debug)]
+pub struct Fetched {
+    pub bytes: Vec<u8>,
+    /// The URL after redirects.
+    pub final_url: Url,
+    pub validators: Validators,
+    pub size: u64,
+}
+
+#[derive(Clone, Debug)]
+pub enum Conditional {
+    Fetched(Fetched),
+    /// The validators sent still match (HTTP 304).
+    NotModified,
+}
+
+/// One kernel to download.
+#[derive(Clone, Debug)]
+pub struct DownloadRequest {
+    pub url: Url,
+    /// The kernel file name as referenced, for type checks and messages.
+    pub name: String,
+    pub expected_size: Option<u64>,
+    pub expected_sha256: Option<Sha256Hex>,
+}
+
+/// A verified kernel in a temp file, not yet visible anywhere.
+#[derive(Debug)]
+pub struct Downloaded {
+    /// Index of the request this answers.
+    pub request_index: usize,
+    /// The URL after redirects.
+    pub final_url: Url,
+    /// The bytes, in a temp file under `tmp_dir`; persist or drop it.
+    pub staged: Staged,
+    pub validators: Validators,
+}
+
+/// Progress of [`download_all`], reported from the calling thread.
+pub trait Progress: Sync {
+    /// Once, before any transfer: files to deliver and the bytes expected (known
+    /// sizes only; a request sharing its URL with an earlier one adds no bytes).
+    fn total(&self, _files: u64, _bytes: u64) {}
+    /// Bytes newly received (or found in a resumable partial). Bytes fetched again
+    /// after a restart are not reported twice.
+    fn bytes(&self, _n: u64) {}
+    /// One request finished, successfully or not.
+    fn file_done(&self) {}
+}
+
+/// A [`Progress`] that ignores everything.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {}
+
+/// Why a fetch failed. Clone, so that requests sharing one transfer can each
+/// carry its error; URLs are boxed to keep `Result`s small.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("`{url}` not found (HTTP {status})")]
+    NotFound { url: Box<Url>, status: u16 },
+    #[error("access to `{url}` is forbidden (HTTP 403)")]
+    Forbidden { url: Box<Url> },
+    #[error("timed out {phase} `{url}` (nothing for {:.1} s)", .after.as_secs_f64())]
+    Timeout {
+        url: Box<Url>,
+        /// `connecting to`, `waiting for a response from` or `reading`.
+        phase: &'static str,
+        after: Duration,
+        #[source]
+        source: Option<Arc<reqwest::Error>>,
+    },
+    #[error("cannot reach `{url}`")]
+    Unreachable {
+        url: Box<Url>,
+        #[source]
+        source: Arc<reqwest::Error>,
+    },
+    #[error("HTTP {status} from `{url}`")]
+    Http { url: Box<Url>, status: u16 },
+    #[error("transfer of `{url}` interrupted after {got} bytes")]
+    Interrupted {
+        url: Box<Url>,
+        got: u64,
+        #[source]
+        source: Arc<reqwest::Error>,
+    },
+    #[error("truncated download of `{url}`: expected {expected} bytes, got {got}")]
+    Truncated {
+        url: Box<Url>,
+        expected: u64,
+        got: u64,
+        #[source]
+        source: Option<Arc<reqwest::Error>>,
+    },
+    #[error("`{url}` is longer than expected (more than {limit} bytes)")]
+    TooLong { url: Box<Url>, limit: u64 },
+    #[error("`{url}` is empty (zero bytes)")]
+    Empty { url: Box<Url> },
+    #[error("`{url}` is not a kernel: {reason}")]
+    NotAKernel { url: Box<Url>, reason: &'static str },
+    #[error("hash mismatch for `{url}`: expected {expected}, got {actual}")]
+    HashMismatch {
+        url: Box<Url>,
+        expected: Sha256Hex,
+        actual: Sha256Hex,
+    },
+    #[error("redirect loop or more than {max} redirects from `{url}`")]
+    RedirectLoop { url: Box<Url>, max: usize },
+    #[error("refused redirect from `{from}` to `{to}` (another host or a downgrade from https)")]
+    RedirectRefused { from: Box<Url>, to: Box<Url> },
+    #[error("unusable response from `{url}`: {reason}")]
+    Protocol { url: Box<Url>, reason: &'static str },
+    #[error("unsupported URL `{url}` (only http, https and local file URLs)")]
+    Unsupported { url: Box<Url> },
+    #[error("failed to {what}")]
+    Setup {
+        what: &'static str,
+        #[source]
+        source: Arc<dyn std::error::Error + Send + Sync>,
+    },
+    #[error(transparent)]
+    Io(Arc<store::Error>),
+}
+
+impl From<store::Error> for FetchError {
+    fn from(e: store::Error) -> Self {
+        FetchError::Io(Arc::new(e))
+    }
+}
+
+impl FetchError {
+    /// The server says the resource does not exist (404, 410; a missing file for
+    /// `file://`). Never true for timeouts or unreachable servers.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, FetchError::NotFound { .. })
+    }
+
+    /// Worth another attempt: connect errors, timeouts, resets, truncation, 408,
+    /// 429 and 5xx.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            FetchError::Timeout { .. }
+            | FetchError::Unreachable { .. }
+            | FetchError::Interrupted { .. }
+            | FetchError::Truncated { .. } => true,
+            FetchError::Http { status, .. } => {
+                matches!(status, 408 | 429) || (500..600).contains(status)
+            }
+            _ => false,
+        }
+    }
+
+    fn setup(what: &'static str, e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        FetchError::Setup {
+            what,
+            source: Arc::new(e),
+        }
+    }
+}
+
+/// Fetches a small document (metakernel, listing page) into memory, with
+/// `If-None-Match` / `If-Modified-Since` from `conditional`, retrying as the module
+/// docs say. A directory `file://` URL yields an nginx-style listing page.
+pub fn fetch_text(
+    cfg: &FetchConfig,
+    url: &Url,
+    conditional: Option<&Validators>,
+) -> Result<Conditional, FetchError> {
+    match url.scheme() {
+        "file" => local::fetch_text(url, conditional),
+        "http" | "https" => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| FetchError::setup("start the network runtime", e))?;
+            let client =
+                http::client(cfg).map_err(|e| FetchError::setup("create the HTTP client", e))?;
+            runtime.block_on(http::fetch_text(&client, cfg, url, conditional))
+        }
+        _ => Err(FetchError::Unsupported {
+            url: url.clone().into(),
+        }),
+    }
+}
+
+/// Downloads all requests in parallel (at most `cfg.jobs_per_host` in flight per
+/// host), each streamed into a temp file in `tmp_dir` (same filesystem as the
+/// store) through a resumable partial in `partial_dir`, hashed while streaming and
+/// checked. Returns one result per request, in order. Requests with the same URL
+/// are fetched once; each gets its own staged file (a copy) and its own checks.
+pub fn download_all(
+    cfg: &FetchConfig,
+    tmp_dir: &Path,
+    partial_dir: &Path,
+    requests: &[DownloadRequest],
+    progress: &dyn Progress,
+) -> Vec<Result<Downloaded, FetchError>> {
+    let groups = group_by_url(requests);
+    let expected_bytes = groups.iter().filter_map(|g| g.expect.size).sum();
+    progress.total(requests.len() as u64, expected_bytes);
+    if requests.is_empty() {
+        return Vec::new();
+    }
+    let setup = start(cfg, tmp_dir, partial_dir);
+    let (runtime, client) = match setup {
+        Ok(parts) => parts,
+        Err(e) => {
+            return requests
+                .iter()
+                .map(|_| {
+                    progress.file_done();
+                    Err(e.clone())
+                })
+                .collect();
+        }
+    };
+    let ctx = Arc::new(Context {
+        cfg: cfg.clone(),
+        client,
+        tmp_dir: tmp_dir.to_path_buf(),
+        partial_dir: partial_dir.to_path_buf(),
+    });
+    let mut hosts: HashMap<String, Arc<Semaphore>> = HashMap::new();
+    let mut results: Vec<Option<Result<Downloaded, FetchError>>> =
+        requests.iter().map(|_| None).collect();
+    runtime.block_on(async {
+        let (tx, mut rx) = unbounded_channel();
+        let mut tasks = Vec::with_capacity(groups.len());
+        for group in groups {
+            let permits = Arc::clone(
+                hosts
+                    .entry(host_key(&group.url))
+                    .or_insert_with(|| Arc::new(Semaphore::new(cfg.jobs_per_host.max(1)))),
+            );
+            let members: Vec<(usize, DownloadRequest)> = group
+                .members
+                .iter()
+                .map(|&i| (i, requests[i].clone()))
+                .collect();
+            let meter = Meter {
+                tx: tx.clone(),
+                reported: 0,
+            };
+            tasks.push(tokio::spawn(run_group(
+                Arc::clone(&ctx),
+                group.url,
+                group.expect,
+                members,
+                permits,
+                meter,
+            )));
+        }
+        drop(tx);
+        // Ends when every task has dropped its sender.
+        while let Some(event) = rx.recv().await {
+            match event {
+                Event::Bytes(n) => progress.bytes(n),
+                Event::FileDone => progress.file_done(),
+            }
+        }
+        for task in tasks {
+            match task.await {
+                Ok(done) => {
+                    for (i, result) in done {
+                        results[i] = Some(result);
+                    }
+                }
+                Err(e) => std::panic::resume_unwind(e.into_panic()),
+            }
+        }
+    });
+    results
+        .into_iter()
+        .map(|r| {
+            r.unwrap_or_else(|| {
+                Err(FetchError::setup(
+                    "finish a download",
+                    std::io::Error::other("task ended without a result"),
+                ))
+            })
+        })
+        .collect()
+}
+
+/// Creates the directories, the runtime and the client of one `download_all`.
+fn start(
+    cfg: &FetchConfig,
+    tmp_dir: &Path,
+    partial_dir: &Path,
+) -> Result<(tokio::runtime::Runtime, reqwest::Client), FetchError> {
+    fsio::create_dir_all(tmp_dir)
+        .and_then(|()| fsio::create_dir_all(partial_dir))
+        .map_err(|e| FetchError::setup("prepare the download directories", e))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("kdb-fetch")
+        .build()
+        .map_err(|e| FetchError::setup("start the network runtime", e))?;
+    let client = http::client(cfg).map_err(|e| FetchError::setup("create the HTTP client", e))?;
+    Ok((runtime, client))
+}
+
+/// What every task shares.
+struct Context {
+    cfg: FetchConfig,
+    client: reqwest::Client,
+    tmp_dir: PathBuf,
+    partial_dir: PathBuf,
+}
+
+/// The checks a transfer applies while it runs (the size bound, resume on a short
+/// body) and after it (kind, hash).
+#[derive(Clone, Debug)]
+struct Expect {
+    name: String,
+    size: Option<u64>,
+    sha256: Option<Sha256Hex>,
+}
+
+/// Requests sharing one URL.
+struct Group {
+    url: Url,
+    members: Vec<usize>,
+    expect: Expect,
+}
+
+/// Groups requests by URL, in order of first appearance. The transfer checks what
+/// all members agree on; each member is checked on its own afterwards.
+fn group_by_url(requests: &[DownloadRequest]) -> Vec<Group> {
+    let mut index: HashMap<&Url, usize> = HashMap::new();
+    let mut groups: Vec<Group> = Vec::new();
+    for (i, request) in requests.iter().enumerate() {
+        if let Some(&g) = index.get(&request.url) {
+            let group = &mut groups[g];
+            group.members.push(i);
+            if group.expect.size != request.expected_size {
+                group.expect.size = None;
+            }
+            if group.expect.sha256 != request.expected_sha256 {
+                group.expect.sha256 = None;
+            }
+        } else {
+            index.insert(&request.url, groups.len());
+            groups.push(Group {
+                url: request.url.clone(),
+                members: vec![i],
+                expect: Expect {
+                    name: request.name.clone(),
+                    size: request.expected_size,
+                    sha256: request.expected_sha256.clone(),
+                },
+            });
+        }
+    }
+    groups
+}
+
+/// The concurrency bucket of a URL: scheme-independent host and port.
+fn host_key(url: &Url) -> String {
+    match url.host_str() {
+        Some(host) => format!("{host}:{}", url.port_or_known_default().unwrap_or(0)),
+        None => url.scheme().to_owned(),
+    }
+}
+
+enum Event {
+    Bytes(u64),
+    FileDone,
+}
+
+/// Reports a transfer's position as byte increments, never counting a byte twice.
+struct Meter {
+    tx: UnboundedSender<Event>,
+    reported: u64,
+}
+
+impl Meter {
+    fn at(&mut self, position: u64) {
+        if position > self.reported {
+            // The receiver outlives every task; a send cannot fail.
+            self.tx.send(Event::Bytes(position - self.reported)).ok();
+            self.reported = position;
+        }
+    }
+
+    fn file_done(&self) {
+        self.tx.send(Event::FileDone).ok();
+    }
+}
+
+/// What one transfer produced.
+struct Transfer {
+    staged: Staged,
+    head: Vec<u8>,
+    final_url: Url,
+    validators: Validators,
+}
+
+async fn run_group(
+    ctx: Arc<Context>,
+    url: Url,
+    expect: Expect,
+    members: Vec<(usize, DownloadRequest)>,
+    permits: Arc<Semaphore>,
+    mut meter: Meter,
+) -> Vec<(usize, Result<Downloaded, FetchError>)> {
+    let transfer = match url.scheme() {
+        "http" | "https" => transfer_http(&ctx, &url, &expect, &permits, &mut meter).await,
+        "file" => {
+            let ctx = Arc::clone(&ctx);
+            let task_url = url.clone();
+            let limit = expect.size;
+            let permit = permits.acquire_owned().await;
+            let local = tokio::task::spawn_blocking(move || {
+                let _permit = permit;
+                let result = local::download(&task_url, &ctx.tmp_dir, limit, &mut meter);
+                (result, meter)
+            });
+            match local.await {
+                Ok((result, returned)) => {
+                    meter = returned;
+                    result.map(|(staged, head, validators)| Transfer {
+                        staged,
+                        head,
+                        final_url: url.clone(),
+                        validators,
+                    })
+                }
+                Err(e) => std::panic::resume_unwind(e.into_panic()),
+            }
+        }
+        _ => Err(FetchError::Unsupported {
+            url: url.clone().into(),
+        }),
+    };
+    let results = deliver(&ctx.tmp_dir, transfer, members);
+    for _ in &results {
+        meter.file_done();
+    }
+    results
+}
+
+async fn transfer_http(
+    ctx: &Context,
+    url: &Url,
+    expect: &Expect,
+    permits: &Semaphore,
+    meter: &mut Meter,
+) -> Result<Transfer, FetchError> {
+    let opened = {
+        let (partial_dir, tmp_dir, url) =
+            (ctx.partial_dir.clone(), ctx.tmp_dir.clone(), url.clone());
+        // Re-hashing a large partial is blocking work.
+        tokio::task::spawn_blocking(move || Partial::open(&partial_dir, &tmp_dir, &url)).await
+    };
+    let mut partial = match opened {
+        Ok(result) => result?,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    };
+    meter.at(partial.len());
+    let outcome = http::download(
+        &ctx.client,
+        &ctx.cfg,
+        url,
+        expect,
+        permits,
+        &mut partial,
+        meter,
+    )
+    .await;
+    match outcome {
+        Ok((final_url, validators)) => {
+            let (staged, head) = partial.finish(&ctx.tmp_dir)?;
+            Ok(Transfer {
+                staged,
+                head,
+                final_url,
+                validators,
+            })
+        }
+        Err(e) => {
+            if e.is_retryable() {
+                partial.keep();
+            } else {
+                partial.discard();
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Checks the transfer against each member's own expectations and hands out the
+/// staged file: the last member that passes gets it, earlier ones get copies.
+fn deliver(
+    tmp_dir: &Path,
+    transfer: Result<Transfer, FetchError>,
+    members: Vec<(usize, DownloadRequest)>,
+) -> Vec<(usize, Result<Downloaded, FetchError>)> {
+    let Transfer {
+        staged,
+        head,
+        final_url,
+        validators,
+    } = match transfer {
+        Ok(t) => t,
+        Err(e) => {
+            return members
+                .into_iter()
+                .map(|(i, _)| (i, Err(e.clone())))
+                .collect();
+        }
+    };
+    let checks: Vec<Result<(), FetchError>> = members
+        .iter()
+        .map(|(_, request)| {
+            check_content(
+                &request.url,
+                &request.name,
+                request.expected_size,
+                request.expected_sha256.as_ref(),
+                staged.len(),
+                staged.sha256(),
+                &head,
+            )
+        })
+        .collect();
+    let last_ok = checks.iter().rposition(Result::is_ok);
+    let mut original = Some(staged);
+    let mut results = Vec::with_capacity(members.len());
+    for (k, ((i, _), check)) in members.into_iter().zip(checks).enumerate() {
+        let staged = check.and_then(|()| match original.take() {
+            Some(staged) if Some(k) == last_ok => Ok(staged),
+            Some(staged) => {
+                let copy = copy_staged(tmp_dir, &staged);
+                original = Some(staged);
+                copy
+            }
+            None => Err(FetchError::setup(
+                "deliver a download",
+                std::io::Error::other("staged file already handed out"),
+            )),
+        });
+        let result = staged.map(|staged| Downloaded {
+            request_index: i,
+            final_url: final_url.clone(),
+            staged,
+            validators: validators.clone(),
+        });
+        results.push((i, result));
+    }
+    results
+}
+
+/// An independent copy of staged bytes (re-hashed, so the copy is verified too).
+fn copy_staged(tmp_dir: &Path, staged: &Staged) -> Result<Staged, FetchError> {
+    let path = staged.path();
+    let mut source = File::open(path).map_err(|e| store::Error::io("open", path, e))?;
+    let copy = fsio::stage(tmp_dir, &mut source, &mut |_| {})?;
+    copy.verify(
+        &path.display().to_string(),
+        Some(staged.len()),
+        Some(staged.sha256()),
+    )?;
+    Ok(copy)
+}
+
+/// The checks every delivered body passes.
+fn check_content(
+    url: &Url,
+    name: &str,
+    expected_size: Option<u64>,
+    expected_sha256: Option<&Sha256Hex>,
+    len: u64,
+    sha256: &Sha256Hex,
+    head: &[u8],
+) -> Result<(), FetchError> {
+    let url = || url.clone();
+    if len == 0 {
+        return Err(FetchError::Empty { url: url().into() });
+    }
+    if let Detection::NotKernel(reason) = kernel::detect(head, name, len) {
+        return Err(FetchError::NotAKernel {
+            url: url().into(),
+            reason,
+        });
+    }
+    if let Some(expected) = expected_size {
+        if len < expected {
+            return Err(FetchError::Truncated {
+                url: url().into(),
+                expected,
+                got: len,
+                source: None,
+            });
+        }
+        if len > expected {
+            return Err(FetchError::TooLong {
+                url: url().into(),
+                limit: expected,
+            });
+        }
+    }
+    if let Some(expected) = expected_sha256
+        && expected != sha256
+    {
+        return Err(FetchError::HashMismatch {
+            url: url().into(),
+            expected: expected.clone(),
+            actual: sha256.clone(),
+        });
+    }
+    Ok(())
+}
