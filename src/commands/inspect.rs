@@ -149,22 +149,41 @@ pub fn resolve_in(
     mission: Option<&str>,
     suffix: Option<&str>,
 ) -> Result<Option<Resolved>> {
+    resolve_hinted(cat, name, mission, &Hint { exact: &[], suffix })
+}
+
+/// Where a metakernel says a file lives: exact candidate paths (the entry joined to
+/// the metakernel's directory and its ancestors) and the sub-path below `..`/symbol.
+#[derive(Default)]
+pub struct Hint<'a> {
+    pub exact: &'a [String],
+    pub suffix: Option<&'a str>,
+}
+
+/// [`resolve_in`] preferring, among same-named files, one at an exact hinted path,
+/// then one whose path ends with the hinted suffix.
+pub fn resolve_hinted(
+    cat: &Catalogue,
+    name: &str,
+    mission: Option<&str>,
+    hint: &Hint<'_>,
+) -> Result<Option<Resolved>> {
     let named = cat.locations_named(name)?;
-    if let Some(r) = pick(&named, name, mission, suffix, "name") {
+    if let Some(r) = pick(&named, name, mission, hint, "name") {
         return Ok(Some(r));
     }
     let mut by_alias = Vec::new();
     for sha in cat.kernels_named(name)? {
         by_alias.extend(cat.locations_of(&sha)?);
     }
-    Ok(pick(&by_alias, name, mission, None, "alias"))
+    Ok(pick(&by_alias, name, mission, &Hint::default(), "alias"))
 }
 
 fn pick(
     rows: &[LocationRow],
     name: &str,
     mission: Option<&str>,
-    suffix: Option<&str>,
+    hint: &Hint<'_>,
     how: &'static str,
 ) -> Option<Resolved> {
     let rank = |r: &LocationRow| match r.kind {
@@ -172,14 +191,16 @@ fn pick(
         LocationKind::Object => 1,
         LocationKind::Symlink => 2,
     };
+    let off_exact = |r: &LocationRow| !hint.exact.iter().any(|p| *p == r.path);
     let off_suffix = |r: &LocationRow| {
-        !suffix.is_some_and(|s| {
+        !hint.suffix.is_some_and(|s| {
             let s = s.trim_start_matches("./").trim_start_matches('/');
             r.path.ends_with(&format!("/{s}"))
         })
     };
+    let key = |r: &LocationRow| (off_exact(r), off_suffix(r), rank(r));
     let mut live: Vec<&LocationRow> = rows.iter().filter(|r| intact(r)).collect();
-    live.sort_by(|a, b| (off_suffix(a), rank(a), &a.path).cmp(&(off_suffix(b), rank(b), &b.path)));
+    live.sort_by(|a, b| (key(a), &a.path).cmp(&(key(b), &b.path)));
     let same_mission = |r: &&&LocationRow| {
         mission.is_none_or(|m| {
             r.mission

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::inspect::resolve_in;
+use super::inspect::{Hint, resolve_hinted};
 use super::{Ctx, Error, Result, absolute};
 use crate::db::Catalogue;
 use crate::kernel::KernelType;
@@ -77,6 +77,34 @@ pub fn entry_suffix(path: &str) -> &str {
     rest
 }
 
+/// Paths an entry may name: joined to the metakernel's directory and each ancestor
+/// (SPICE resolves against the working directory, usually one of these), normalised.
+pub fn candidate_paths(origin: &str, entry_path: &str) -> Vec<String> {
+    let entry = entry_path.replace('\\', "/");
+    if entry.starts_with('/') {
+        return vec![normalise(Path::new(&entry))];
+    }
+    Path::new(origin)
+        .ancestors()
+        .skip(1)
+        .map(|dir| normalise(&dir.join(&entry)))
+        .collect()
+}
+
+fn normalise(p: &Path) -> String {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out.display().to_string()
+}
+
 /// The file name an entry refers to (a Windows `\` counts as a separator here).
 pub fn file_name(path: &str) -> &str {
     path.rsplit(['/', '\\']).next().unwrap_or(path)
@@ -120,7 +148,15 @@ pub fn list(ctx: &Ctx<'_>, arg: &str, only: Option<KernelType>) -> Result<ListRe
         }
         let (mut sha256, mut size, mut other_names) = (None, None, 0);
         if let Some(cat) = &cat
-            && let Some(r) = resolve_in(cat, name, None, Some(entry_suffix(&e.path)))?
+            && let Some(r) = resolve_hinted(
+                cat,
+                name,
+                None,
+                &Hint {
+                    exact: &candidate_paths(&loaded.origin, &e.path),
+                    suffix: Some(entry_suffix(&e.path)),
+                },
+            )?
         {
             if let Some(k) = cat.kernel(&r.sha256)? {
                 size = Some(k.size);
@@ -177,7 +213,7 @@ pub fn check(ctx: &Ctx<'_>, arg: &str, mission: Option<&str>) -> Result<CheckRep
     let loaded = load(ctx, arg)?;
     let cat = ctx.read()?;
     let mut report = CheckReport {
-        metakernel: loaded.origin,
+        metakernel: loaded.origin.clone(),
         present: 0,
         fallback: 0,
         missing: 0,
@@ -185,7 +221,12 @@ pub fn check(ctx: &Ctx<'_>, arg: &str, mission: Option<&str>) -> Result<CheckRep
     };
     for e in &loaded.entries {
         let name = file_name(&e.path);
-        let r = resolve_in(&cat, name, mission, Some(entry_suffix(&e.path)))?;
+        let exact = candidate_paths(&loaded.origin, &e.path);
+        let hint = Hint {
+            exact: &exact,
+            suffix: Some(entry_suffix(&e.path)),
+        };
+        let r = resolve_hinted(&cat, name, mission, &hint)?;
         let status = match &r {
             None => {
                 report.missing += 1;
@@ -241,6 +282,8 @@ struct Placement {
     /// The entry's path below its symbol (or its literal path), to tell apart
     /// same-named files in different directories.
     suffix: String,
+    /// Exact paths the entry may name on this machine.
+    exact: Vec<String>,
 }
 
 /// Plans the link tree (pure): one relative path under the link root per entry, the
@@ -299,6 +342,7 @@ fn place(
         out.push(Placement {
             name: file_name(&rest).to_owned(),
             suffix: rest.trim_start_matches('/').to_owned(),
+            exact: candidate_paths(&loaded.origin, &e.path),
             rel,
         });
     }
@@ -345,7 +389,11 @@ pub fn rewrite(ctx: &Ctx<'_>, opts: &RewriteOptions) -> Result<RewriteReport> {
     let mut unresolved = Vec::new();
     let mut links = Vec::new();
     for (p, dest) in placements.iter().zip(&targets) {
-        match resolve_in(&cat, &p.name, opts.mission.as_deref(), Some(&p.suffix))? {
+        let hint = Hint {
+            exact: &p.exact,
+            suffix: Some(&p.suffix),
+        };
+        match resolve_hinted(&cat, &p.name, opts.mission.as_deref(), &hint)? {
             Some(r) => {
                 if let Some(m) = &r.fallback_from {
                     ctx.reporter.warn(&format!(

@@ -293,7 +293,7 @@ mod tests {
     #[test]
     fn several_symbols_double_dotdot_and_absolute_server_paths() {
         let l = loaded(
-            "\\begindata\nPATH_VALUES = ( '../..' '/pub/naif/generic_kernels' )\nPATH_SYMBOLS = ( 'ROOT' 'GEN' )\nKERNELS_TO_LOAD = ( '$ROOT/JUICE/kernels/ck/a.bc' '$GEN/lsk/naif0012.tls' )\n",
+            "\\begindata\nPATH_VALUES = ( '../..' '/pub/naif/generic_kernels' )\nPATH_SYMBOLS = ( 'ROOT' 'GEN' )\nKERNELS_TO_LOAD = ( '$ROOT/kernels/ck/a.bc' '$GEN/lsk/naif0012.tls' )\n",
         );
         let p = plan(
             &url("http://127.0.0.1:8080/pub/naif/JUICE/kernels/mk/x.tm"),

@@ -36,11 +36,16 @@ pub fn oracle(py: &Path, jobs: &[(PathBuf, PathBuf)]) -> Vec<serde_json::Value> 
     serde_json::to_writer(child.stdin.take().unwrap(), &input).unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "oracle failed");
-    serde_json::from_slice(&out.stdout).unwrap()
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "oracle output is not JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
 }
 
 fn loaded(v: &serde_json::Value) -> Vec<String> {
-    v["loaded"]
+    v["furnsh"]["loaded"]
         .as_array()
         .unwrap_or_else(|| panic!("CSPICE did not load: {v}"))
         .iter()
