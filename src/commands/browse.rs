@@ -149,10 +149,7 @@ pub fn run(ctx: &Ctx<'_>, net: &FetchConfig, opts: &BrowseOptions) -> Result<Bro
             continue;
         }
         let url = dir
-            .join(
-                &percent_encoding::utf8_percent_encode(&e.name, percent_encoding::NON_ALPHANUMERIC)
-                    .to_string(),
-            )
+            .join(&percent_encoding::utf8_percent_encode(&e.name, super::plan::SEGMENT).to_string())
             .map_err(|err| Error::Usage(err.to_string()))?;
         let row = match &cat {
             Some(c) => c.metakernel_by_url(url.as_str())?,

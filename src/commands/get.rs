@@ -233,7 +233,8 @@ fn acquire(
     confirm: &mut Confirm<'_>,
 ) -> Result<GetReport> {
     let loaded = mk::parse(fetched.final_url.to_string(), &fetched.bytes)?;
-    let remote_plan = plan::plan(&fetched.final_url, &loaded)?;
+    let mut listings = Listings::new(net);
+    let remote_plan = choose_plan(cat, &mut listings, &fetched.final_url, &loaded)?;
     let root = ctx.home.missions().join(mission);
     // Validate every local path (no symlinked directory on the way) before any write.
     let mut dests = Vec::new();
@@ -261,6 +262,7 @@ fn acquire(
                 .locations_from(&e.name, e.url.as_str())?
                 .into_iter()
                 .find(intact)
+                && listings.agrees(&e.url, &e.name, &row)
             {
                 present.insert(e.url.to_string(), row);
             }
@@ -437,6 +439,102 @@ fn acquire(
     })?;
     report.metakernel = Some(mk_dest.display().to_string());
     Ok(report)
+}
+
+/// Directory listings fetched during one `get`, by directory URL (`None` when the
+/// server gives none: then nothing is known about sizes there).
+struct Listings<'a> {
+    net: &'a FetchConfig,
+    pages: HashMap<String, Option<crate::remote::listing::Listing>>,
+}
+
+impl<'a> Listings<'a> {
+    fn new(net: &'a FetchConfig) -> Self {
+        Listings {
+            net,
+            pages: HashMap::new(),
+        }
+    }
+
+    fn entry(&mut self, url: &Url, name: &str) -> Option<crate::remote::listing::ListingEntry> {
+        let dir = url.join("./").ok()?;
+        let net = self.net;
+        let page = self.pages.entry(dir.to_string()).or_insert_with(|| {
+            match fetch::fetch_text(net, &dir, None) {
+                Ok(Conditional::Fetched(f)) => Some(crate::remote::listing::parse_listing(
+                    &String::from_utf8_lossy(&f.bytes),
+                )),
+                _ => None,
+            }
+        });
+        page.as_ref()?
+            .entries
+            .iter()
+            .find(|e| e.name == name && !e.is_dir)
+            .cloned()
+    }
+
+    /// Whether the server's listing (when there is one) still agrees with what we
+    /// hold: same size (exactly, or within the rounding of `12K` forms) and not
+    /// modified after we fetched it.
+    fn agrees(&mut self, url: &Url, name: &str, row: &LocationRow) -> bool {
+        use crate::remote::listing::Size;
+        let Some(entry) = self.entry(url, name) else {
+            return true;
+        };
+        match entry.size {
+            Some(Size::Exact(n)) if n != row.size => return false,
+            Some(Size::Approx(n)) => {
+                let (a, b) = (n as f64, row.size as f64);
+                if (a - b).abs() > 0.06 * a.max(b) + 512.0 {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+        if let (Some(modified), Ok(fetched)) = (
+            entry.modified,
+            chrono::DateTime::parse_from_rfc3339(&row.hashed_at),
+        ) {
+            let fetched_minute = fetched.naive_utc().and_utc().timestamp() / 60;
+            if modified.and_utc().timestamp() / 60 > fetched_minute {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// Picks the server directory that plays SPICE's working directory: the
+/// metakernel's own (NAIF's convention), else the first ancestor under which the
+/// first entry is listed. Traversal found with the metakernel's own directory
+/// refuses the whole operation.
+fn choose_plan(
+    cat: &Catalogue,
+    listings: &mut Listings<'_>,
+    mk_url: &Url,
+    loaded: &mk::Loaded,
+) -> Result<RemotePlan> {
+    let first = plan::plan(mk_url, loaded)?;
+    for (i, cwd) in plan::working_dirs(mk_url).iter().enumerate() {
+        let candidate = if i == 0 {
+            first.clone()
+        } else {
+            match plan::plan_from(mk_url, cwd, loaded) {
+                Ok(p) => p,
+                Err(_) => continue,
+            }
+        };
+        let Some(e) = candidate.entries.first() else {
+            return Ok(candidate);
+        };
+        if !cat.locations_from(&e.name, e.url.as_str())?.is_empty()
+            || listings.entry(&e.url, &e.name).is_some()
+        {
+            return Ok(candidate);
+        }
+    }
+    Ok(first)
 }
 
 /// One downloaded content, persisted as an object, ready to be recorded.

@@ -77,7 +77,7 @@ pub fn local_path_of(url: &Url) -> Result<SafeRelPath, String> {
 }
 
 /// Characters escaped in a URL path segment (RFC 3986 `pchar` complement, plus `%`).
-const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+pub const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
     .add(b' ')
     .add(b'"')
     .add(b'#')
@@ -151,9 +151,32 @@ fn dir_url(url: &Url) -> Url {
     u
 }
 
-/// Plans where every entry of `loaded` (fetched from `mk_url`) lives.
+/// The directories SPICE's working directory could have been on the server: the
+/// metakernel's own directory (NAIF's convention), then each ancestor.
+pub fn working_dirs(mk_url: &Url) -> Vec<Url> {
+    let mut out = vec![dir_url(mk_url)];
+    loop {
+        let Some(last) = out.last() else { break };
+        if last.path() == "/" {
+            break;
+        }
+        match last.join("../") {
+            Ok(up) if up != *last => out.push(up),
+            _ => break,
+        }
+    }
+    out
+}
+
+/// Plans where every entry of `loaded` (fetched from `mk_url`) lives, with relative
+/// paths resolved against the metakernel's directory.
 pub fn plan(mk_url: &Url, loaded: &Loaded) -> Result<RemotePlan, PlanError> {
-    let mk_dir = dir_url(mk_url);
+    plan_from(mk_url, &dir_url(mk_url), loaded)
+}
+
+/// Like [`plan`], with relative paths resolved against `cwd` (a directory URL).
+pub fn plan_from(mk_url: &Url, cwd: &Url, loaded: &Loaded) -> Result<RemotePlan, PlanError> {
+    let mk_dir = cwd.clone();
     let unsafe_ = |what: &str, line: usize, reason: String| PlanError::Unsafe {
         what: what.to_owned(),
         line,
@@ -344,6 +367,25 @@ mod tests {
             p.entries[1].local.as_str(),
             "local/srv/mirror/M/kernels/mk/lsk/x.tls"
         );
+    }
+
+    #[test]
+    fn working_dirs_climb_to_the_root() {
+        let dirs: Vec<String> = working_dirs(&url("http://h/a/b/mk/x.tm"))
+            .iter()
+            .map(|u| u.path().to_owned())
+            .collect();
+        assert_eq!(dirs, ["/a/b/mk/", "/a/b/", "/a/", "/"]);
+        let l = loaded(
+            "\\begindata\nPATH_VALUES = ( '../kernels' )\nPATH_SYMBOLS = ( 'K' )\nKERNELS_TO_LOAD = ( '$K/lsk/a.tls' )\n",
+        );
+        let p = plan_from(
+            &url("http://h/w/kernels/mk/x.tm"),
+            &url("http://h/w/kernels/"),
+            &l,
+        )
+        .unwrap();
+        assert_eq!(p.entries[0].url.as_str(), "http://h/w/kernels/lsk/a.tls");
     }
 
     #[test]

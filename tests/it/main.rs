@@ -1,5 +1,6 @@
 //! The integration test binary: one module per area, shared helpers in `common`.
 
+mod acquire;
 mod common;
 mod crash;
 mod foundation;
