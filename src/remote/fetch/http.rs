@@ -363,10 +363,10 @@ async fn fetch_text_once(
     }))
 }
 
-/// Downloads `url` into `partial`, resuming and retrying; on success the bytes have
-/// passed [`check_content`] against `expect`. Returns the final URL and validators.
-/// On failure the partial is kept when the error is retryable (a later run may
-/// continue it) and deleted otherwise.
+/// Downloads `url` into `partial`, resuming and retrying, each attempt under one of
+/// the host's `permits`; on success the bytes have passed [`check_content`] against
+/// `expect`. Returns the final URL and validators. On failure the caller decides
+/// what becomes of the partial.
 pub(super) async fn download(
     client: &reqwest::Client,
     cfg: &FetchConfig,

@@ -250,12 +250,14 @@ impl Partial {
 
     pub fn append(&mut self, bytes: &[u8]) -> Result<(), store::Error> {
         let after = self.len + bytes.len() as u64;
-        if !self.sidecar_on_disk && after > RESUMABLE_FROM && self.meta.if_range().is_some() {
-            if let Some(path) = &self.sidecar_path {
-                let text = serde_json::to_vec(&self.meta).unwrap_or_default();
-                fsio::write_atomic(path, &text)?;
-                self.sidecar_on_disk = true;
-            }
+        if !self.sidecar_on_disk
+            && after > RESUMABLE_FROM
+            && self.meta.if_range().is_some()
+            && let Some(path) = &self.sidecar_path
+        {
+            let text = serde_json::to_vec(&self.meta).unwrap_or_default();
+            fsio::write_atomic(path, &text)?;
+            self.sidecar_on_disk = true;
         }
         self.file
             .write_all(bytes)

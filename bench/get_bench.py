@@ -1,0 +1,207 @@
+"""Benchmark `kdb get` against the floor and against spice-kernel-db (see get.sh)."""
+import os
+import random
+import resource
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+KDB = sys.argv[1]
+REF = sys.argv[2] if len(sys.argv) > 2 and os.path.exists(sys.argv[2]) else None
+N = int(os.environ.get("N_KERNELS", 300))
+TOTAL_MB = int(os.environ.get("TOTAL_MB", 250))
+RUNS = int(os.environ.get("RUNS", 3))
+BIG_MB = int(os.environ.get("BIG_MB", 1024))
+W = tempfile.mkdtemp(prefix="kdb-bench-get-")
+DOC = os.path.join(W, "www")
+MISSION = "BENCH"
+KDIR = os.path.join(DOC, "pub/naif", MISSION, "kernels")
+rng = random.Random(7)
+
+
+def header(kind):
+    h = bytearray(b" " * 1024)
+    h[0:8] = kind
+    h[88:96] = b"LTL-IEEE"
+    return bytes(h)
+
+
+def make_archive():
+    weights = []
+    for _ in range(N):
+        r = rng.random()
+        weights.append(rng.uniform(0.01, 0.3) if r < 0.6 else rng.uniform(0.5, 3) if r < 0.9 else rng.uniform(3, 10))
+    scale = TOTAL_MB / sum(weights)
+    entries, plain, written = [], [], []
+    for i, w in enumerate(weights):
+        size = max(2048, int(w * scale * 1e6))
+        sub, ext, kind = [("spk", "bsp", b"DAF/SPK "), ("ck", "bc", b"DAF/CK  "), ("pck", "bpc", b"DAF/PCK ")][i % 3]
+        long = i % 25 == 0
+        name = f"{MISSION.lower()}_{sub}_{i:04d}_v{rng.randint(1, 9)}.{ext}"
+        if long:
+            name = f"{MISSION.lower()}_{sub}_attitude_reconstructed_from_telemetry_segment_{i:04d}_v01.{ext}"
+        os.makedirs(os.path.join(KDIR, sub), exist_ok=True)
+        path = os.path.join(KDIR, sub, name)
+        if i % 10 == 9 and written:
+            shutil.copyfile(rng.choice(written), path)  # same bytes, another name
+        else:
+            with open(path, "wb") as f:
+                f.write(header(kind))
+                f.write(os.urandom(size - 1024))
+            written.append(path)
+        entry = f"$KERNELS/{sub}/{name}"
+        if len(entry) > 78:  # needs `+` continuation to fit CSPICE's 80-byte strings
+            cut = 60
+            entries.append(f"                    '{entry[:cut]}+'\n                    '{entry[cut:]}'")
+        else:
+            entries.append(f"                    '{entry}'")
+            plain.append(f"                    '{entry}'")
+    os.makedirs(os.path.join(KDIR, "mk"), exist_ok=True)
+    for mkname, lines in (("bench.tm", entries), ("bench_plain.tm", plain)):
+        with open(os.path.join(KDIR, "mk", mkname), "w") as f:
+            f.write("KPL/MK\n\\begindata\n    PATH_VALUES  = ( '..' )\n    PATH_SYMBOLS = ( 'KERNELS' )\n"
+                    "    KERNELS_TO_LOAD = (\n" + "\n".join(lines) + "\n    )\n\\begintext\n")
+    return len(entries), len(plain)
+
+
+def start_apache():
+    port = socket.socket()
+    port.bind(("127.0.0.1", 0))
+    addr = port.getsockname()
+    port.close()
+    d = os.path.join(W, "httpd")
+    os.makedirs(d)
+    mods = "/usr/lib/apache2/modules"
+    conf = f"""ServerRoot "{d}"
+Listen 127.0.0.1:{addr[1]}
+ServerName 127.0.0.1
+LoadModule mpm_event_module {mods}/mod_mpm_event.so
+LoadModule authz_core_module {mods}/mod_authz_core.so
+LoadModule mime_module {mods}/mod_mime.so
+LoadModule dir_module {mods}/mod_dir.so
+LoadModule autoindex_module {mods}/mod_autoindex.so
+User nobody
+Group nogroup
+PidFile "{d}/httpd.pid"
+ErrorLog "{d}/error.log"
+DefaultRuntimeDir "{d}"
+Mutex file:{d} default
+TypesConfig /etc/mime.types
+KeepAlive On
+MaxKeepAliveRequests 0
+StartServers 2
+ServerLimit 4
+ThreadsPerChild 16
+MaxRequestWorkers 64
+DocumentRoot "{DOC}"
+<Directory "{DOC}">
+  Options +Indexes
+  Require all granted
+  IndexOptions FancyIndexing
+</Directory>
+"""
+    with open(os.path.join(d, "httpd.conf"), "w") as f:
+        f.write(conf)
+    subprocess.run(["chmod", "-R", "a+rX", W], check=True)
+    env = dict(os.environ, APACHE_RUN_DIR=d, APACHE_LOCK_DIR=d, APACHE_LOG_DIR=d, TZ="UTC")
+    proc = subprocess.Popen(["/usr/sbin/apache2", "-f", os.path.join(d, "httpd.conf"), "-DFOREGROUND"], env=env)
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", addr[1]), timeout=0.2).close()
+            return proc, f"http://127.0.0.1:{addr[1]}"
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit("apache did not start: " + open(os.path.join(d, "error.log")).read())
+
+
+def timed(cmd, env=None):
+    t = time.perf_counter()
+    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - t
+
+
+def kdb_env(home):
+    return dict(os.environ, KDB_HOME=home, KDB_CONFIG=os.path.join(W, "kdb.toml"))
+
+
+def main():
+    n_all, n_plain = make_archive()
+    size = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(KDIR) for f in fs)
+    proc, base = start_apache()
+    try:
+        mk_url = f"{base}/pub/naif/{MISSION}/kernels/mk/bench.tm"
+        plain_url = f"{base}/pub/naif/{MISSION}/kernels/mk/bench_plain.tm"
+        urls = []
+        for sub in ("spk", "ck", "pck"):
+            for f in sorted(os.listdir(os.path.join(KDIR, sub))):
+                urls.append(f"{base}/pub/naif/{MISSION}/kernels/{sub}/{f}")
+        print(f"archive: {n_all} kernels ({n_all - n_plain} need + continuation), {size / 1e6:.0f} MB, served by Apache on loopback")
+
+        floor, cold, ref, cold_plain, warm = [], [], [], [], []
+        for run in range(RUNS):
+            out = os.path.join(W, f"floor{run}")
+            os.makedirs(out)
+            listfile = os.path.join(W, "urls.txt")
+            with open(listfile, "w") as f:
+                f.write("\n".join(urls))
+            floor.append(timed(["bash", "-c", f"cd {out} && xargs -P 8 -n 16 curl -s --remote-name-all < {listfile} && "
+                                f"find . -type f -print0 | xargs -0 -P {os.cpu_count()} -n 16 sha256sum > /dev/null"]))
+            shutil.rmtree(out)
+            home = os.path.join(W, f"home{run}")
+            cold.append(timed([KDB, "get", mk_url, "-y", "-q", "--mission", MISSION], kdb_env(home)))
+            for _ in range(3):
+                warm.append(timed([KDB, "get", mk_url, "-y", "-q", "--mission", MISSION], kdb_env(home)))
+            shutil.rmtree(home)
+            if REF:
+                home = os.path.join(W, f"home_plain{run}")
+                cold_plain.append(timed([KDB, "get", plain_url, "-y", "-q", "--mission", MISSION], kdb_env(home)))
+                shutil.rmtree(home)
+                rh = os.path.join(W, f"refhome{run}")
+                os.makedirs(os.path.join(rh, ".config/spice-kernel-db"))
+                with open(os.path.join(rh, ".config/spice-kernel-db/config.toml"), "w") as f:
+                    f.write(f'[database]\npath = "{rh}/db.duckdb"\n\n[storage]\nkernel_dir = "{rh}/kernels"\n')
+                try:
+                    ref.append(timed([REF, "--db", f"{rh}/db.duckdb", "get", plain_url, "-y", "--download-dir", f"{rh}/kernels",
+                                      "--mission", MISSION], dict(os.environ, HOME=rh)))
+                except subprocess.CalledProcessError as e:
+                    print(f"spice-kernel-db get failed: {e}")
+                shutil.rmtree(rh)
+        f, c, w = statistics.median(floor), statistics.median(cold), statistics.median(warm)
+        print(f"\n== cold get, median of {RUNS} ==")
+        print(f"floor (curl -P8 + sha256sum)   {f:7.2f} s")
+        print(f"kdb get                        {c:7.2f} s   = {c / f:.2f}x floor (target <= 1.25x)")
+        if ref:
+            r, cp = statistics.median(ref), statistics.median(cold_plain)
+            print(f"spice-kernel-db get (plain mk) {r:7.2f} s   kdb on the same mk {cp:.2f} s: kdb {r / cp:.1f}x faster")
+        print(f"\n== warm re-run, everything present, median of {len(warm)} ==")
+        print(f"kdb get                        {w * 1000:7.1f} ms (target < 50 ms)")
+
+        # Peak memory while downloading one big kernel.
+        big = os.path.join(KDIR, "spk", "big_1gb.bsp")
+        with open(big, "wb") as fh:
+            fh.write(header(b"DAF/SPK "))
+            chunk = os.urandom(1 << 20)
+            for _ in range(BIG_MB):
+                fh.write(chunk)
+        os.chmod(big, 0o644)
+        with open(os.path.join(KDIR, "mk", "big.tm"), "w") as fh:
+            fh.write("KPL/MK\n\\begindata\nPATH_VALUES = ( '..' )\nPATH_SYMBOLS = ( 'KERNELS' )\n"
+                     "KERNELS_TO_LOAD = ( '$KERNELS/spk/big_1gb.bsp' )\n\\begintext\n")
+        probe = ("import resource,subprocess,sys; subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); "
+                 "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+        rss = subprocess.run([sys.executable, "-c", probe, KDB, "get", f"{base}/pub/naif/{MISSION}/kernels/mk/big.tm",
+                              "-y", "-q", "--mission", MISSION], env=kdb_env(os.path.join(W, "bighome")),
+                             check=True, capture_output=True, text=True).stdout.strip()
+        print(f"\n== peak memory downloading one {BIG_MB} MB kernel ==")
+        print(f"kdb get max RSS                {int(rss) / 1024:7.1f} MB (target < 64 MB)")
+    finally:
+        proc.terminate()
+        proc.wait()
+        shutil.rmtree(W, ignore_errors=True)
+
+
+main()
