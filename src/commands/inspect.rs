@@ -191,7 +191,7 @@ fn pick(
         LocationKind::Object => 1,
         LocationKind::Symlink => 2,
     };
-    let off_exact = |r: &LocationRow| !hint.exact.iter().any(|p| *p == r.path);
+    let off_exact = |r: &LocationRow| !hint.exact.contains(&r.path);
     let off_suffix = |r: &LocationRow| {
         !hint.suffix.is_some_and(|s| {
             let s = s.trim_start_matches("./").trim_start_matches('/');

@@ -155,8 +155,7 @@ fn dir_url(url: &Url) -> Url {
 /// metakernel's own directory (NAIF's convention), then each ancestor.
 pub fn working_dirs(mk_url: &Url) -> Vec<Url> {
     let mut out = vec![dir_url(mk_url)];
-    loop {
-        let Some(last) = out.last() else { break };
+    while let Some(last) = out.last() {
         if last.path() == "/" {
             break;
         }

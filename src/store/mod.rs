@@ -176,6 +176,7 @@ impl Home {
             fsio::remove_entry(&journal)?;
         }
         removed += sweep_dir(&self.tmp())?;
+        removed += sweep_dir(&self.tmp().join("partial"))?;
         for dir in [self.objects(), self.root.clone()] {
             removed += sweep_dir(&dir)?;
         }

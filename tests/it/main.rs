@@ -3,6 +3,7 @@
 mod acquire;
 mod common;
 mod crash;
+mod fetch;
 mod foundation;
 mod http_server_selftest;
 mod listing_apache;
