@@ -2,6 +2,7 @@
 
 use std::path::Path;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -12,6 +13,11 @@ pub struct CliReporter {
     enabled: bool,
     out: Out,
     bar: Mutex<Option<ProgressBar>>,
+    /// For byte bars: what the step is called, items done and expected.
+    what: Mutex<String>,
+    done: AtomicU64,
+    items: AtomicU64,
+    bytes_mode: std::sync::atomic::AtomicBool,
 }
 
 impl CliReporter {
@@ -20,6 +26,10 @@ impl CliReporter {
             enabled,
             out,
             bar: Mutex::new(None),
+            what: Mutex::new(String::new()),
+            done: AtomicU64::new(0),
+            items: AtomicU64::new(0),
+            bytes_mode: std::sync::atomic::AtomicBool::new(false),
         }
     }
 }
@@ -40,7 +50,7 @@ impl Reporter for CliReporter {
         let bar = if bytes > 0 {
             ProgressBar::new(bytes).with_style(
                 ProgressStyle::with_template(
-                    "{msg:>12} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+                    "{msg:>20} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
                 )
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
             )
@@ -50,7 +60,17 @@ impl Reporter for CliReporter {
                     .unwrap_or_else(|_| ProgressStyle::default_bar()),
             )
         };
-        bar.set_message(what.to_owned());
+        self.bytes_mode.store(bytes > 0, Ordering::Relaxed);
+        self.done.store(0, Ordering::Relaxed);
+        self.items.store(items, Ordering::Relaxed);
+        if let Ok(mut w) = self.what.lock() {
+            *w = what.to_owned();
+        }
+        bar.set_message(if bytes > 0 {
+            format!("{what} 0/{items}")
+        } else {
+            what.to_owned()
+        });
         if let Ok(mut slot) = self.bar.lock() {
             *slot = Some(bar);
         }
@@ -60,11 +80,19 @@ impl Reporter for CliReporter {
         if let Ok(slot) = self.bar.lock()
             && let Some(bar) = slot.as_ref()
         {
-            bar.inc(if bar.length().is_some_and(|_| bytes > 0) {
-                bytes
-            } else {
-                items
-            });
+            if !self.bytes_mode.load(Ordering::Relaxed) {
+                bar.inc(items);
+                return;
+            }
+            bar.inc(bytes);
+            if items > 0 {
+                let done = self.done.fetch_add(items, Ordering::Relaxed) + items;
+                let what = self.what.lock().map(|w| w.clone()).unwrap_or_default();
+                bar.set_message(format!(
+                    "{what} {done}/{}",
+                    self.items.load(Ordering::Relaxed)
+                ));
+            }
         }
     }
 

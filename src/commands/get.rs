@@ -190,10 +190,10 @@ fn mission_for_url(cat: &Catalogue, url: &Url) -> Result<String> {
 }
 
 /// Fetches the first of `urls` that exists; not-found on all names every URL tried.
-fn fetch_first(net: &FetchConfig, urls: &[Url]) -> Result<(Url, Fetched)> {
+fn fetch_first(session: &fetch::Session, urls: &[Url]) -> Result<(Url, Fetched)> {
     let mut tried = Vec::new();
     for url in urls {
-        match fetch::fetch_text(net, url, None) {
+        match session.fetch_text(url, None) {
             Ok(Conditional::Fetched(f)) => return Ok((url.clone(), f)),
             Ok(Conditional::NotModified) => {}
             Err(e) if e.is_not_found() => tried.push(format!("`{url}`")),
@@ -214,9 +214,10 @@ pub fn get(
 ) -> Result<GetReport> {
     let (_lock, mut cat) = ctx.write()?;
     let (urls, mission) = locate(&cat, &opts.source, opts.mission.as_deref())?;
-    let (source, fetched) = fetch_first(net, &urls)?;
+    let session = fetch::Session::new(net);
+    let (source, fetched) = fetch_first(&session, &urls)?;
     acquire(
-        ctx, &mut cat, net, &source, &mission, fetched, opts, confirm,
+        ctx, &mut cat, &session, &source, &mission, fetched, opts, confirm,
     )
 }
 
@@ -225,7 +226,7 @@ pub fn get(
 fn acquire(
     ctx: &Ctx<'_>,
     cat: &mut Catalogue,
-    net: &FetchConfig,
+    session: &fetch::Session,
     source: &Url,
     mission: &str,
     fetched: Fetched,
@@ -233,7 +234,8 @@ fn acquire(
     confirm: &mut Confirm<'_>,
 ) -> Result<GetReport> {
     let loaded = mk::parse(fetched.final_url.to_string(), &fetched.bytes)?;
-    let mut listings = Listings::new(net);
+    let net = session.config();
+    let mut listings = Listings::new(session);
     let remote_plan = choose_plan(cat, &mut listings, &fetched.final_url, &loaded)?;
     let root = ctx.home.missions().join(mission);
     // Validate every local path (no symlinked directory on the way) before any write.
@@ -338,6 +340,7 @@ fn acquire(
     );
     ctx.reporter.finish();
     let now = db::now();
+    let mut dir_syncs = fsio::DirSyncs::default();
     let mut objects: HashMap<String, (Sha256Hex, PathBuf)> = HashMap::new(); // url -> object
     let mut arrivals = Vec::new();
     for (req, result) in requests.iter().zip(results) {
@@ -348,7 +351,7 @@ fn acquire(
             fsio::create_dir_all(object.parent().unwrap_or(Path::new("/")))
                 .map_err(|e| crate::error_chain(&e))?;
             d.staged
-                .persist_if_absent(&object, true)
+                .persist_batched(&object, true, true, &mut dir_syncs)
                 .map_err(|e| crate::error_chain(&e))?;
             Ok((sha, object, len))
         }) {
@@ -372,6 +375,7 @@ fn acquire(
             }),
         }
     }
+    dir_syncs.sync()?;
     if !report.failed.is_empty() {
         // Keep what arrived (verified objects), register no metakernel, write no .tm.
         cat.write(|tx| -> Result<()> {
@@ -395,6 +399,7 @@ fn acquire(
     ctx.home.journal_dirs(dirs.iter().map(PathBuf::as_path))?;
     let mut tree_rows = Vec::new();
     let mut laid = HashSet::new();
+    let mut dir_syncs = fsio::DirSyncs::default();
     for (e, dest) in remote_plan.entries.iter().zip(&dests) {
         if !laid.insert(dest.clone()) {
             continue;
@@ -404,8 +409,33 @@ fn acquire(
             (None, Some(row)) => (row.sha256.clone(), content_path(ctx, row)),
             (None, None) => unreachable!("every missing entry was downloaded"),
         };
-        tree_rows.push(lay_out(dest, &object, &sha, e, mission, dedup, &now)?);
+        tree_rows.push(lay_out(
+            dest,
+            &object,
+            &sha,
+            e,
+            mission,
+            dedup,
+            &now,
+            &mut dir_syncs,
+        )?);
     }
+    dir_syncs.sync()?;
+    // Rows that already say exactly this need no write (the warm path).
+    let tree_rows: Vec<LocationRow> = tree_rows
+        .into_iter()
+        .filter(|row| {
+            !cat.location(&row.path).ok().flatten().is_some_and(|old| {
+                old.sha256 == row.sha256
+                    && old.kind == row.kind
+                    && old.link_target == row.link_target
+                    && (old.dev, old.ino, old.size, old.mtime_ns)
+                        == (row.dev, row.ino, row.size, row.mtime_ns)
+                    && old.source_url == row.source_url
+                    && old.mission == row.mission
+            })
+        })
+        .collect();
     let local_mk = local_metakernel(&loaded, &remote_plan, &root)?;
     let local_mk_changed = fs::read(&mk_dest).map(|b| b != local_mk).unwrap_or(true);
     if local_mk_changed {
@@ -444,23 +474,23 @@ fn acquire(
 /// Directory listings fetched during one `get`, by directory URL (`None` when the
 /// server gives none: then nothing is known about sizes there).
 struct Listings<'a> {
-    net: &'a FetchConfig,
+    session: &'a fetch::Session,
     pages: HashMap<String, Option<crate::remote::listing::Listing>>,
 }
 
 impl<'a> Listings<'a> {
-    fn new(net: &'a FetchConfig) -> Self {
+    fn new(session: &'a fetch::Session) -> Self {
         Listings {
-            net,
+            session,
             pages: HashMap::new(),
         }
     }
 
     fn entry(&mut self, url: &Url, name: &str) -> Option<crate::remote::listing::ListingEntry> {
         let dir = url.join("./").ok()?;
-        let net = self.net;
+        let session = self.session;
         let page = self.pages.entry(dir.to_string()).or_insert_with(|| {
-            match fetch::fetch_text(net, &dir, None) {
+            match session.fetch_text(&dir, None) {
                 Ok(Conditional::Fetched(f)) => Some(crate::remote::listing::parse_listing(
                     &String::from_utf8_lossy(&f.bytes),
                 )),
@@ -614,6 +644,7 @@ fn content_path(ctx: &Ctx<'_>, row: &LocationRow) -> PathBuf {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 /// Puts `object`'s content at `dest`: a symlink (dedup on) or an independent copy.
 /// An existing entry is replaced by rename, never written into.
 fn lay_out(
@@ -624,11 +655,12 @@ fn lay_out(
     mission: &str,
     dedup: bool,
     now: &str,
+    dirs: &mut fsio::DirSyncs,
 ) -> Result<LocationRow> {
     let current_link = fs::read_link(dest).ok();
     let kind = if dedup {
         if current_link.as_deref() != Some(object) {
-            fsio::replace_with_symlink(dest, object)?;
+            fsio::replace_with_symlink_batched(dest, object, dirs)?;
         }
         LocationKind::Symlink
     } else {
@@ -643,7 +675,7 @@ fn lay_out(
                 &mut |_| {},
             )?;
             staged.verify(&e.name, None, Sha256Hex::parse(sha).as_ref())?;
-            staged.persist(dest, true)?;
+            staged.persist_batched(dest, true, false, dirs)?;
         }
         LocationKind::File
     };
@@ -729,6 +761,7 @@ pub fn update(
     confirm: &mut Confirm<'_>,
 ) -> Result<Vec<UpdateItem>> {
     let (_lock, mut cat) = ctx.write()?;
+    let session = fetch::Session::new(net);
     let all = cat.metakernels()?;
     let chosen: Vec<MetakernelRow> = match (&opts.metakernel, opts.all) {
         (Some(arg), _) => {
@@ -767,7 +800,7 @@ pub fn update(
             last_modified: row.last_modified.clone(),
         };
         let conditional = if opts.force { None } else { Some(&validators) };
-        let fetched = match fetch::fetch_text(net, &url, conditional) {
+        let fetched = match session.fetch_text(&url, conditional) {
             Ok(Conditional::NotModified) => None,
             Ok(Conditional::Fetched(f)) => Some(f),
             Err(e) if e.is_not_found() || matches!(e, fetch::FetchError::Forbidden { .. }) => {
@@ -796,10 +829,12 @@ pub fn update(
                     force: opts.force,
                     dry_run: opts.dry_run,
                 };
-                acquire(ctx, &mut cat, net, &url, &mission, f, &get_opts, confirm)?
+                acquire(
+                    ctx, &mut cat, &session, &url, &mission, f, &get_opts, confirm,
+                )?
             }
             _ if !local_ok => {
-                let f = match fetch::fetch_text(net, &url, None).map_err(remote)? {
+                let f = match session.fetch_text(&url, None).map_err(remote)? {
                     Conditional::Fetched(f) => f,
                     Conditional::NotModified => {
                         return Err(Error::Usage(format!("`{url}` answered 304 to a plain GET")));
@@ -811,7 +846,9 @@ pub fn update(
                     force: false,
                     dry_run: opts.dry_run,
                 };
-                acquire(ctx, &mut cat, net, &url, &mission, f, &get_opts, confirm)?
+                acquire(
+                    ctx, &mut cat, &session, &url, &mission, f, &get_opts, confirm,
+                )?
             }
             _ => GetReport {
                 plan: GetPlan {

@@ -273,20 +273,55 @@ pub fn fetch_text(
     url: &Url,
     conditional: Option<&Validators>,
 ) -> Result<Conditional, FetchError> {
-    match url.scheme() {
-        "file" => local::fetch_text(url, conditional),
-        "http" | "https" => {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| FetchError::setup("start the network runtime", e))?;
-            let client =
-                http::client(cfg).map_err(|e| FetchError::setup("create the HTTP client", e))?;
-            runtime.block_on(http::fetch_text(&client, cfg, url, conditional))
+    Session::new(cfg).fetch_text(url, conditional)
+}
+
+/// Several small fetches sharing one runtime and one HTTP client (connections are
+/// reused, TLS is set up once). Both are created on the first `http(s)` request.
+pub struct Session {
+    cfg: FetchConfig,
+    net: std::cell::OnceCell<(tokio::runtime::Runtime, reqwest::Client)>,
+}
+
+impl Session {
+    pub fn new(cfg: &FetchConfig) -> Self {
+        Session {
+            cfg: cfg.clone(),
+            net: std::cell::OnceCell::new(),
         }
-        _ => Err(FetchError::Unsupported {
-            url: url.clone().into(),
-        }),
+    }
+
+    pub fn config(&self) -> &FetchConfig {
+        &self.cfg
+    }
+
+    /// [`fetch_text`] through this session.
+    pub fn fetch_text(
+        &self,
+        url: &Url,
+        conditional: Option<&Validators>,
+    ) -> Result<Conditional, FetchError> {
+        match url.scheme() {
+            "file" => local::fetch_text(url, conditional),
+            "http" | "https" => {
+                let (runtime, client) = match self.net.get() {
+                    Some(net) => net,
+                    None => {
+                        let runtime = tokio::runtime::Builder::new_current_thread()
+                            .enable_all()
+                            .build()
+                            .map_err(|e| FetchError::setup("start the network runtime", e))?;
+                        let client = http::client(&self.cfg)
+                            .map_err(|e| FetchError::setup("create the HTTP client", e))?;
+                        self.net.get_or_init(|| (runtime, client))
+                    }
+                };
+                runtime.block_on(http::fetch_text(client, &self.cfg, url, conditional))
+            }
+            _ => Err(FetchError::Unsupported {
+                url: url.clone().into(),
+            }),
+        }
     }
 }
 
@@ -577,7 +612,12 @@ async fn transfer_http(
     .await;
     match outcome {
         Ok((final_url, validators)) => {
-            let (staged, head) = partial.finish(&ctx.tmp_dir)?;
+            let tmp_dir = ctx.tmp_dir.clone();
+            let finished = tokio::task::spawn_blocking(move || partial.finish(&tmp_dir)).await;
+            let (staged, head) = match finished {
+                Ok(result) => result?,
+                Err(e) => std::panic::resume_unwind(e.into_panic()),
+            };
             Ok(Transfer {
                 staged,
                 head,

@@ -94,6 +94,33 @@ impl Staged {
         sync_parent(dest)
     }
 
+    /// Like [`Staged::persist`], but the directory fsync is left to `dirs` (one
+    /// fsync per directory for a whole batch). Keeps an existing `dest` when
+    /// `keep_existing` (content-addressed objects). Returns whether it renamed.
+    pub fn persist_batched(
+        self,
+        dest: &Path,
+        read_only: bool,
+        keep_existing: bool,
+        dirs: &mut DirSyncs,
+    ) -> Result<bool, Error> {
+        if keep_existing && fs::symlink_metadata(dest).is_ok() {
+            return Ok(false);
+        }
+        let Staged { file, .. } = self;
+        if read_only {
+            fs::set_permissions(file.path(), fs::Permissions::from_mode(0o444))
+                .map_err(|e| Error::io("set permissions on", file.path(), e))?;
+        }
+        file.as_file()
+            .sync_data()
+            .map_err(|e| Error::io("sync", file.path(), e))?;
+        file.persist(dest)
+            .map_err(|e| Error::io("persist", dest, e.error))?;
+        dirs.add(dest);
+        Ok(true)
+    }
+
     /// Like [`Staged::persist`] but keeps an existing `dest` (used for
     /// content-addressed objects: an existing object already holds these bytes).
     pub fn persist_if_absent(self, dest: &Path, read_only: bool) -> Result<bool, Error> {
@@ -267,6 +294,17 @@ pub fn temp_file_in(dir: &Path) -> Result<tempfile::NamedTempFile, Error> {
 /// Replaces whatever is at `path` with a symlink to `target`: the link is made under
 /// a temporary name in the same directory and renamed over `path`.
 pub fn replace_with_symlink(path: &Path, target: &Path) -> Result<(), Error> {
+    let mut dirs = DirSyncs::default();
+    replace_with_symlink_batched(path, target, &mut dirs)?;
+    dirs.sync()
+}
+
+/// [`replace_with_symlink`] with the directory fsync left to `dirs`.
+pub fn replace_with_symlink_batched(
+    path: &Path,
+    target: &Path,
+    dirs: &mut DirSyncs,
+) -> Result<(), Error> {
     let dir = parent(path);
     let tmp = tempfile::Builder::new()
         .prefix(TEMP_PREFIX)
@@ -274,7 +312,46 @@ pub fn replace_with_symlink(path: &Path, target: &Path) -> Result<(), Error> {
         .map_err(|e| Error::io("create link in", dir, e))?;
     tmp.persist(path)
         .map_err(|e| Error::io("replace", path, e.error))?;
-    sync_parent(path)
+    dirs.add(path);
+    Ok(())
+}
+
+/// Directories whose entries were renamed in a batch: [`DirSyncs::sync`] fsyncs each
+/// once, in parallel, so a batch of renames becomes durable together. Callers commit
+/// catalogue rows only after it returns.
+#[derive(Debug, Default)]
+pub struct DirSyncs(std::collections::BTreeSet<PathBuf>);
+
+impl DirSyncs {
+    /// Records the directory holding `entry`.
+    pub fn add(&mut self, entry: &Path) {
+        self.0.insert(parent(entry).to_path_buf());
+    }
+
+    pub fn sync(self) -> Result<(), Error> {
+        let dirs: Vec<PathBuf> = self.0.into_iter().collect();
+        if dirs.len() <= 2 {
+            return dirs.iter().try_for_each(|d| sync_dir(d));
+        }
+        // Directory fsyncs are latency-bound; overlapping them lets the filesystem
+        // journal commit them together.
+        let chunk = dirs.len().div_ceil(16);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = dirs
+                .chunks(chunk)
+                .map(|part| s.spawn(move || part.iter().try_for_each(|d| sync_dir(d))))
+                .collect();
+            handles
+                .into_iter()
+                .try_for_each(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+        })
+    }
+}
+
+fn sync_dir(dir: &Path) -> Result<(), Error> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io("sync directory", dir, e))
 }
 
 /// Replaces whatever is at `path` with a hard link to `target` (same filesystem).

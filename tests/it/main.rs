@@ -8,3 +8,4 @@ mod foundation;
 mod http_server_selftest;
 mod listing_apache;
 mod metakernel_cli;
+mod metakernel_conformance;

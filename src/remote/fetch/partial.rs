@@ -280,6 +280,10 @@ impl Partial {
             head,
             ..
         } = self;
+        // Durable before it is renamed anywhere (invariant 1); this runs on a blocking
+        // thread while other transfers go on, so the fsyncs overlap the network.
+        file.sync_data()
+            .map_err(|e| store::Error::io("sync", &path, e))?;
         let staged = Staged::adopt_partial(&path, tmp_dir, sha256, len)?;
         drop(file);
         if let Some(sidecar) = sidecar_path {

@@ -451,8 +451,11 @@ fn serve_connection(mut stream: TcpStream, id: u64, shared: &Shared) -> io::Resu
         });
         let in_flight = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         shared.max_in_flight.fetch_max(in_flight, Ordering::SeqCst);
+        RELEASED.with(|r| r.set(false));
         let result = answer(&mut stream, &head, &path, unconsumed, shared);
-        shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+        if !RELEASED.with(|r| r.replace(false)) {
+            shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+        }
         if !result? {
             return Ok(());
         }
@@ -785,10 +788,18 @@ fn send(
             // Returning drops the socket with the request still unread: RST.
         }
         Delivery::Drip { chunk, interval } => {
-            for piece in body.chunks(chunk.max(1)) {
+            let pieces: Vec<&[u8]> = body.chunks(chunk.max(1)).collect();
+            for (i, piece) in pieces.iter().enumerate() {
                 // The delay is the fault itself, not a synchronisation guess.
                 if !pause(interval, &shared.stopping) {
                     return Ok(());
+                }
+                if i + 1 == pieces.len() {
+                    // The request stops being in flight before its last bytes can
+                    // reach the client, so a client that starts its next request
+                    // on receipt is never counted twice.
+                    shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+                    RELEASED.with(|r| r.set(true));
                 }
                 stream.write_all(piece)?;
                 stream.flush()?;
@@ -800,6 +811,11 @@ fn send(
         stream.shutdown(Shutdown::Write)?;
     }
     Ok(())
+}
+
+thread_local! {
+    /// Set when a response already left the in-flight count (see `send`).
+    static RELEASED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// Sleeps for `total` in short slices; `false` if the server began stopping.
