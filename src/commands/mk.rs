@@ -24,8 +24,24 @@ pub struct Loaded {
     pub entries: Vec<Entry>,
 }
 
-/// Reads `arg` as a path, or else as the name of a registered metakernel.
+/// Reads `arg` as a URL (`http`, `https`, `file`), a path, or else as the name of a
+/// registered metakernel.
 pub fn load(ctx: &Ctx<'_>, arg: &str) -> Result<Loaded> {
+    if arg.contains("://") {
+        let url =
+            url::Url::parse(arg).map_err(|e| Error::Usage(format!("invalid URL `{arg}`: {e}")))?;
+        let cfg = crate::remote::fetch::FetchConfig::default();
+        return match crate::remote::fetch::fetch_text(&cfg, &url, None) {
+            Ok(crate::remote::fetch::Conditional::Fetched(f)) => {
+                parse(f.final_url.to_string(), &f.bytes)
+            }
+            Ok(crate::remote::fetch::Conditional::NotModified) => {
+                Err(Error::Usage(format!("`{url}` answered 304 to a plain GET")))
+            }
+            Err(e) if e.is_not_found() => Err(Error::NotFound(format!("no metakernel at `{url}`"))),
+            Err(e) => Err(Error::Remote(Box::new(e))),
+        };
+    }
     let path = if Path::new(arg).exists() {
         PathBuf::from(arg)
     } else {

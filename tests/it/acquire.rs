@@ -154,6 +154,13 @@ fn get_downloads_missing_only_and_the_result_loads_in_cspice() {
     assert_eq!(r["downloaded"], 0);
     assert_eq!(server.hits(&url_path("spk/b.bsp")), 0);
 
+    // list and check accept the metakernel's URL too.
+    let listed = env.json(&["list", &server.url(&mk)]);
+    assert_eq!(listed["entries"].as_array().unwrap().len(), 3);
+    assert_eq!(listed["entries"][1]["other_names"], 1);
+    let checked = env.json(&["check", &server.url(&mk)]);
+    assert_eq!(checked["missing"], 0);
+
     // A second metakernel sharing kernels downloads only the new one.
     ar.kernel("ck/c.bc", &daf_bytes(b"DAF/CK  ", 3, 5000));
     let mk2 = ar.mk("m_v02.tm", &["lsk/a.tls", "ck/c.bc"]);

@@ -492,3 +492,39 @@ fn cli_contract_no_catalogue_no_terminal_and_config() {
     );
     assert_eq!(env.run(&["config", "get", "colour"]).status.code(), Some(2));
 }
+
+#[test]
+fn archive_keeps_same_named_different_files_apart_and_readable() {
+    let env = Env::new();
+    let a = env.work("t/m1/spk/de.bsp");
+    let b = env.work("t/m2/spk/de.bsp");
+    write(&a, &spk_bytes(1, 3000));
+    write(&b, &spk_bytes(2, 3000));
+    let (sa, sb) = (sha256(&a), sha256(&b));
+    let j = env.json(&["scan", env.work("t").to_str().unwrap(), "--archive"]);
+    assert_eq!(j["archived"], 2);
+    for (p, sha) in [(&a, &sa), (&b, &sb)] {
+        let target = std::fs::read_link(p).unwrap();
+        assert!(
+            target.starts_with(env.home().join("objects")),
+            "{}",
+            target.display()
+        );
+        assert!(target.ends_with(sha.as_str()));
+        assert_eq!(
+            &sha256(p),
+            sha,
+            "`{}` no longer reads its bytes",
+            p.display()
+        );
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&target).unwrap().permissions().mode() & 0o777,
+            0o444
+        );
+    }
+    assert_catalogue_matches_disk(&env);
+    // Rescanning the archived tree changes nothing and re-hashes nothing.
+    let again = env.json(&["scan", env.work("t").to_str().unwrap()]);
+    assert_eq!(again["hashed"], 0);
+}
