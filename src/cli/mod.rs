@@ -424,11 +424,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             };
             let mut confirm = confirmer(&out, a.yes, a.json);
             let r = get::get(&ctx, &net(a.net.jobs), &opts, &mut confirm)?;
-            if a.json {
-                output::json(&r);
-            } else {
-                output::get(&out, &r);
-            }
+            output::emit(a.json, &r, |r| output::get(&out, r));
             Ok(get_exit(&r))
         }
         Command::Update(a) => {
@@ -465,11 +461,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                     show_versioned: a.show_versioned,
                 },
             )?;
-            if a.json {
-                output::json(&r);
-            } else {
-                output::browse(&r);
-            }
+            output::emit(a.json, &r, output::browse);
             Ok(0)
         }
         Command::Mission(MissionCommand::Add {
@@ -506,11 +498,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
         }
         Command::Mission(MissionCommand::List(a)) => {
             let r = mission::list(&ctx)?;
-            if a.json {
-                output::json(&r);
-            } else {
-                output::missions(&r);
-            }
+            output::emit(a.json, &r, output::missions);
             Ok(0)
         }
         Command::Mission(MissionCommand::Remove { name }) => {
@@ -520,11 +508,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
         }
         Command::Metakernels(a) => {
             let rows = ctx.read()?.metakernels().map_err(commands::Error::from)?;
-            if a.json {
-                output::json(&rows);
-            } else {
-                output::metakernels(&rows);
-            }
+            output::emit(a.json, &rows, |rows| output::metakernels(rows));
             Ok(0)
         }
         Command::Scan(a) => {
@@ -536,11 +520,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                     archive: a.archive,
                 },
             )?;
-            if a.json {
-                output::json(&report);
-            } else {
-                output::scan(&out, &report);
-            }
+            output::emit(a.json, &report, |report| output::scan(&out, report));
             Ok(0)
         }
         Command::Dedup(a) => {
@@ -555,11 +535,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                     mission: a.mission,
                 },
             )?;
-            if a.json {
-                output::json(&report);
-            } else {
-                output::dedup(&out, &report);
-            }
+            output::emit(a.json, &report, |report| output::dedup(&out, report));
             Ok(if report.skipped.is_empty() {
                 0
             } else {
@@ -606,20 +582,12 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
         }
         Command::List(a) => {
             let r = mk::list(&ctx, &a.metakernel, a.kernel_type)?;
-            if a.json {
-                output::json(&r);
-            } else {
-                output::list(&out, &r);
-            }
+            output::emit(a.json, &r, |r| output::list(&out, r));
             Ok(0)
         }
         Command::Check(a) => {
             let r = mk::check(&ctx, &a.metakernel, a.mission.as_deref())?;
-            if a.json {
-                output::json(&r);
-            } else {
-                output::check(&r);
-            }
+            output::emit(a.json, &r, output::check);
             Ok(if r.missing > 0 {
                 ExitClass::NotFound.code()
             } else {
@@ -636,11 +604,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                     mission: a.mission,
                 },
             )?;
-            if a.json {
-                output::json(&r);
-            } else {
-                output::rewrite(&out, &r);
-            }
+            output::emit(a.json, &r, |r| output::rewrite(&out, r));
             Ok(if r.unresolved.is_empty() {
                 0
             } else {
@@ -649,20 +613,12 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
         }
         Command::Stats(a) => {
             let s = inspect::stats(&ctx)?;
-            if a.json {
-                output::json(&s);
-            } else {
-                output::stats(&s);
-            }
+            output::emit(a.json, &s, output::stats);
             Ok(0)
         }
         Command::Duplicates(a) => {
             let d = inspect::duplicates(&ctx)?;
-            if a.json {
-                output::json(&d);
-            } else {
-                output::duplicates(&d);
-            }
+            output::emit(a.json, &d, output::duplicates);
             Ok(0)
         }
         Command::Config(a) => config(&settings, a),

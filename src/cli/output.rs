@@ -57,6 +57,15 @@ impl Out {
     }
 }
 
+/// Prints `value` as JSON when `json`, else through its human renderer.
+pub fn emit<T: Serialize>(json: bool, value: &T, human: impl FnOnce(&T)) {
+    if json {
+        self::json(value)
+    } else {
+        human(value)
+    }
+}
+
 pub fn json<T: Serialize + ?Sized>(value: &T) {
     let stdout = std::io::stdout();
     let mut lock = stdout.lock();

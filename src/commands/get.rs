@@ -27,7 +27,7 @@ use serde::Serialize;
 use url::Url;
 
 use super::plan::{self, RemotePlan};
-use super::{Ctx, Error, Result, mk};
+use super::{Ctx, Error, Result, intact, mk};
 use crate::db::{self, Catalogue, LocationKind, LocationRow, MetakernelRow, NewKernel};
 use crate::kernel::{self, Detection};
 use crate::remote::fetch::{self, Conditional, DownloadRequest, FetchConfig, Fetched, Validators};
@@ -722,18 +722,6 @@ fn local_metakernel(loaded: &mk::Loaded, p: &RemotePlan, root: &Path) -> Result<
     bytes.map_err(|source| Error::Rewrite {
         path: loaded.origin.clone(),
         source,
-    })
-}
-
-fn intact(r: &LocationRow) -> bool {
-    fs::metadata(&r.path).is_ok_and(|m| {
-        FileStamp::of(&m)
-            == FileStamp {
-                dev: r.dev,
-                ino: r.ino,
-                size: r.size,
-                mtime_ns: r.mtime_ns,
-            }
     })
 }
 

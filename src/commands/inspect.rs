@@ -2,13 +2,11 @@
 //! home lock; each reads one consistent snapshot of the catalogue.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::fs;
 
 use serde::Serialize;
 
-use super::{Ctx, Error, Result};
+use super::{Ctx, Error, Result, intact};
 use crate::db::{Catalogue, LocationKind, LocationRow};
-use crate::store::FileStamp;
 
 // ---------------------------------------------------------------- aliases
 
@@ -219,19 +217,6 @@ fn pick(
         mission: row.mission.clone(),
         matched_by: how,
         fallback_from,
-    })
-}
-
-/// The path still holds the bytes the catalogue recorded (stat unchanged since hashed).
-fn intact(r: &LocationRow) -> bool {
-    fs::metadata(&r.path).is_ok_and(|m| {
-        FileStamp::of(&m)
-            == FileStamp {
-                dev: r.dev,
-                ino: r.ino,
-                size: r.size,
-                mtime_ns: r.mtime_ns,
-            }
     })
 }
 

@@ -156,6 +156,22 @@ impl Ctx<'_> {
     }
 }
 
+/// The stat the catalogue recorded for a location when it was hashed.
+pub fn recorded_stamp(row: &db::LocationRow) -> store::FileStamp {
+    store::FileStamp {
+        dev: row.dev,
+        ino: row.ino,
+        size: row.size,
+        mtime_ns: row.mtime_ns,
+    }
+}
+
+/// The path still holds the bytes the catalogue recorded: its stat (following a
+/// link) is unchanged since it was hashed.
+pub fn intact(row: &db::LocationRow) -> bool {
+    std::fs::metadata(&row.path).is_ok_and(|m| store::FileStamp::of(&m) == recorded_stamp(row))
+}
+
 /// `path` made absolute without resolving links (the name as the user refers to it).
 pub fn absolute(path: &Path) -> PathBuf {
     store::fsio::absolute(path)

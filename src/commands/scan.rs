@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::{Ctx, Error, Result, absolute};
+use super::{Ctx, Error, Result, absolute, recorded_stamp};
 use crate::db::{self, LocationKind, LocationRow, NewKernel};
 use crate::kernel::{self, Detection};
 use crate::store::{FileStamp, Sha256Hex, fsio, hash};
@@ -99,7 +99,7 @@ pub fn run(ctx: &Ctx<'_>, opts: &ScanOptions) -> Result<ScanReport> {
     // Content already hashed, by stat, so a link to a known file needs no re-hash.
     let mut by_stamp: HashMap<FileStamp, String> = known
         .values()
-        .map(|l| (stamp_of(l), l.sha256.clone()))
+        .map(|l| (recorded_stamp(l), l.sha256.clone()))
         .collect();
 
     let mut report = ScanReport {
@@ -170,7 +170,7 @@ pub fn run(ctx: &Ctx<'_>, opts: &ScanOptions) -> Result<ScanReport> {
             match known.get(&key) {
                 Some(row)
                     if row.kind == LocationKind::Symlink
-                        && stamp_of(row) == stamp
+                        && recorded_stamp(row) == stamp
                         && row.link_target.as_deref() == link.to_str() =>
                 {
                     report.unchanged += 1;
@@ -196,7 +196,7 @@ pub fn run(ctx: &Ctx<'_>, opts: &ScanOptions) -> Result<ScanReport> {
             };
             let stamp = FileStamp::of(&meta);
             match known.get(&key) {
-                Some(row) if row.kind == LocationKind::File && stamp_of(row) == stamp => {
+                Some(row) if row.kind == LocationKind::File && recorded_stamp(row) == stamp => {
                     seen.insert(key);
                     report.unchanged += 1;
                     unchanged_rows.push(row.clone());
@@ -553,15 +553,6 @@ fn stage_copy_or_link(
     let mut file = fs::File::open(path).map_err(|e| crate::store::Error::io("open", path, e))?;
     tracing::debug!(name, "different filesystem: copying into the store");
     fsio::stage(&ctx.home.tmp(), &mut file, &mut |_| {})
-}
-
-fn stamp_of(l: &LocationRow) -> FileStamp {
-    FileStamp {
-        dev: l.dev,
-        ino: l.ino,
-        size: l.size,
-        mtime_ns: l.mtime_ns,
-    }
 }
 
 fn is_temp(name: &std::ffi::OsStr) -> bool {

@@ -66,7 +66,7 @@ use std::path::{Path, PathBuf};
 
 use lex::{Marker, TokenKind};
 
-pub use rewrite::RewriteError;
+pub use rewrite::{RewriteError, only_tokens_changed};
 
 /// Longest string value CSPICE stores in its kernel pool; longer ones are truncated.
 pub const MAX_STRING_LEN: usize = 80;

@@ -81,17 +81,9 @@ impl Staged {
     /// Makes the staged bytes durable and renames them to `dest`, replacing any entry
     /// there (file or link) without ever writing into it, then fsyncs the directory.
     pub fn persist(self, dest: &Path, read_only: bool) -> Result<(), Error> {
-        let Staged { file, .. } = self;
-        if read_only {
-            fs::set_permissions(file.path(), fs::Permissions::from_mode(0o444))
-                .map_err(|e| Error::io("set permissions on", file.path(), e))?;
-        }
-        file.as_file()
-            .sync_data()
-            .map_err(|e| Error::io("sync", file.path(), e))?;
-        file.persist(dest)
-            .map_err(|e| Error::io("persist", dest, e.error))?;
-        sync_parent(dest)
+        let mut dirs = DirSyncs::default();
+        self.persist_batched(dest, read_only, false, &mut dirs)?;
+        dirs.sync()
     }
 
     /// Like [`Staged::persist`], but the directory fsync is left to `dirs` (one

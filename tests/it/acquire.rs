@@ -91,11 +91,10 @@ fn assert_ok(out: &std::process::Output) {
 }
 
 fn metakernel_rows(env: &Env) -> i64 {
-    if env.home().join("kdb.sqlite").exists() {
-        env.count("metakernels")
-    } else {
-        0
-    }
+    // No catalogue, or one killed before its schema was committed: nothing registered.
+    rusqlite::Connection::open(env.home().join("kdb.sqlite"))
+        .and_then(|c| c.query_row("SELECT COUNT(*) FROM metakernels", [], |r| r.get(0)))
+        .unwrap_or(0)
 }
 
 /// Every file in the home (objects and mission tree) holds verified bytes: objects

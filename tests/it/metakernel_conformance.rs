@@ -232,79 +232,8 @@ fn ask_cspice(python: &Path, requests: &[(PathBuf, PathBuf)]) -> Vec<Oracle> {
 
 // ---- minimal-edit check ----
 
-/// Whether `out` is `orig` with each span replaced by one or more quoted strings
-/// separated by a line break and blanks, nothing else changed.
 fn only_tokens_changed(orig: &[u8], out: &[u8], spans: &[Span]) -> bool {
-    let mut spans = spans.to_vec();
-    spans.sort();
-    matches_from(orig, out, &spans, 0, 0)
-}
-
-fn matches_from(orig: &[u8], out: &[u8], spans: &[Span], o: usize, p: usize) -> bool {
-    let Some((s, rest)) = spans.split_first() else {
-        return out.get(p..) == orig.get(o..);
-    };
-    let same = &orig[o..s.start];
-    if out.get(p..p + same.len()) != Some(same) {
-        return false;
-    }
-    let p = p + same.len();
-    // The strings may be wrapped in `( ... )` (a scalar made a vector).
-    strings_then(orig, out, rest, s.end, p, false)
-        || (out[p..].starts_with(b"( ") && strings_then(orig, out, rest, s.end, p + 2, true))
-}
-
-/// One or more quoted strings separated by a line break and blanks, then the rest.
-fn strings_then(
-    orig: &[u8],
-    out: &[u8],
-    rest: &[Span],
-    o: usize,
-    mut p: usize,
-    wrapped: bool,
-) -> bool {
-    loop {
-        if out.get(p) != Some(&b'\'') {
-            return false;
-        }
-        p += 1;
-        loop {
-            match out.get(p) {
-                None | Some(b'\n') | Some(b'\r') => return false,
-                Some(b'\'') if out.get(p + 1) == Some(&b'\'') => p += 2,
-                Some(b'\'') => {
-                    p += 1;
-                    break;
-                }
-                Some(_) => p += 1,
-            }
-        }
-        let done = if wrapped {
-            out[p..].starts_with(b" )") && matches_from(orig, out, rest, o, p + 2)
-        } else {
-            matches_from(orig, out, rest, o, p)
-        };
-        if done {
-            return true;
-        }
-        let mut q = p;
-        if out.get(q) == Some(&b'\r') {
-            q += 1;
-        }
-        if out.get(q) == Some(&b'\n') {
-            q += 1;
-        }
-        if q == p {
-            // Strings of a scalar stay on one line, separated by one blank.
-            if out.get(q) != Some(&b' ') {
-                return false;
-            }
-        }
-        while out.get(q).is_some_and(|&b| b == b' ' || b == b'\t') {
-            q += 1;
-        }
-        p = q;
-    }
+    kdb::metakernel::only_tokens_changed(orig, out, spans)
 }
 
 #[test]
