@@ -758,6 +758,13 @@ fn mission_add_list_remove_and_browse_group_versions() {
     assert_ok(&out);
     let j = env.json(&["browse", "M", "--filter", "M.TM"]);
     assert_eq!(j["metakernels"][0]["local"], "yes");
+    // Republished with other content: the stored size no longer matches the listing.
+    write(
+        &ar.root().join("pub/naif/M/kernels/mk/m.tm"),
+        b"KPL/MK\n\\begindata\nX = 1\n\\begintext\n",
+    );
+    let j = env.json(&["browse", "M", "--filter", "m.tm"]);
+    assert_eq!(j["metakernels"][0]["local"], "outdated");
     // A bare name absent from mk/ is tried in former_versions/.
     assert_ok(
         &env.kdb()
@@ -853,4 +860,42 @@ fn real_archives_over_http_load_in_cspice() {
         res[1]
     );
     assert_home_consistent(&env);
+}
+
+/// The README's offline job: `get file://…/demo.tm` on the archive shipped in `demo/`.
+#[test]
+fn offline_demo_archive_over_file_url_loads_in_cspice() {
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("demo/pub/naif/DEMO/kernels/mk/demo.tm");
+    let env = Env::new();
+    let url = format!("file://{}", demo.display());
+    let out = env
+        .kdb()
+        .args(["get", "-y", &url, "--json"])
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["plan"]["mission"], "DEMO");
+    assert_eq!(j["downloaded"], 4);
+    assert_eq!(
+        env.count("kernels"),
+        3,
+        "the LSK published under two names is stored once"
+    );
+    let names = env.json(&["aliases", "demo_lsk_v01.tls"]);
+    assert_eq!(names["aliases"].as_array().unwrap().len(), 2);
+    if let Some(py) = python() {
+        let cwd = env.work("anywhere");
+        std::fs::create_dir_all(&cwd).unwrap();
+        let res = oracle(
+            &py,
+            &[(PathBuf::from(j["metakernel"].as_str().unwrap()), cwd)],
+        );
+        assert_eq!(
+            res[0]["furnsh"]["loaded"].as_array().map(Vec::len),
+            Some(4),
+            "{}",
+            res[0]
+        );
+    }
 }

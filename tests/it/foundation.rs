@@ -528,3 +528,41 @@ fn archive_keeps_same_named_different_files_apart_and_readable() {
     let again = env.json(&["scan", env.work("t").to_str().unwrap()]);
     assert_eq!(again["hashed"], 0);
 }
+
+/// On a terminal (a pty from util-linux `script`), `aliases` without an argument offers
+/// the contents known under several names, most-aliased first.
+#[test]
+fn aliases_without_argument_offers_a_picker_on_a_terminal() {
+    let env = Env::new();
+    let bytes = spk_bytes(3, 100);
+    for n in ["one.bsp", "two.bsp", "three.bsp"] {
+        write(&env.work(&format!("t/a/{n}")), &bytes);
+    }
+    write(&env.work("t/b/x.bc"), &daf_bytes(b"DAF/CK  ", 4, 10));
+    write(&env.work("t/b/y.bc"), &daf_bytes(b"DAF/CK  ", 4, 10));
+    env.ok(&["scan", env.work("t").to_str().unwrap()]);
+    let cmd = format!("{} aliases", env!("CARGO_BIN_EXE_kdb"));
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env("KDB_HOME", env.home())
+        .env("KDB_CONFIG", env.root().join("config.toml"))
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"1\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let first = text
+        .find("one.bsp")
+        .or(text.find("three.bsp"))
+        .expect("picker lists the 3-name content");
+    let second = text.find("x.bc").expect("picker lists the 2-name content");
+    assert!(first < second, "most-aliased first:\n{text}");
+    assert!(
+        text.contains(&sha256(&env.work("t/a/one.bsp"))),
+        "the chosen content is shown:\n{text}"
+    );
+}
