@@ -141,7 +141,7 @@ def main():
                 urls.append(f"{base}/pub/naif/{MISSION}/kernels/{sub}/{f}")
         print(f"archive: {n_all} kernels ({n_all - n_plain} need + continuation), {size / 1e6:.0f} MB, served by Apache on loopback")
 
-        floor, cold, ref, cold_plain, warm, ref_warm = [], [], [], [], [], []
+        floor, cold, ref, cold_plain, warm, ref_warm, warm_old = [], [], [], [], [], [], []
         for run in range(RUNS):
             out = os.path.join(W, f"floor{run}")
             os.makedirs(out)
@@ -153,8 +153,21 @@ def main():
             shutil.rmtree(out)
             home = os.path.join(W, f"home{run}")
             cold.append(timed([KDB, "get", mk_url, "-y", "-q", "--mission", MISSION], kdb_env(home)))
+            # Worst case: every kernel was modified in the minute it was fetched, so the
+            # listing cannot tell and each one is revalidated with a conditional request.
             for _ in range(3):
                 warm.append(timed([KDB, "get", mk_url, "-y", "-q", "--mission", MISSION], kdb_env(home)))
+            # Typical: the archive's files were published a day before they were fetched.
+            day_ago = time.time() - 86400
+            for r, _, fs in os.walk(KDIR):
+                for f in fs:
+                    os.utime(os.path.join(r, f), (day_ago, day_ago))
+            for _ in range(3):
+                warm_old.append(timed([KDB, "get", mk_url, "-y", "-q", "--mission", MISSION], kdb_env(home)))
+            now_t = time.time()
+            for r, _, fs in os.walk(KDIR):
+                for f in fs:
+                    os.utime(os.path.join(r, f), (now_t, now_t))
             shutil.rmtree(home)
             if REF:
                 home = os.path.join(W, f"home_plain{run}")
@@ -180,7 +193,8 @@ def main():
             r, cp = statistics.median(ref), statistics.median(cold_plain)
             print(f"spice-kernel-db get (plain mk) {r:7.2f} s   kdb on the same mk {cp:.2f} s: kdb {r / cp:.1f}x faster")
         print(f"\n== warm re-run, everything present, median of {len(warm)} ==")
-        print(f"kdb get                        {w * 1000:7.1f} ms (target < 50 ms)")
+        print(f"kdb get, kernels published long before   {statistics.median(warm_old) * 1000:7.1f} ms (target < 50 ms)")
+        print(f"kdb get, worst case: all {n_all} revalidated  {w * 1000:7.1f} ms (target < 50 ms)")
         if ref_warm:
             rw = statistics.median(ref_warm)
             print(f"spice-kernel-db get (plain mk) {rw * 1000:7.1f} ms   ({rw / w:.0f}x kdb)")

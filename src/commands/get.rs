@@ -255,6 +255,7 @@ fn acquire(
 
     // Plan: which distinct URLs are present (content recorded for name+URL, intact).
     let mut present: HashMap<String, LocationRow> = HashMap::new();
+    let mut ambiguous = Vec::new();
     if !opts.force {
         for e in &remote_plan.entries {
             if present.contains_key(e.url.as_str()) {
@@ -264,11 +265,17 @@ fn acquire(
                 .locations_from(&e.name, e.url.as_str())?
                 .into_iter()
                 .find(intact)
-                && listings.agrees(&e.url, &e.name, &row)
             {
-                present.insert(e.url.to_string(), row);
+                match listings.verdict(&e.url, &e.name, &row) {
+                    Listed::Agrees => {
+                        present.insert(e.url.to_string(), row);
+                    }
+                    Listed::Changed => {}
+                    Listed::SameMinute => ambiguous.push((e.url.clone(), row)),
+                }
             }
         }
+        present.extend(revalidate(cat, session, ambiguous)?);
     }
     let mut seen = HashSet::new();
     let mut entries = Vec::new();
@@ -353,14 +360,15 @@ fn acquire(
             d.staged
                 .persist_batched(&object, true, true, &mut dir_syncs)
                 .map_err(|e| crate::error_chain(&e))?;
-            Ok((sha, object, len))
+            Ok((sha, object, len, d.validators))
         }) {
-            Ok((sha, object, len)) => {
+            Ok((sha, object, len, validators)) => {
                 report.downloaded += 1;
                 report.downloaded_bytes += len;
                 arrivals.push(arrived(
                     &req.name,
                     req.url.as_str(),
+                    validators,
                     &sha,
                     &object,
                     len,
@@ -504,20 +512,20 @@ impl<'a> Listings<'a> {
             .cloned()
     }
 
-    /// Whether the server's listing (when there is one) still agrees with what we
-    /// hold: same size (exactly, or within the rounding of `12K` forms) and not
-    /// modified after we fetched it.
-    fn agrees(&mut self, url: &Url, name: &str, row: &LocationRow) -> bool {
+    /// What the server's listing (when there is one) says of what we hold: a
+    /// different size (exactly, or beyond the rounding of `12K` forms) or a later
+    /// minute means changed; the very minute we fetched it cannot tell.
+    fn verdict(&mut self, url: &Url, name: &str, row: &LocationRow) -> Listed {
         use crate::remote::listing::Size;
         let Some(entry) = self.entry(url, name) else {
-            return true;
+            return Listed::Agrees;
         };
         match entry.size {
-            Some(Size::Exact(n)) if n != row.size => return false,
+            Some(Size::Exact(n)) if n != row.size => return Listed::Changed,
             Some(Size::Approx(n)) => {
                 let (a, b) = (n as f64, row.size as f64);
                 if (a - b).abs() > 0.06 * a.max(b) + 512.0 {
-                    return false;
+                    return Listed::Changed;
                 }
             }
             _ => {}
@@ -527,12 +535,66 @@ impl<'a> Listings<'a> {
             chrono::DateTime::parse_from_rfc3339(&row.hashed_at),
         ) {
             let fetched_minute = fetched.naive_utc().and_utc().timestamp() / 60;
-            if modified.and_utc().timestamp() / 60 > fetched_minute {
-                return false;
+            let modified_minute = modified.and_utc().timestamp() / 60;
+            if modified_minute > fetched_minute {
+                return Listed::Changed;
+            }
+            if modified_minute == fetched_minute {
+                return Listed::SameMinute;
             }
         }
-        true
+        Listed::Agrees
     }
+}
+
+/// Settles kernels whose listing cannot tell (modified in the minute we fetched
+/// them) with conditional requests carrying the validators of our download: 304 →
+/// still present. A 200 (or a body too large to be a small document) → changed. No
+/// stored validators, or no answer → kept as present (the listing agreed on size).
+fn revalidate(
+    cat: &Catalogue,
+    session: &fetch::Session,
+    ambiguous: Vec<(Url, LocationRow)>,
+) -> Result<Vec<(String, LocationRow)>> {
+    let mut kept = Vec::new();
+    let mut asks = Vec::new();
+    let mut rows = Vec::new();
+    for (url, row) in ambiguous {
+        match cat.download(url.as_str())? {
+            Some(d)
+                if d.sha256 == row.sha256 && (d.etag.is_some() || d.last_modified.is_some()) =>
+            {
+                asks.push((
+                    url.clone(),
+                    Validators {
+                        etag: d.etag,
+                        last_modified: d.last_modified,
+                    },
+                ));
+                rows.push((url.to_string(), row));
+            }
+            _ => kept.push((url.to_string(), row)),
+        }
+    }
+    for (answer, row) in session.revalidate_all(&asks).into_iter().zip(rows) {
+        match answer {
+            Ok(Conditional::NotModified) => kept.push(row),
+            Ok(Conditional::Fetched(_)) | Err(fetch::FetchError::TooLong { .. }) => {}
+            Err(e) => {
+                tracing::debug!("cannot revalidate `{}`: {}", row.0, crate::error_chain(&e));
+                kept.push(row);
+            }
+        }
+    }
+    Ok(kept)
+}
+
+/// A listing's verdict on a kernel we hold.
+enum Listed {
+    Agrees,
+    Changed,
+    /// Modified in the minute we fetched it: ask the server (conditional request).
+    SameMinute,
 }
 
 /// Picks the server directory that plays SPICE's working directory: the
@@ -571,6 +633,7 @@ fn choose_plan(
 struct Arrived {
     name: String,
     url: String,
+    validators: Validators,
     kernel_type: &'static str,
     byte_order: Option<&'static str>,
     object: LocationRow,
@@ -587,6 +650,14 @@ impl Arrived {
         })?;
         tx.upsert_location(&self.object)?;
         tx.insert_alias(&self.object.sha256, &self.name, Some(&self.url))?;
+        tx.upsert_download(&db::DownloadRow {
+            url: self.url.clone(),
+            sha256: self.object.sha256.clone(),
+            etag: self.validators.etag.clone(),
+            last_modified: self.validators.last_modified.clone(),
+            size: self.object.size,
+            fetched_at: self.object.hashed_at.clone(),
+        })?;
         Ok(())
     }
 }
@@ -595,6 +666,7 @@ impl Arrived {
 fn arrived(
     name: &str,
     url: &str,
+    validators: Validators,
     sha: &Sha256Hex,
     object: &Path,
     len: u64,
@@ -617,6 +689,7 @@ fn arrived(
     Ok(Arrived {
         name: name.to_owned(),
         url: url.to_owned(),
+        validators,
         kernel_type,
         byte_order,
         object: LocationRow {

@@ -64,6 +64,18 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX metakernels_by_name ON metakernels(name);
     ",
+    // 2: what each download was, so `get` can revalidate a kernel whose listing is
+    // ambiguous (same size, modified in the minute it was fetched).
+    r"
+    CREATE TABLE downloads (
+        url           TEXT PRIMARY KEY NOT NULL,
+        sha256        TEXT NOT NULL REFERENCES kernels(sha256),
+        etag          TEXT,
+        last_modified TEXT,
+        size          INTEGER NOT NULL,
+        fetched_at    TEXT NOT NULL
+    ) WITHOUT ROWID;
+    ",
 ];
 
 /// The schema version this binary writes.

@@ -75,6 +75,17 @@ pub struct MissionRow {
     pub added_at: String,
 }
 
+/// One download: the content a URL served and the validators it came with.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct DownloadRow {
+    pub url: String,
+    pub sha256: String,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub size: u64,
+    pub fetched_at: String,
+}
+
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct MetakernelRow {
     pub id: i64,
@@ -302,6 +313,25 @@ impl Catalogue {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Validators the server sent when `url` was last downloaded.
+    pub fn download(&self, url: &str) -> Result<Option<DownloadRow>, Error> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT url, sha256, etag, last_modified, size, fetched_at FROM downloads WHERE url = ?1",
+        )?;
+        Ok(st
+            .query_row([url], |r| {
+                Ok(DownloadRow {
+                    url: r.get(0)?,
+                    sha256: r.get(1)?,
+                    etag: r.get(2)?,
+                    last_modified: r.get(3)?,
+                    size: r.get::<_, i64>(4)? as u64,
+                    fetched_at: r.get(5)?,
+                })
+            })
+            .optional()?)
+    }
+
     pub fn table_counts(&self) -> Result<(u64, u64, u64), Error> {
         let c = |sql: &str| -> Result<u64, Error> {
             Ok(self.conn.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64)
@@ -422,6 +452,23 @@ impl Tx<'_> {
             m.last_modified,
             m.size.map(|s| s as i64),
             m.acquired_at
+        ])?;
+        Ok(())
+    }
+
+    pub fn upsert_download(&self, d: &DownloadRow) -> Result<(), Error> {
+        let mut st = self.conn().prepare_cached(
+            "INSERT INTO downloads (url, sha256, etag, last_modified, size, fetched_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT(url) DO UPDATE SET sha256 = excluded.sha256, etag = excluded.etag,
+               last_modified = excluded.last_modified, size = excluded.size, fetched_at = excluded.fetched_at",
+        )?;
+        st.execute(params![
+            d.url,
+            d.sha256,
+            d.etag,
+            d.last_modified,
+            d.size as i64,
+            d.fetched_at
         ])?;
         Ok(())
     }

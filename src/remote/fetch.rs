@@ -295,6 +295,20 @@ impl Session {
         &self.cfg
     }
 
+    /// The runtime and client, created on first use.
+    fn net(&self) -> Result<&(tokio::runtime::Runtime, reqwest::Client), FetchError> {
+        if let Some(net) = self.net.get() {
+            return Ok(net);
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| FetchError::setup("start the network runtime", e))?;
+        let client =
+            http::client(&self.cfg).map_err(|e| FetchError::setup("create the HTTP client", e))?;
+        Ok(self.net.get_or_init(|| (runtime, client)))
+    }
+
     /// [`fetch_text`] through this session.
     pub fn fetch_text(
         &self,
@@ -304,24 +318,56 @@ impl Session {
         match url.scheme() {
             "file" => local::fetch_text(url, conditional),
             "http" | "https" => {
-                let (runtime, client) = match self.net.get() {
-                    Some(net) => net,
-                    None => {
-                        let runtime = tokio::runtime::Builder::new_current_thread()
-                            .enable_all()
-                            .build()
-                            .map_err(|e| FetchError::setup("start the network runtime", e))?;
-                        let client = http::client(&self.cfg)
-                            .map_err(|e| FetchError::setup("create the HTTP client", e))?;
-                        self.net.get_or_init(|| (runtime, client))
-                    }
-                };
+                let (runtime, client) = self.net()?;
                 runtime.block_on(http::fetch_text(client, &self.cfg, url, conditional))
             }
             _ => Err(FetchError::Unsupported {
                 url: url.clone().into(),
             }),
         }
+    }
+
+    /// Conditional requests for several URLs at once (at most `jobs_per_host` in
+    /// flight), answers in order. A body larger than a small document is not read:
+    /// it comes back as [`FetchError::TooLong`], which still says "changed".
+    pub fn revalidate_all(
+        &self,
+        items: &[(Url, Validators)],
+    ) -> Vec<Result<Conditional, FetchError>> {
+        use futures_util::StreamExt;
+        let mut out: Vec<Option<Result<Conditional, FetchError>>> = items
+            .iter()
+            .map(|(url, v)| {
+                (url.scheme() != "http" && url.scheme() != "https")
+                    .then(|| self.fetch_text(url, Some(v)))
+            })
+            .collect();
+        let remote: Vec<usize> = (0..items.len()).filter(|&i| out[i].is_none()).collect();
+        if !remote.is_empty() {
+            match self.net() {
+                Ok((runtime, client)) => {
+                    let answers: Vec<Result<Conditional, FetchError>> = runtime.block_on(
+                        futures_util::stream::iter(remote.iter().map(|&i| {
+                            let (url, v) = &items[i];
+                            http::fetch_text(client, &self.cfg, url, Some(v))
+                        }))
+                        .buffered(self.cfg.jobs_per_host.max(1))
+                        .collect(),
+                    );
+                    for (i, a) in remote.iter().zip(answers) {
+                        out[*i] = Some(a);
+                    }
+                }
+                Err(e) => {
+                    for i in remote {
+                        out[i] = Some(Err(e.clone()));
+                    }
+                }
+            }
+        }
+        out.into_iter()
+            .map(|o| o.unwrap_or_else(|| unreachable!("every item answered")))
+            .collect()
     }
 }
 

@@ -899,3 +899,38 @@ fn offline_demo_archive_over_file_url_loads_in_cspice() {
         );
     }
 }
+
+/// A kernel republished with the same size in the minute it was fetched: the
+/// listing cannot tell, so a conditional request with the stored validators does.
+#[test]
+fn same_size_republication_is_caught_by_revalidation() {
+    let ar = Archive::new();
+    ar.kernel("ck/x.bc", &daf_bytes(b"DAF/CK  ", 1, 40_000));
+    let mk = ar.mk("m.tm", &["ck/x.bc"]);
+    let server = HttpServer::start(ar.root());
+    let env = Env::new();
+    assert_ok(&get(&env, &server, &mk, &[]));
+    // Unchanged: at most a conditional request, never a second plain download.
+    server.reset_stats();
+    let out = get(&env, &server, &mk, &["--json"]);
+    assert_ok(&out);
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["downloaded"], 0);
+    for r in server.requests_to(&url_path("ck/x.bc")) {
+        assert!(
+            r.header("if-none-match").is_some() || r.header("if-modified-since").is_some(),
+            "unconditional request for an unchanged kernel"
+        );
+    }
+    let new = daf_bytes(b"DAF/CK  ", 2, 40_000);
+    ar.kernel("ck/x.bc", &new);
+    let out = get(&env, &server, &mk, &["--json"]);
+    assert_ok(&out);
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["downloaded"], 1, "same-size new bytes not detected");
+    assert_eq!(
+        std::fs::read(tree_path(&env, &server, "ck/x.bc")).unwrap(),
+        new
+    );
+    assert_home_consistent(&env);
+}
