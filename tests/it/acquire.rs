@@ -152,7 +152,10 @@ fn get_downloads_missing_only_and_the_result_loads_in_cspice() {
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["downloaded"], 0);
     for req in server.requests_to(&url_path("spk/b.bsp")) {
-        assert!(req.header("if-none-match").is_some(), "warm run downloaded again: {req:?}");
+        assert!(
+            req.header("if-none-match").is_some(),
+            "warm run downloaded again: {req:?}"
+        );
     }
 
     // list and check accept the metakernel's URL too.
