@@ -692,20 +692,13 @@ fn arrived(
         validators,
         kernel_type,
         byte_order,
-        object: LocationRow {
-            path: object.display().to_string(),
-            filename: sha.to_string(),
-            sha256: sha.to_string(),
-            mission: None,
-            source_url: Some(url.to_owned()),
-            kind: LocationKind::Object,
-            link_target: None,
-            dev: stamp.dev,
-            ino: stamp.ino,
-            size: stamp.size,
-            mtime_ns: stamp.mtime_ns,
-            hashed_at: now.to_owned(),
-        },
+        object: super::object_row(
+            object,
+            sha.as_str(),
+            stamp,
+            Some(url.to_owned()),
+            now.to_owned(),
+        ),
     })
 }
 

@@ -172,6 +172,30 @@ pub fn intact(row: &db::LocationRow) -> bool {
     std::fs::metadata(&row.path).is_ok_and(|m| store::FileStamp::of(&m) == recorded_stamp(row))
 }
 
+/// The catalogue row of a store object (a content under its own hash).
+pub fn object_row(
+    object: &Path,
+    sha256: &str,
+    stamp: store::FileStamp,
+    source_url: Option<String>,
+    hashed_at: String,
+) -> db::LocationRow {
+    db::LocationRow {
+        path: object.display().to_string(),
+        filename: sha256.to_owned(),
+        sha256: sha256.to_owned(),
+        mission: None,
+        source_url,
+        kind: db::LocationKind::Object,
+        link_target: None,
+        dev: stamp.dev,
+        ino: stamp.ino,
+        size: stamp.size,
+        mtime_ns: stamp.mtime_ns,
+        hashed_at,
+    }
+}
+
 /// `path` made absolute without resolving links (the name as the user refers to it).
 pub fn absolute(path: &Path) -> PathBuf {
     store::fsio::absolute(path)

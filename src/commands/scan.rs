@@ -514,20 +514,7 @@ fn archive_one(
         .to_str()
         .ok_or("object path is not UTF-8")?
         .to_owned();
-    let object_row = LocationRow {
-        path: object_str.clone(),
-        filename: sha.to_string(),
-        sha256: sha.to_string(),
-        mission: None,
-        source_url: None,
-        kind: LocationKind::Object,
-        link_target: None,
-        dev: stamp.dev,
-        ino: stamp.ino,
-        size: stamp.size,
-        mtime_ns: stamp.mtime_ns,
-        hashed_at: db::now(),
-    };
+    let object_row = super::object_row(&object, sha.as_str(), stamp, None, db::now());
     let link_row = LocationRow {
         kind: LocationKind::Symlink,
         link_target: Some(object_str),
