@@ -14,7 +14,7 @@ use super::plan::split_version;
 use super::{Ctx, Error, Result};
 use crate::db::{Catalogue, MetakernelRow};
 use crate::remote::fetch::{self, FetchConfig};
-use crate::remote::listing::{self, Size};
+use crate::remote::listing::Size;
 
 #[derive(Debug, Clone)]
 pub struct BrowseOptions {
@@ -97,17 +97,10 @@ pub fn local_state(
     modified: Option<NaiveDateTime>,
 ) -> &'static str {
     let Some(row) = row else { return "no" };
-    if let (Some(Size::Exact(n)), Some(stored)) = (size, row.size)
-        && n != stored
+    if let (Some(listed), Some(stored)) = (size, row.size)
+        && !listed.agrees_with(stored)
     {
         return "outdated";
-    }
-    if let (Some(Size::Approx(n)), Some(stored)) = (size, row.size) {
-        // Apache rounds to one decimal of K/M/G: treat >10% difference as a change.
-        let (a, b) = (n as f64, stored as f64);
-        if (a - b).abs() > 0.1 * a.max(b) + 1024.0 {
-            return "outdated";
-        }
     }
     if let (Some(listed), Some(lm)) = (modified, row.last_modified.as_deref())
         && let Ok(stored) = DateTime::parse_from_rfc2822(lm)
@@ -131,11 +124,9 @@ pub fn run(ctx: &Ctx<'_>, net: &FetchConfig, opts: &BrowseOptions) -> Result<Bro
             .join("former_versions/")
             .map_err(|e| Error::Usage(format!("cannot build the former_versions/ URL: {e}")))?;
     }
-    let page = match fetch::fetch_text(net, &dir, None).map_err(|e| Error::Remote(Box::new(e)))? {
-        fetch::Conditional::Fetched(f) => String::from_utf8_lossy(&f.bytes).into_owned(),
-        fetch::Conditional::NotModified => String::new(),
-    };
-    let listing = listing::parse_listing(&page);
+    let listing = fetch::Session::new(net)
+        .fetch_listing(&dir)
+        .map_err(|e| Error::Remote(Box::new(e)))?;
     let filter = opts.filter.as_deref().map(str::to_ascii_lowercase);
     let mut all = Vec::new();
     for e in listing.entries.iter().filter(|e| !e.is_dir) {

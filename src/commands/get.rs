@@ -497,14 +497,10 @@ impl<'a> Listings<'a> {
     fn entry(&mut self, url: &Url, name: &str) -> Option<crate::remote::listing::ListingEntry> {
         let dir = url.join("./").ok()?;
         let session = self.session;
-        let page = self.pages.entry(dir.to_string()).or_insert_with(|| {
-            match session.fetch_text(&dir, None) {
-                Ok(Conditional::Fetched(f)) => Some(crate::remote::listing::parse_listing(
-                    &String::from_utf8_lossy(&f.bytes),
-                )),
-                _ => None,
-            }
-        });
+        let page = self
+            .pages
+            .entry(dir.to_string())
+            .or_insert_with(|| session.fetch_listing(&dir).ok());
         page.as_ref()?
             .entries
             .iter()
@@ -516,19 +512,11 @@ impl<'a> Listings<'a> {
     /// different size (exactly, or beyond the rounding of `12K` forms) or a later
     /// minute means changed; the very minute we fetched it cannot tell.
     fn verdict(&mut self, url: &Url, name: &str, row: &LocationRow) -> Listed {
-        use crate::remote::listing::Size;
         let Some(entry) = self.entry(url, name) else {
             return Listed::Agrees;
         };
-        match entry.size {
-            Some(Size::Exact(n)) if n != row.size => return Listed::Changed,
-            Some(Size::Approx(n)) => {
-                let (a, b) = (n as f64, row.size as f64);
-                if (a - b).abs() > 0.06 * a.max(b) + 512.0 {
-                    return Listed::Changed;
-                }
-            }
-            _ => {}
+        if entry.size.is_some_and(|size| !size.agrees_with(row.size)) {
+            return Listed::Changed;
         }
         if let (Some(modified), Ok(fetched)) = (
             entry.modified,
@@ -853,7 +841,13 @@ pub fn update(
             etag: row.etag.clone(),
             last_modified: row.last_modified.clone(),
         };
-        let conditional = if opts.force { None } else { Some(&validators) };
+        // A missing local metakernel must be rebuilt: ask for the body, not a 304.
+        let local_ok = Path::new(&row.local_path).exists();
+        let conditional = if opts.force || !local_ok {
+            None
+        } else {
+            Some(&validators)
+        };
         let fetched = match session.fetch_text(&url, conditional) {
             Ok(Conditional::NotModified) => None,
             Ok(Conditional::Fetched(f)) => Some(f),
@@ -870,34 +864,16 @@ pub fn update(
             Err(e) => return Err(remote(e)),
         };
         let mission = row.mission.clone().unwrap_or_else(|| "default".into());
-        let unchanged_bytes = fetched.as_ref().is_some_and(|f| {
+        let same_bytes = |f: &Fetched| {
             hash::hash_reader(&mut f.bytes.as_slice())
                 .is_ok_and(|(h, _)| Some(h.to_string()) == row.sha256)
-        });
-        let local_ok = Path::new(&row.local_path).exists();
+        };
         let report = match fetched {
-            Some(f) if !unchanged_bytes || !local_ok || opts.force => {
+            Some(f) if opts.force || !local_ok || !same_bytes(&f) => {
                 let get_opts = GetOptions {
                     source: row.source_url.clone(),
                     mission: Some(mission.clone()),
                     force: opts.force,
-                    dry_run: opts.dry_run,
-                };
-                acquire(
-                    ctx, &mut cat, &session, &url, &mission, f, &get_opts, confirm,
-                )?
-            }
-            _ if !local_ok => {
-                let f = match session.fetch_text(&url, None).map_err(remote)? {
-                    Conditional::Fetched(f) => f,
-                    Conditional::NotModified => {
-                        return Err(Error::Usage(format!("`{url}` answered 304 to a plain GET")));
-                    }
-                };
-                let get_opts = GetOptions {
-                    source: row.source_url.clone(),
-                    mission: Some(mission.clone()),
-                    force: false,
                     dry_run: opts.dry_run,
                 };
                 acquire(

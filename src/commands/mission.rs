@@ -171,11 +171,9 @@ pub fn remove(ctx: &Ctx<'_>, name: &str) -> Result<String> {
 
 /// Directory names of a server's top listing (for the interactive picker).
 pub fn server_missions(net: &FetchConfig, server: &Url) -> Result<Vec<String>> {
-    let text = match fetch::fetch_text(net, server, None).map_err(|e| Error::Remote(Box::new(e)))? {
-        fetch::Conditional::Fetched(f) => String::from_utf8_lossy(&f.bytes).into_owned(),
-        fetch::Conditional::NotModified => String::new(),
-    };
-    Ok(crate::remote::listing::parse_listing(&text)
+    Ok(fetch::Session::new(net)
+        .fetch_listing(server)
+        .map_err(|e| Error::Remote(Box::new(e)))?
         .entries
         .into_iter()
         .filter(|e| e.is_dir)

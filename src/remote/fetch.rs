@@ -327,6 +327,15 @@ impl Session {
         }
     }
 
+    /// A directory's listing page, parsed (a 304 cannot happen: no validators sent).
+    pub fn fetch_listing(&self, dir: &Url) -> Result<super::listing::Listing, FetchError> {
+        let page = match self.fetch_text(dir, None)? {
+            Conditional::Fetched(f) => String::from_utf8_lossy(&f.bytes).into_owned(),
+            Conditional::NotModified => String::new(),
+        };
+        Ok(super::listing::parse_listing(&page))
+    }
+
     /// Conditional requests for several URLs at once (at most `jobs_per_host` in
     /// flight), answers in order. A body larger than a small document is not read:
     /// it comes back as [`FetchError::TooLong`], which still says "changed".

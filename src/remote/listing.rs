@@ -88,6 +88,18 @@ pub enum Size {
 }
 
 impl Size {
+    /// Whether a file of `bytes` bytes could be listed with this size: exactly, or
+    /// within the rounding of Apache's `12K`/`1.2M` forms (one decimal of 1024-based
+    /// units, so under 6 % plus half a kilobyte).
+    pub fn agrees_with(self, bytes: u64) -> bool {
+        match self {
+            Size::Exact(n) => n == bytes,
+            Size::Approx(n) => {
+                (n as f64 - bytes as f64).abs() <= 0.06 * (n.max(bytes) as f64) + 512.0
+            }
+        }
+    }
+
     /// The size in bytes, exact or approximate.
     pub fn bytes(self) -> u64 {
         match self {
@@ -735,6 +747,16 @@ mod tests {
             dir("sub dir", t),
             file("ünï€.tf", Some(Size::Exact(1)), t),
         ]
+    }
+
+    #[test]
+    fn listed_sizes_agree_exactly_or_within_rounding() {
+        assert!(Size::Exact(973).agrees_with(973));
+        assert!(!Size::Exact(973).agrees_with(974));
+        // Apache prints 1.9M for 2,000,000 bytes; 12K for 12,000.
+        assert!(Size::Approx(1_992_294).agrees_with(2_000_000));
+        assert!(Size::Approx(12_288).agrees_with(12_000));
+        assert!(!Size::Approx(12_288).agrees_with(24_000));
     }
 
     #[test]

@@ -358,27 +358,6 @@ pub fn replace_with_hardlink(path: &Path, target: &Path) -> Result<(), Error> {
     sync_parent(path)
 }
 
-/// Gives `existing` (a regular file) a second name `dest` in the store without
-/// copying: hard link under a temporary name, then rename. Returns false when the
-/// filesystems differ, so the caller falls back to streaming a copy.
-pub fn link_into(existing: &Path, dest: &Path) -> Result<bool, Error> {
-    let dir = parent(dest);
-    let tmp = match tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .make_in(dir, |p| fs::hard_link(existing, p))
-    {
-        Ok(tmp) => tmp,
-        Err(e) if e.raw_os_error() == Some(EXDEV) => return Ok(false),
-        Err(e) => return Err(Error::io("hard-link", existing, e)),
-    };
-    fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o444))
-        .map_err(|e| Error::io("set permissions on", tmp.path(), e))?;
-    tmp.persist(dest)
-        .map_err(|e| Error::io("persist", dest, e.error))?;
-    sync_parent(dest)?;
-    Ok(true)
-}
-
 /// Writes small generated text (config file, metakernel) atomically.
 pub fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<(), Error> {
     let dir = parent(dest);

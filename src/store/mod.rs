@@ -155,9 +155,9 @@ impl Home {
             .map_err(|e| Error::io("write journal", &path, e))
     }
 
-    /// Removes temp entries left by a killed process: everything in `tmp/` except
-    /// resumable partial downloads, and `.kdb-tmp-*` entries in journalled
-    /// directories. Must run under the home lock. Returns how many were removed.
+    /// Removes temp entries left by a killed process: `.kdb-tmp-*` entries in `tmp/`,
+    /// `tmp/partial/` and every journalled directory. Objects are only ever renamed in
+    /// from `tmp/`, so the object shards never hold temp entries and are not read. Must run under the home lock. Returns how many were removed.
     pub fn sweep(&self) -> Result<usize, Error> {
         let mut removed = 0;
         let journal = self.journal();
@@ -177,14 +177,6 @@ impl Home {
         }
         removed += sweep_dir(&self.tmp())?;
         removed += sweep_dir(&self.tmp().join("partial"))?;
-        for dir in [self.objects(), self.root.clone()] {
-            removed += sweep_dir(&dir)?;
-        }
-        if let Ok(shards) = fs::read_dir(self.objects()) {
-            for shard in shards.flatten() {
-                removed += sweep_dir(&shard.path())?;
-            }
-        }
         Ok(removed)
     }
 }

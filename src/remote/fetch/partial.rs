@@ -77,18 +77,11 @@ pub(super) fn key(url: &Url) -> String {
 }
 
 impl Partial {
-    /// Opens (or creates) the partial download of `url`, re-hashing the bytes a
-    /// previous run left when its sidecar still vouches for them.
-    pub fn open(partial_dir: &Path, tmp_dir: &Path, url: &Url) -> Result<Partial, store::Error> {
-        let key = key(url);
-        let path = partial_dir.join(&key);
-        let sidecar_path = partial_dir.join(format!("{key}.json"));
-        let Some(file) = fsio::open_partial(&path)? else {
-            return Partial::private(tmp_dir, &key, url);
-        };
-        let mut partial = Partial {
+    /// A partial with no bytes accounted for yet (the caller re-hashes or resets).
+    fn empty(path: PathBuf, sidecar_path: Option<PathBuf>, file: File, url: &Url) -> Partial {
+        Partial {
             path,
-            sidecar_path: Some(sidecar_path),
+            sidecar_path,
             file,
             hasher: Sha256::new(),
             len: 0,
@@ -99,7 +92,19 @@ impl Partial {
             },
             sidecar_on_disk: false,
             resumed: false,
+        }
+    }
+
+    /// Opens (or creates) the partial download of `url`, re-hashing the bytes a
+    /// previous run left when its sidecar still vouches for them.
+    pub fn open(partial_dir: &Path, tmp_dir: &Path, url: &Url) -> Result<Partial, store::Error> {
+        let key = key(url);
+        let path = partial_dir.join(&key);
+        let sidecar_path = partial_dir.join(format!("{key}.json"));
+        let Some(file) = fsio::open_partial(&path)? else {
+            return Partial::private(tmp_dir, &key, url);
         };
+        let mut partial = Partial::empty(path, Some(sidecar_path), file, url);
         let meta = partial.read_sidecar();
         let on_disk = partial
             .file
@@ -135,20 +140,7 @@ impl Partial {
         let file = fsio::open_partial(&path)?.ok_or_else(|| {
             store::Error::io("lock", &path, io::Error::other("locked by another process"))
         })?;
-        let mut partial = Partial {
-            path,
-            sidecar_path: None,
-            file,
-            hasher: Sha256::new(),
-            len: 0,
-            head: Vec::new(),
-            meta: Sidecar {
-                url: url.to_string(),
-                ..Sidecar::default()
-            },
-            sidecar_on_disk: false,
-            resumed: false,
-        };
+        let mut partial = Partial::empty(path, None, file, url);
         partial.reset()?;
         Ok(partial)
     }

@@ -220,3 +220,10 @@ pub fn realdata() -> Option<PathBuf> {
         }
     }
 }
+
+/// Asserts kdb refused a hostile input as a usage error (exit 2, "refusing ...").
+pub fn assert_refused(out: &Output, case: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{case}: {err}");
+    assert!(err.contains("refusing"), "{case}: {err}");
+}
