@@ -85,8 +85,6 @@ pub enum Error {
     Usage(String),
     #[error("{what} needs confirmation and stdin is not a terminal; pass `{flag}` to proceed")]
     NeedsConfirmation { what: String, flag: &'static str },
-    #[error("{0}")]
-    Partial(String),
     #[error("cannot read metakernel `{path}`")]
     Metakernel {
         path: String,
@@ -123,7 +121,6 @@ impl Error {
             | Error::Plan(_)
             | Error::Db(db::Error::TooNew { .. }) => ExitClass::Usage,
             Error::Store(store::Error::Path(_)) => ExitClass::Usage,
-            Error::Partial(_) => ExitClass::Partial,
             Error::Gone(_) => ExitClass::Gone,
             Error::Remote(e) if e.is_not_found() => ExitClass::NotFound,
             Error::Remote(_) => ExitClass::Network,

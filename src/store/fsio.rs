@@ -116,11 +116,10 @@ impl Staged {
     /// Like [`Staged::persist`] but keeps an existing `dest` (used for
     /// content-addressed objects: an existing object already holds these bytes).
     pub fn persist_if_absent(self, dest: &Path, read_only: bool) -> Result<bool, Error> {
-        if fs::symlink_metadata(dest).is_ok() {
-            return Ok(false);
-        }
-        self.persist(dest, read_only)?;
-        Ok(true)
+        let mut dirs = DirSyncs::default();
+        let renamed = self.persist_batched(dest, read_only, true, &mut dirs)?;
+        dirs.sync()?;
+        Ok(renamed)
     }
 }
 
