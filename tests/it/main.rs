@@ -6,6 +6,7 @@ mod crash;
 mod fetch;
 mod foundation;
 mod http_server_selftest;
+mod json_contract;
 mod listing_apache;
 mod metakernel_cli;
 mod metakernel_conformance;
