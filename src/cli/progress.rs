@@ -37,10 +37,10 @@ impl CliReporter {
 impl Reporter for CliReporter {
     fn waiting_for_lock(&self, lock: &Path) {
         // Always said, even with --quiet: the user must know why nothing happens.
-        eprintln!(
+        self.out.raw(&format!(
             "waiting for lock on `{}` (another kdb is running)",
             lock.display()
-        );
+        ));
     }
 
     fn start(&self, what: &str, items: u64, bytes: u64) {

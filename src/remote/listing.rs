@@ -1294,7 +1294,10 @@ mod tests {
     #[test]
     fn realdata_naif_captures() {
         let Some(root) = std::env::var_os("KDB_REALDATA") else {
-            eprintln!("skipping realdata_naif_captures: KDB_REALDATA is not set");
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("skipping realdata_naif_captures: KDB_REALDATA is not set");
+            }
             return;
         };
         let dir = std::path::Path::new(&root).join("listings");

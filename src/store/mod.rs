@@ -23,7 +23,7 @@ pub mod lock;
 pub mod safe_path;
 
 use std::fs;
-use std::io::{self, BufRead, Write};
+use std::io::{self, BufRead};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -144,15 +144,7 @@ impl Home {
         if text.is_empty() {
             return Ok(());
         }
-        // Append-only journal of our own; it is never a kernel path.
-        let mut file = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(|e| Error::io("open journal", &path, e))?;
-        file.write_all(text.as_bytes())
-            .and_then(|()| file.sync_data())
-            .map_err(|e| Error::io("write journal", &path, e))
+        fsio::append_journal(&path, text.as_bytes())
     }
 
     /// Removes temp entries left by a killed process: `.kdb-tmp-*` entries in `tmp/`,
