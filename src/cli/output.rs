@@ -416,7 +416,7 @@ pub fn get_plan(out: &Out, p: &GetPlan) {
             (Some(s), n) => format!("{} (+{n} aliases)", bytes(s)),
             (None, _) => "?".into(),
         };
-        t.add_row(vec![e.name.clone(), size, e.status.to_owned()]);
+        t.add_row(vec![e.name.clone(), size, e.status.to_string()]);
     }
     out.note(&format!(
         "{t}\n{}: {} entries, {} to download (mission {})",

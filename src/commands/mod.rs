@@ -28,6 +28,8 @@ pub trait Reporter: Sync {
     /// A long step starts: `items` things totalling `bytes` bytes.
     fn start(&self, _what: &str, _items: u64, _bytes: u64) {}
     fn advance(&self, _items: u64, _bytes: u64) {}
+    /// The step's expected bytes grow by `bytes` (a size learnt mid-way).
+    fn grow(&self, _bytes: u64) {}
     fn finish(&self) {}
     /// A non-fatal notice for stderr (e.g. a cross-mission fallback).
     fn warn(&self, _message: &str) {}

@@ -93,6 +93,11 @@ impl Home {
         self.root.join("objects").join("sha256")
     }
 
+    /// Resumable partial downloads (`tmp/partial/`), swept like `tmp/`.
+    pub fn partial_dir(&self) -> PathBuf {
+        self.tmp().join("partial")
+    }
+
     pub fn tmp(&self) -> PathBuf {
         self.root.join("tmp")
     }
@@ -168,7 +173,7 @@ impl Home {
             fsio::remove_entry(&journal)?;
         }
         removed += sweep_dir(&self.tmp())?;
-        removed += sweep_dir(&self.tmp().join("partial"))?;
+        removed += sweep_dir(&self.partial_dir())?;
         Ok(removed)
     }
 }
