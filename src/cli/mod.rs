@@ -78,7 +78,7 @@ pub enum Command {
     /// Configure missions (NAIF and ESA servers built in)
     #[command(subcommand)]
     Mission(MissionCommand),
-    /// Acquired metakernels (alias: mk)
+    /// Acquired metakernels
     #[command(visible_alias = "mk")]
     Metakernels(JsonArgs),
     /// Register every kernel under a directory (incremental)
@@ -157,6 +157,7 @@ pub struct GetArgs {
     pub dry_run: bool,
     #[command(flatten)]
     pub net: NetArgs,
+    /// Print JSON instead of text (the shapes are in docs/cli.md)
     #[arg(long)]
     pub json: bool,
 }
@@ -174,10 +175,12 @@ pub struct UpdateArgs {
     /// Re-fetch even when the server says nothing changed, and re-download kernels
     #[arg(long)]
     pub force: bool,
+    /// Show the plan and stop
     #[arg(long)]
     pub dry_run: bool,
     #[command(flatten)]
     pub net: NetArgs,
+    /// Print JSON instead of text (the shapes are in docs/cli.md)
     #[arg(long)]
     pub json: bool,
 }
@@ -198,6 +201,7 @@ pub struct BrowseArgs {
     /// Also list every versioned snapshot (`*_v461_20251127_001.tm`)
     #[arg(long)]
     pub show_versioned: bool,
+    /// Print JSON instead of text (the shapes are in docs/cli.md)
     #[arg(long)]
     pub json: bool,
 }
@@ -236,6 +240,7 @@ pub enum MissionCommand {
 #[derive(Debug, Args)]
 pub struct JsonArgs {
     /// Print JSON instead of a table
+    /// Print JSON instead of text (the shapes are in docs/cli.md)
     #[arg(long)]
     pub json: bool,
 }
@@ -250,6 +255,7 @@ pub struct ScanArgs {
     /// Move contents into the store and leave links at the original places
     #[arg(long)]
     pub archive: bool,
+    /// Print JSON instead of text (the shapes are in docs/cli.md)
     #[arg(long)]
     pub json: bool,
 }
@@ -265,6 +271,7 @@ pub struct DedupArgs {
     /// Only replace copies belonging to this mission
     #[arg(long)]
     pub mission: Option<String>,
+    /// Print JSON instead of text (the shapes are in docs/cli.md)
     #[arg(long)]
     pub json: bool,
 }
@@ -279,6 +286,7 @@ pub enum LinkArg {
 pub struct AliasesArgs {
     /// A filename (exact) or a SHA-256 prefix of at least 6 hex digits
     pub query: Option<String>,
+    /// Print JSON instead of text (the shapes are in docs/cli.md)
     #[arg(long)]
     pub json: bool,
 }
@@ -290,6 +298,7 @@ pub struct ResolveArgs {
     /// Prefer this mission's copy
     #[arg(long)]
     pub mission: Option<String>,
+    /// Print JSON instead of text (the shapes are in docs/cli.md)
     #[arg(long)]
     pub json: bool,
 }
@@ -301,6 +310,7 @@ pub struct ListArgs {
     /// Only entries of this kernel type (spk, ck, pck, fk, ik, lsk, sclk, dsk, ek, mk)
     #[arg(long = "type", value_parser = parse_kernel_type)]
     pub kernel_type: Option<KernelType>,
+    /// Print JSON instead of text (the shapes are in docs/cli.md)
     #[arg(long)]
     pub json: bool,
 }
@@ -318,6 +328,7 @@ pub struct CheckArgs {
     /// Prefer this mission's copies; others count as fallbacks
     #[arg(long)]
     pub mission: Option<String>,
+    /// Print JSON instead of text (the shapes are in docs/cli.md)
     #[arg(long)]
     pub json: bool,
 }
@@ -335,6 +346,7 @@ pub struct RewriteArgs {
     /// Prefer this mission's copies
     #[arg(long)]
     pub mission: Option<String>,
+    /// Print JSON instead of text (the shapes are in docs/cli.md)
     #[arg(long)]
     pub json: bool,
 }
@@ -343,6 +355,7 @@ pub struct RewriteArgs {
 pub struct ConfigArgs {
     #[command(subcommand)]
     pub action: Option<ConfigAction>,
+    /// Print JSON instead of text (the shapes are in docs/cli.md)
     #[arg(long)]
     pub json: bool,
 }

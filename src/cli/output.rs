@@ -25,9 +25,9 @@ use crate::commands::dedup::DedupReport;
 use crate::commands::get::{GetPlan, GetReport, UpdateItem};
 use crate::commands::inspect::{AliasesReport, Duplicates, Stats};
 use crate::commands::mission::MissionList;
-use crate::commands::mk::{CheckReport, ListReport, RewriteReport};
+use crate::commands::mk::{CheckReport, CheckStatus, ListReport, RewriteMode, RewriteReport};
 use crate::commands::scan::ScanReport;
-use crate::db::MetakernelRow;
+use crate::db::{LocationKind, MetakernelRow};
 
 /// Where notices go, and whether they may be coloured.
 #[derive(Clone, Debug)]
@@ -225,9 +225,9 @@ pub fn aliases(w: &mut String, out: &Out, reports: &[AliasesReport]) {
         }
         say!(w, "locations   {}", r.locations.len());
         for l in &r.locations {
-            let what = match (&l.kind[..], &l.target) {
-                ("symlink", Some(t)) => format!("symlink -> {t}"),
-                (k, _) => k.to_owned(),
+            let what = match (l.kind, &l.target) {
+                (LocationKind::Symlink, Some(t)) => format!("symlink -> {t}"),
+                (k, _) => k.as_str().to_owned(),
             };
             let mission = l
                 .mission
@@ -365,11 +365,11 @@ pub fn check(w: &mut String, r: &CheckReport) {
     let mut t = table(&["status", "kernel", "local path"]);
     for e in &r.entries {
         let local = match (&e.local_path, &e.mission) {
-            (Some(p), Some(m)) if e.status == "fallback" => format!("{p} (from {m})"),
+            (Some(p), Some(m)) if e.status == CheckStatus::Fallback => format!("{p} (from {m})"),
             (Some(p), _) => p.clone(),
             (None, _) => "-".into(),
         };
-        t.add_row(vec![e.status.to_owned(), e.file_name.clone(), local]);
+        t.add_row(vec![e.status.to_string(), e.file_name.clone(), local]);
     }
     say!(w, "{t}");
     say!(
@@ -389,7 +389,7 @@ pub fn rewrite(w: &mut String, out: &Out, r: &RewriteReport) {
     for u in &r.unresolved {
         out.error(&format!("no local copy for `{u}`"));
     }
-    let how = if r.mode == "path_values" {
+    let how = if r.mode == RewriteMode::PathValues {
         "only PATH_VALUES changed"
     } else {
         "no PATH_SYMBOLS: the relative entry strings changed"
@@ -487,7 +487,7 @@ pub fn browse(w: &mut String, r: &BrowseReport) {
             name,
             size,
             e.modified.clone().unwrap_or_default(),
-            e.local.to_owned(),
+            e.local.to_string(),
             if e.snapshots > 0 {
                 e.snapshots.to_string()
             } else {

@@ -25,10 +25,19 @@ pub struct AliasesReport {
 pub struct LocationView {
     pub path: String,
     pub mission: Option<String>,
-    /// `file`, `symlink` or `object`.
-    pub kind: String,
+    pub kind: LocationKind,
     /// For a symlink: what it points to.
     pub target: Option<String>,
+}
+
+super::report_status! {
+    /// How `resolve` found its answer.
+    pub enum MatchedBy {
+        /// A location registered under exactly this file name.
+        Name => "name",
+        /// A content known under this name as an alias, found at another name.
+        Alias => "alias",
+    }
 }
 
 /// What the argument of `aliases` designates.
@@ -93,7 +102,7 @@ pub fn aliases_of(cat: &Catalogue, sha: &str) -> Result<AliasesReport> {
         .locations_of(sha)?
         .into_iter()
         .map(|l| LocationView {
-            kind: l.kind.as_str().to_owned(),
+            kind: l.kind,
             target: l.link_target,
             path: l.path,
             mission: l.mission,
@@ -125,7 +134,7 @@ pub struct Resolved {
     pub mission: Option<String>,
     /// `name` when a file actually named NAME was found, `alias` when the path holds
     /// the same content under another name.
-    pub matched_by: &'static str,
+    pub matched_by: MatchedBy,
     /// Set when the preferred mission had no copy and another mission's was used.
     pub fallback_from: Option<String>,
 }
@@ -167,14 +176,20 @@ pub fn resolve_hinted(
     hint: &Hint<'_>,
 ) -> Result<Option<Resolved>> {
     let named = cat.locations_named(name)?;
-    if let Some(r) = pick(&named, name, mission, hint, "name") {
+    if let Some(r) = pick(&named, name, mission, hint, MatchedBy::Name) {
         return Ok(Some(r));
     }
     let mut by_alias = Vec::new();
     for sha in cat.kernels_named(name)? {
         by_alias.extend(cat.locations_of(&sha)?);
     }
-    Ok(pick(&by_alias, name, mission, &Hint::default(), "alias"))
+    Ok(pick(
+        &by_alias,
+        name,
+        mission,
+        &Hint::default(),
+        MatchedBy::Alias,
+    ))
 }
 
 fn pick(
@@ -182,7 +197,7 @@ fn pick(
     name: &str,
     mission: Option<&str>,
     hint: &Hint<'_>,
-    how: &'static str,
+    how: MatchedBy,
 ) -> Option<Resolved> {
     let rank = |r: &LocationRow| match r.kind {
         LocationKind::File => 0,

@@ -589,7 +589,7 @@ fn archive_one(
             hash::hash_file(&object).map_err(|e| format!("cannot read object: {e}"))?;
         if actual != sha {
             return Err(format!(
-                "object `{}` does not hash to its name; run `kdb verify`",
+                "object `{}` does not hash to its name (the store is damaged); remove it and scan again",
                 object.display()
             ));
         }

@@ -33,11 +33,13 @@ impl LocationKind {
         }
     }
 
-    fn parse(s: &str) -> Self {
+    /// The kind stored in the catalogue; an unknown word is an error, never a guess.
+    fn parse(s: &str) -> Option<Self> {
         match s {
-            "symlink" => LocationKind::Symlink,
-            "object" => LocationKind::Object,
-            _ => LocationKind::File,
+            "file" => Some(LocationKind::File),
+            "symlink" => Some(LocationKind::Symlink),
+            "object" => Some(LocationKind::Object),
+            _ => None,
         }
     }
 }
@@ -129,7 +131,16 @@ fn location(r: &Row<'_>) -> rusqlite::Result<LocationRow> {
         sha256: r.get(2)?,
         mission: r.get(3)?,
         source_url: r.get(4)?,
-        kind: LocationKind::parse(&r.get::<_, String>(5)?),
+        kind: {
+            let word: String = r.get(5)?;
+            LocationKind::parse(&word).ok_or_else(|| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    5,
+                    rusqlite::types::Type::Text,
+                    format!("unknown location kind `{word}`").into(),
+                )
+            })?
+        },
         link_target: r.get(6)?,
         dev: r.get::<_, i64>(7)? as u64,
         ino: r.get::<_, i64>(8)? as u64,
@@ -478,5 +489,19 @@ impl Tx<'_> {
             .conn()
             .prepare_cached("DELETE FROM missions WHERE name = ?1")?;
         Ok(st.execute([name])? > 0)
+    }
+}
+
+#[cfg(test)]
+mod kind_tests {
+    use super::LocationKind;
+
+    #[test]
+    fn an_unknown_location_kind_is_refused_not_taken_for_a_file() {
+        assert_eq!(LocationKind::parse("file"), Some(LocationKind::File));
+        assert_eq!(LocationKind::parse("symlink"), Some(LocationKind::Symlink));
+        assert_eq!(LocationKind::parse("object"), Some(LocationKind::Object));
+        assert_eq!(LocationKind::parse("hardlink"), None);
+        assert_eq!(LocationKind::parse(""), None);
     }
 }

@@ -58,22 +58,13 @@ pub struct PlanEntry {
     pub other_names: u64,
 }
 
-/// What the plan does with one entry.
-#[derive(Debug, Serialize, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum EntryStatus {
-    /// Held locally with the bytes the server has: only linked into the tree.
-    Present,
-    /// To download.
-    Download,
-}
-
-impl std::fmt::Display for EntryStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            EntryStatus::Present => "present",
-            EntryStatus::Download => "download",
-        })
+super::report_status! {
+    /// What the plan does with one entry.
+    pub enum EntryStatus {
+        /// Held locally with the bytes the server has: only linked into the tree.
+        Present => "present",
+        /// To download.
+        Download => "download",
     }
 }
 
