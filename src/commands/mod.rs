@@ -59,10 +59,6 @@ pub trait Reporter: Sync {
     fn warn(&self, _message: &str) {}
 }
 
-/// A reporter that stays silent (tests, `--quiet`).
-pub struct Silent;
-impl Reporter for Silent {}
-
 /// What every command gets from the CLI.
 pub struct Ctx<'a> {
     pub home: Home,
