@@ -11,3 +11,4 @@ mod json_contract;
 mod listing_apache;
 mod metakernel_cli;
 mod metakernel_conformance;
+mod progress;
