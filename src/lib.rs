@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod content;
 pub mod db;
 pub mod kernel;
 pub mod metakernel;

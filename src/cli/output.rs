@@ -153,7 +153,7 @@ pub fn dedup(w: &mut String, out: &Out, r: &DedupReport) {
             w,
             "keep    {}  ({}, {})",
             g.keep,
-            &g.sha256[..12],
+            g.sha256.short(12),
             bytes(g.size)
         );
         for v in &g.replace {
@@ -280,7 +280,7 @@ pub fn duplicates(w: &mut String, d: &Duplicates) {
     for g in &d.groups {
         t.add_row(vec![
             g.canonical.clone(),
-            g.sha256[..12].to_owned(),
+            g.sha256.short(12).to_owned(),
             g.copies.to_string(),
             bytes(g.size),
             bytes(g.wasted_bytes),
@@ -528,7 +528,7 @@ pub fn metakernels(w: &mut String, rows: &[MetakernelRow]) {
         t.add_row(vec![
             m.name.clone(),
             m.mission.clone().unwrap_or_default(),
-            m.acquired_at.clone(),
+            m.acquired_at.to_string(),
             m.local_path.clone(),
         ]);
     }

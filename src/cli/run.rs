@@ -446,10 +446,10 @@ fn pick_alias(out: &Out, ctx: &Ctx<'_>) -> Result<String, Failure> {
         .iter()
         .enumerate()
         .map(|(i, (sha, canonical, n))| {
-            format!("{:>3}) {canonical}  ({n} names, {})", i + 1, &sha[..12])
+            format!("{:>3}) {canonical}  ({n} names, {})", i + 1, sha.short(12))
         })
         .collect();
     out.raw(&menu.join("\n"));
     let choice = prompt::choose("pick a content", candidates.len())?;
-    Ok(candidates[choice].0.clone())
+    Ok(candidates[choice].0.to_string())
 }

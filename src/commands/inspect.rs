@@ -5,6 +5,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 
+use crate::store::Sha256Hex;
+
 use super::{Ctx, Error, Result, intact};
 use crate::db::{Catalogue, LocationKind, LocationRow};
 
@@ -12,7 +14,7 @@ use crate::db::{Catalogue, LocationKind, LocationRow};
 
 #[derive(Debug, Serialize)]
 pub struct AliasesReport {
-    pub sha256: String,
+    pub sha256: Sha256Hex,
     pub canonical: String,
     pub kernel_type: String,
     pub byte_order: Option<String>,
@@ -58,7 +60,7 @@ pub fn classify(arg: &str) -> Query<'_> {
 /// Contents `arg` designates: exact filename (canonical, alias or location name) or a
 /// unique hash prefix of at least 6 hex digits. A hex-looking argument that is also a
 /// filename is tried as a name first.
-pub fn contents_for(cat: &Catalogue, arg: &str) -> Result<Vec<String>> {
+pub fn contents_for(cat: &Catalogue, arg: &str) -> Result<Vec<Sha256Hex>> {
     let by_name = cat.kernels_named(arg)?;
     if !by_name.is_empty() {
         return Ok(by_name);
@@ -88,7 +90,7 @@ pub fn aliases(ctx: &Ctx<'_>, arg: &str) -> Result<Vec<AliasesReport>> {
         .collect()
 }
 
-pub fn aliases_of(cat: &Catalogue, sha: &str) -> Result<AliasesReport> {
+pub fn aliases_of(cat: &Catalogue, sha: &Sha256Hex) -> Result<AliasesReport> {
     let k = cat
         .kernel(sha)?
         .ok_or_else(|| Error::NotFound(format!("no kernel with hash `{sha}`")))?;
@@ -120,7 +122,7 @@ pub fn aliases_of(cat: &Catalogue, sha: &str) -> Result<AliasesReport> {
 }
 
 /// Candidates for the interactive picker: contents known under several names.
-pub fn alias_candidates(ctx: &Ctx<'_>, limit: usize) -> Result<Vec<(String, String, u64)>> {
+pub fn alias_candidates(ctx: &Ctx<'_>, limit: usize) -> Result<Vec<(Sha256Hex, String, u64)>> {
     Ok(ctx.read()?.most_aliased(limit)?)
 }
 
@@ -130,7 +132,7 @@ pub fn alias_candidates(ctx: &Ctx<'_>, limit: usize) -> Result<Vec<(String, Stri
 pub struct Resolved {
     pub name: String,
     pub path: String,
-    pub sha256: String,
+    pub sha256: Sha256Hex,
     pub mission: Option<String>,
     /// `name` when a file actually named NAME was found, `alias` when the path holds
     /// the same content under another name.
@@ -295,7 +297,7 @@ pub fn stats(ctx: &Ctx<'_>) -> Result<Stats> {
     type Inodes = HashSet<(u64, u64)>;
     let mut missions: BTreeMap<Option<String>, (MissionStats, Inodes)> = BTreeMap::new();
     for l in &locations {
-        s.logical_bytes += l.size;
+        s.logical_bytes += l.stamp.size;
         let m = missions.entry(l.mission.clone()).or_insert_with(|| {
             (
                 MissionStats {
@@ -306,13 +308,13 @@ pub fn stats(ctx: &Ctx<'_>) -> Result<Stats> {
             )
         });
         m.0.locations += 1;
-        m.0.logical_bytes += l.size;
+        m.0.logical_bytes += l.stamp.size;
         if l.kind != LocationKind::Symlink {
-            if seen.insert((l.dev, l.ino)) {
-                s.physical_bytes += l.size;
+            if seen.insert((l.stamp.dev, l.stamp.ino)) {
+                s.physical_bytes += l.stamp.size;
             }
-            if m.1.insert((l.dev, l.ino)) {
-                m.0.physical_bytes += l.size;
+            if m.1.insert((l.stamp.dev, l.stamp.ino)) {
+                m.0.physical_bytes += l.stamp.size;
             }
         }
     }
@@ -324,7 +326,7 @@ pub fn stats(ctx: &Ctx<'_>) -> Result<Stats> {
 
 #[derive(Debug, Serialize)]
 pub struct DuplicateGroup {
-    pub sha256: String,
+    pub sha256: Sha256Hex,
     pub canonical: String,
     pub size: u64,
     /// Distinct physical copies (inodes).
@@ -342,7 +344,7 @@ pub struct Duplicates {
 
 pub fn duplicates(ctx: &Ctx<'_>) -> Result<Duplicates> {
     let cat = ctx.read()?;
-    let mut by_sha: HashMap<String, Vec<LocationRow>> = HashMap::new();
+    let mut by_sha: HashMap<Sha256Hex, Vec<LocationRow>> = HashMap::new();
     for l in cat.all_locations()? {
         if l.kind != LocationKind::Symlink {
             by_sha.entry(l.sha256.clone()).or_default().push(l);
@@ -350,12 +352,12 @@ pub fn duplicates(ctx: &Ctx<'_>) -> Result<Duplicates> {
     }
     let mut groups = Vec::new();
     for (sha, rows) in by_sha {
-        let inodes: HashSet<(u64, u64)> = rows.iter().map(|r| (r.dev, r.ino)).collect();
+        let inodes: HashSet<(u64, u64)> = rows.iter().map(|r| (r.stamp.dev, r.stamp.ino)).collect();
         if inodes.len() < 2 {
             continue;
         }
         let k = cat.kernel(&sha)?;
-        let size = rows[0].size;
+        let size = rows[0].stamp.size;
         let mut names: Vec<String> = rows
             .iter()
             .filter(|r| r.kind != LocationKind::Object)

@@ -146,7 +146,7 @@ pub struct ListEntry {
     pub kernel_type: Option<KernelType>,
     pub line: usize,
     /// Content the catalogue has for this name, if any.
-    pub sha256: Option<String>,
+    pub sha256: Option<crate::store::Sha256Hex>,
     pub size: Option<u64>,
     /// Other names the same content is known under.
     pub other_names: u64,

@@ -177,40 +177,32 @@ impl Ctx<'_> {
 
 /// The stat the catalogue recorded for a location when it was hashed.
 pub fn recorded_stamp(row: &db::LocationRow) -> store::FileStamp {
-    store::FileStamp {
-        dev: row.dev,
-        ino: row.ino,
-        size: row.size,
-        mtime_ns: row.mtime_ns,
-    }
+    row.stamp
 }
 
 /// The path still holds the bytes the catalogue recorded: its stat (following a
 /// link) is unchanged since it was hashed.
 pub fn intact(row: &db::LocationRow) -> bool {
-    std::fs::metadata(&row.path).is_ok_and(|m| store::FileStamp::of(&m) == recorded_stamp(row))
+    std::fs::metadata(&row.path).is_ok_and(|m| store::FileStamp::of(&m) == row.stamp)
 }
 
 /// The catalogue row of a store object (a content under its own hash).
 pub fn object_row(
     object: &Path,
-    sha256: &str,
+    sha256: &store::Sha256Hex,
     stamp: store::FileStamp,
     source_url: Option<String>,
-    hashed_at: String,
+    hashed_at: crate::content::Timestamp,
 ) -> db::LocationRow {
     db::LocationRow {
         path: object.display().to_string(),
-        filename: sha256.to_owned(),
-        sha256: sha256.to_owned(),
+        filename: sha256.to_string(),
+        sha256: sha256.clone(),
         mission: None,
         source_url,
         kind: db::LocationKind::Object,
         link_target: None,
-        dev: stamp.dev,
-        ino: stamp.ino,
-        size: stamp.size,
-        mtime_ns: stamp.mtime_ns,
+        stamp,
         hashed_at,
     }
 }

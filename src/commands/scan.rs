@@ -172,7 +172,7 @@ pub fn run(ctx: &Ctx<'_>, opts: &ScanOptions) -> Result<ScanReport> {
     let hashed = hash_files(ctx, &plan.to_hash);
     let mut regs = Registrations::default();
     // Content already hashed, by stat, so a link to a known file needs no re-hash.
-    let mut by_stamp: HashMap<FileStamp, String> = known
+    let mut by_stamp: HashMap<FileStamp, Sha256Hex> = known
         .values()
         .map(|l| (recorded_stamp(l), l.sha256.clone()))
         .collect();
@@ -186,8 +186,8 @@ pub fn run(ctx: &Ctx<'_>, opts: &ScanOptions) -> Result<ScanReport> {
         let Some((sha, detection)) = settle(job, result, &mut plan.seen, &mut report) else {
             continue;
         };
-        by_stamp.insert(job.stamp, sha.to_string());
-        let row = location_row(job, sha.to_string(), mission_of(&job.key), &now);
+        by_stamp.insert(job.stamp, sha.clone());
+        let row = location_row(job, sha.clone(), mission_of(&job.key), now);
         regs.files.push((row, Some(detection)));
     }
     for job in &plan.links {
@@ -199,8 +199,8 @@ pub fn run(ctx: &Ctx<'_>, opts: &ScanOptions) -> Result<ScanReport> {
                 else {
                     continue;
                 };
-                by_stamp.insert(job.stamp, sha.to_string());
-                (sha.to_string(), Some(detection))
+                by_stamp.insert(job.stamp, sha.clone());
+                (sha, Some(detection))
             }
         };
         let target_name = job
@@ -209,7 +209,7 @@ pub fn run(ctx: &Ctx<'_>, opts: &ScanOptions) -> Result<ScanReport> {
             .and_then(|l| l.file_name())
             .and_then(|n| n.to_str())
             .map(str::to_owned);
-        let row = location_row(job, sha, mission_of(&job.key), &now);
+        let row = location_row(job, sha, mission_of(&job.key), now);
         regs.links.push((row, detection, target_name));
     }
     if opts.archive {
@@ -396,7 +396,12 @@ fn settle(
 }
 
 /// The catalogue row of a walked file or link whose content is `sha`.
-fn location_row(job: &Job, sha: String, mission: Option<String>, now: &str) -> LocationRow {
+fn location_row(
+    job: &Job,
+    sha: Sha256Hex,
+    mission: Option<String>,
+    now: crate::content::Timestamp,
+) -> LocationRow {
     let (kind, link_target) = match &job.link {
         Some(l) => (LocationKind::Symlink, l.to_str().map(str::to_owned)),
         None => (LocationKind::File, None),
@@ -409,11 +414,8 @@ fn location_row(job: &Job, sha: String, mission: Option<String>, now: &str) -> L
         source_url: None,
         kind,
         link_target,
-        dev: job.stamp.dev,
-        ino: job.stamp.ino,
-        size: job.stamp.size,
-        mtime_ns: job.stamp.mtime_ns,
-        hashed_at: now.to_owned(),
+        stamp: job.stamp,
+        hashed_at: now,
     }
 }
 
@@ -523,7 +525,7 @@ fn register_content(
             filename: &row.filename,
             kernel_type: kernel_type.as_str(),
             byte_order: byte_order.map(|b| b.as_str()),
-            size: row.size,
+            size: row.stamp.size,
         })?
     {
         report.new_contents += 1;
@@ -571,7 +573,7 @@ fn archive_one(
     ctx: &Ctx<'_>,
     row: &LocationRow,
 ) -> std::result::Result<Option<(LocationRow, LocationRow)>, String> {
-    let sha = Sha256Hex::parse(&row.sha256).ok_or("bad hash in catalogue")?;
+    let sha = row.sha256.clone();
     let object = ctx.home.object_path(&sha);
     let path = Path::new(&row.path);
     let err = |e: crate::store::Error| format!("cannot archive: {}", crate::error_chain(&e));
@@ -581,7 +583,7 @@ fn archive_one(
         // still hash to what was scanned, then rename to the content-derived name.
         let staged = stage_copy_or_link(ctx, path, &row.filename).map_err(err)?;
         staged
-            .verify(&row.filename, Some(row.size), Some(&sha))
+            .verify(&row.filename, Some(row.stamp.size), Some(&sha))
             .map_err(err)?;
         staged.persist_if_absent(&object, true).map_err(err)?;
     } else {
@@ -606,14 +608,11 @@ fn archive_one(
         .to_str()
         .ok_or("object path is not UTF-8")?
         .to_owned();
-    let object_row = super::object_row(&object, sha.as_str(), stamp, None, db::now());
+    let object_row = super::object_row(&object, &sha, stamp, None, db::now());
     let link_row = LocationRow {
         kind: LocationKind::Symlink,
         link_target: Some(object_str),
-        dev: stamp.dev,
-        ino: stamp.ino,
-        size: stamp.size,
-        mtime_ns: stamp.mtime_ns,
+        stamp,
         ..row.clone()
     };
     Ok(Some((object_row, link_row)))

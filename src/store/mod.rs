@@ -27,7 +27,7 @@ use std::io::{self, BufRead};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use hash::Sha256Hex;
+pub use crate::content::{FileStamp, Sha256Hex};
 pub use lock::HomeLock;
 
 #[derive(Debug, thiserror::Error)]
@@ -197,25 +197,4 @@ fn sweep_dir(dir: &Path) -> Result<usize, Error> {
         }
     }
     Ok(removed)
-}
-
-/// Stat facts used to decide whether a file changed since it was hashed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct FileStamp {
-    pub dev: u64,
-    pub ino: u64,
-    pub size: u64,
-    pub mtime_ns: i64,
-}
-
-impl FileStamp {
-    pub fn of(meta: &fs::Metadata) -> Self {
-        use std::os::unix::fs::MetadataExt;
-        FileStamp {
-            dev: meta.dev(),
-            ino: meta.ino(),
-            size: meta.size(),
-            mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
-        }
-    }
 }

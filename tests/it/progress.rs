@@ -45,7 +45,10 @@ fn a_kernel_with_content_length_drives_a_byte_bar_with_rate_on_a_pty() {
     assert!(out.status.success(), "get failed:\n{screen}");
     assert!(screen.contains("ready:"), "{screen}");
     // The byte bar: bytes of the announced total, and a rate.
-    assert!(screen.contains("5.00 MiB"), "no byte total drawn:\n{screen}");
+    assert!(
+        screen.contains("5.00 MiB"),
+        "no byte total drawn:\n{screen}"
+    );
     assert!(
         screen.contains("MiB/s") || screen.contains("KiB/s"),
         "no transfer rate drawn:\n{screen}"

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::commands::plan::{self, RemotePlan};
 use crate::commands::{Ctx, Error, Result, mk};
+use crate::content::Timestamp;
 use crate::db::{self, LocationKind, LocationRow, NewKernel};
 use crate::kernel::{self, Detection};
 use crate::remote::fetch::Validators;
@@ -30,7 +31,7 @@ impl Arrived {
             filename: &self.name,
             kernel_type: self.kernel_type,
             byte_order: self.byte_order,
-            size: self.object.size,
+            size: self.object.stamp.size,
         })?;
         tx.upsert_location(&self.object)?;
         tx.insert_alias(&self.object.sha256, &self.name, Some(&self.url))?;
@@ -39,8 +40,8 @@ impl Arrived {
             sha256: self.object.sha256.clone(),
             etag: self.validators.etag.clone(),
             last_modified: self.validators.last_modified.clone(),
-            size: self.object.size,
-            fetched_at: self.object.hashed_at.clone(),
+            size: self.object.stamp.size,
+            fetched_at: self.object.hashed_at,
         })?;
         Ok(())
     }
@@ -54,7 +55,7 @@ pub(super) fn arrived(
     sha: &Sha256Hex,
     object: &Path,
     len: u64,
-    now: &str,
+    now: Timestamp,
 ) -> Result<Arrived> {
     let mut head = Vec::with_capacity(kernel::HEAD_LEN);
     fs::File::open(object)
@@ -76,13 +77,7 @@ pub(super) fn arrived(
         validators,
         kernel_type,
         byte_order,
-        object: crate::commands::object_row(
-            object,
-            sha.as_str(),
-            stamp,
-            Some(url.to_owned()),
-            now.to_owned(),
-        ),
+        object: crate::commands::object_row(object, sha, stamp, Some(url.to_owned()), now),
     })
 }
 
@@ -102,9 +97,11 @@ pub(super) fn persist_object(
 
 /// Where the bytes of a present location live (an object, or the file itself).
 pub(super) fn content_path(ctx: &Ctx<'_>, row: &LocationRow) -> PathBuf {
-    match Sha256Hex::parse(&row.sha256) {
-        Some(sha) if ctx.home.object_path(&sha).exists() => ctx.home.object_path(&sha),
-        _ => PathBuf::from(&row.path),
+    let object = ctx.home.object_path(&row.sha256);
+    if object.exists() {
+        object
+    } else {
+        PathBuf::from(&row.path)
     }
 }
 
@@ -112,7 +109,7 @@ pub(super) fn content_path(ctx: &Ctx<'_>, row: &LocationRow) -> PathBuf {
 pub(super) struct Placement<'a> {
     pub dest: &'a Path,
     pub object: &'a Path,
-    pub sha: &'a str,
+    pub sha: &'a Sha256Hex,
     pub entry: &'a plan::RemoteEntry,
     pub mission: &'a str,
     /// An independent copy (the mission's dedup flag is off) instead of a link.
@@ -123,7 +120,7 @@ pub(super) struct Placement<'a> {
 /// An existing entry is replaced by rename, never written into.
 pub(super) fn lay_out(
     p: &Placement<'_>,
-    now: &str,
+    now: Timestamp,
     dirs: &mut fsio::DirSyncs,
 ) -> Result<LocationRow> {
     let Placement {
@@ -142,7 +139,7 @@ pub(super) fn lay_out(
         LocationKind::Symlink
     } else {
         let same = fs::symlink_metadata(dest).is_ok_and(|m| m.is_file())
-            && hash::hash_file(dest).is_ok_and(|(h, _)| h.as_str() == sha);
+            && hash::hash_file(dest).is_ok_and(|(h, _)| &h == sha);
         if !same {
             let mut src = fs::File::open(object)
                 .map_err(|err| crate::store::Error::io("open", object, err))?;
@@ -151,7 +148,7 @@ pub(super) fn lay_out(
                 &mut src,
                 &mut |_| {},
             )?;
-            staged.verify(&e.name, None, Sha256Hex::parse(sha).as_ref())?;
+            staged.verify(&e.name, None, Some(sha))?;
             staged.persist_batched(dest, true, false, dirs)?;
         }
         LocationKind::File
@@ -161,16 +158,13 @@ pub(super) fn lay_out(
     Ok(LocationRow {
         path: dest.display().to_string(),
         filename: e.name.clone(),
-        sha256: sha.to_owned(),
+        sha256: sha.clone(),
         mission: Some(mission.to_owned()),
         source_url: Some(e.url.to_string()),
         kind,
         link_target: (kind == LocationKind::Symlink).then(|| object.display().to_string()),
-        dev: stamp.dev,
-        ino: stamp.ino,
-        size: stamp.size,
-        mtime_ns: stamp.mtime_ns,
-        hashed_at: now.to_owned(),
+        stamp,
+        hashed_at: now,
     })
 }
 

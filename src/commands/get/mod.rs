@@ -212,7 +212,7 @@ fn acquire(
     if fs::read(&plan.mk_dest).map_or(true, |b| b != local_mk) {
         fsio::write_atomic(&plan.mk_dest, &local_mk)?;
     }
-    let mk_row = metakernel_row(target, &fetched, &plan.mk_dest, &downloads.now)?;
+    let mk_row = metakernel_row(target, &fetched, &plan.mk_dest, downloads.now)?;
     cat.write(|tx| -> Result<()> {
         for a in &downloads.arrivals {
             a.record(tx)?;
@@ -273,7 +273,7 @@ fn plan_acquisition(
             } else {
                 EntryStatus::Download
             },
-            size: row.map(|r| r.size),
+            size: row.map(|r| r.stamp.size),
             other_names: match row {
                 Some(r) => cat.alias_count(&r.sha256)?.saturating_sub(1),
                 None => 0,
@@ -341,7 +341,7 @@ struct Downloads {
     /// Persisted objects, by URL.
     objects: HashMap<String, (Sha256Hex, PathBuf)>,
     arrivals: Vec<Arrived>,
-    now: String,
+    now: crate::content::Timestamp,
 }
 
 /// Downloads the missing URLs in parallel; each verified body becomes an object
@@ -398,7 +398,7 @@ fn download(
                     &sha,
                     &object,
                     len,
-                    &out.now,
+                    out.now,
                 )?);
                 out.objects.insert(req.url.to_string(), (sha, object));
             }
@@ -442,7 +442,7 @@ fn lay_out_tree(
         }
         let url = e.url.as_str();
         let (sha, object) = match (downloads.objects.get(url), plan.present.get(url)) {
-            (Some((sha, object)), _) => (sha.to_string(), object.clone()),
+            (Some((sha, object)), _) => (sha.clone(), object.clone()),
             (None, Some(row)) => (row.sha256.clone(), execute::content_path(ctx, row)),
             (None, None) => unreachable!("every missing entry was downloaded"),
         };
@@ -454,7 +454,7 @@ fn lay_out_tree(
             mission,
             copy: plan.copies,
         };
-        rows.push(execute::lay_out(&placed, &downloads.now, &mut dir_syncs)?);
+        rows.push(execute::lay_out(&placed, downloads.now, &mut dir_syncs)?);
     }
     dir_syncs.sync()?;
     Ok(rows
@@ -464,8 +464,7 @@ fn lay_out_tree(
                 old.sha256 == row.sha256
                     && old.kind == row.kind
                     && old.link_target == row.link_target
-                    && (old.dev, old.ino, old.size, old.mtime_ns)
-                        == (row.dev, row.ino, row.size, row.mtime_ns)
+                    && old.stamp == row.stamp
                     && old.source_url == row.source_url
                     && old.mission == row.mission
             })
@@ -478,7 +477,7 @@ fn metakernel_row(
     target: &Target<'_>,
     fetched: &Fetched,
     mk_dest: &Path,
-    now: &str,
+    now: crate::content::Timestamp,
 ) -> Result<MetakernelRow> {
     let (remote_sha, _) = hash::hash_reader(&mut fetched.bytes.as_slice())
         .map_err(|e| crate::store::Error::io("hash", mk_dest, e))?;
@@ -489,10 +488,10 @@ fn metakernel_row(
         final_url: Some(fetched.final_url.to_string()),
         local_path: mk_dest.display().to_string(),
         mission: Some(target.mission.to_owned()),
-        sha256: Some(remote_sha.to_string()),
+        sha256: Some(remote_sha),
         etag: fetched.validators.etag.clone(),
         last_modified: fetched.validators.last_modified.clone(),
         size: Some(fetched.size),
-        acquired_at: now.to_owned(),
+        acquired_at: now,
     })
 }

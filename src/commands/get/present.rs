@@ -60,14 +60,14 @@ impl<'a> Listings<'a> {
         let Some(entry) = self.entry(url, name) else {
             return Listed::Agrees;
         };
-        if entry.size.is_some_and(|size| !size.agrees_with(row.size)) {
+        if entry
+            .size
+            .is_some_and(|size| !size.agrees_with(row.stamp.size))
+        {
             return Listed::Changed;
         }
-        if let (Some(modified), Ok(fetched)) = (
-            entry.modified,
-            chrono::DateTime::parse_from_rfc3339(&row.hashed_at),
-        ) {
-            let fetched_minute = fetched.naive_utc().and_utc().timestamp() / 60;
+        if let Some(modified) = entry.modified {
+            let fetched_minute = row.hashed_at.unix() / 60;
             let modified_minute = modified.and_utc().timestamp() / 60;
             if modified_minute > fetched_minute {
                 return Listed::Changed;

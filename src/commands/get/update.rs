@@ -96,8 +96,7 @@ pub fn update(
         };
         let mission = row.mission.clone().unwrap_or_else(|| "default".into());
         let same_bytes = |f: &Fetched| {
-            hash::hash_reader(&mut f.bytes.as_slice())
-                .is_ok_and(|(h, _)| Some(h.to_string()) == row.sha256)
+            hash::hash_reader(&mut f.bytes.as_slice()).is_ok_and(|(h, _)| Some(h) == row.sha256)
         };
         let report = match fetched {
             Some(f) if opts.force || !local_ok || !same_bytes(&f) => {
