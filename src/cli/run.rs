@@ -119,8 +119,10 @@ pub fn run(cli: Cli) -> Outcome {
         }
         Command::Check(a) => {
             let r = mk::check(&app.ctx, &a.metakernel, a.mission.as_deref())?;
-            p.emit(a.json, &r, output::check).map_err(Failure::output)?;
-            Ok(exit_if(r.missing > 0, ExitClass::NotFound))
+            finish(
+                p.emit(a.json, &r, output::check),
+                exit_if(r.missing > 0, ExitClass::NotFound),
+            )
         }
         Command::Rewrite(a) => a.run(&app, &mut p),
         Command::Stats(a) => done(p.emit(a.json, &inspect::stats(&app.ctx)?, output::stats)),
@@ -136,8 +138,13 @@ pub fn run(cli: Cli) -> Outcome {
 
 /// Exit 0 once the output is written.
 fn done(written: std::io::Result<()>) -> Outcome {
+    finish(written, 0)
+}
+
+/// Exit `code` once the output is written.
+fn finish(written: std::io::Result<()>, code: i32) -> Outcome {
     written.map_err(Failure::output)?;
-    Ok(0)
+    Ok(code)
 }
 
 /// `class`'s code when `failed`, else 0.
@@ -155,9 +162,10 @@ impl GetArgs {
         };
         let mut confirm = confirmer(&app.out, self.yes, self.json);
         let r = get::get(&app.ctx, &app.net(self.net.jobs), &opts, &mut confirm)?;
-        p.emit(self.json, &r, |w, r| output::get(w, &app.out, r))
-            .map_err(Failure::output)?;
-        Ok(get_exit(&r))
+        finish(
+            p.emit(self.json, &r, |w, r| output::get(w, &app.out, r)),
+            get_exit(&r),
+        )
     }
 }
 
@@ -171,11 +179,13 @@ impl UpdateArgs {
         };
         let mut confirm = confirmer(&app.out, self.yes, self.json);
         let items = get::update(&app.ctx, &app.net(self.net.jobs), &opts, &mut confirm)?;
-        p.emit(self.json, &items, |w, items| {
-            output::update(w, &app.out, items)
-        })
-        .map_err(Failure::output)?;
-        Ok(items.iter().map(|i| get_exit(&i.report)).max().unwrap_or(0))
+        let code = items.iter().map(|i| get_exit(&i.report)).max().unwrap_or(0);
+        finish(
+            p.emit(self.json, &items, |w, items| {
+                output::update(w, &app.out, items)
+            }),
+            code,
+        )
     }
 }
 
@@ -270,9 +280,10 @@ impl DedupArgs {
                 mission: self.mission,
             },
         )?;
-        p.emit(self.json, &report, |w, r| output::dedup(w, &app.out, r))
-            .map_err(Failure::output)?;
-        Ok(exit_if(!report.skipped.is_empty(), ExitClass::Partial))
+        finish(
+            p.emit(self.json, &report, |w, r| output::dedup(w, &app.out, r)),
+            exit_if(!report.skipped.is_empty(), ExitClass::Partial),
+        )
     }
 }
 
@@ -324,9 +335,10 @@ impl RewriteArgs {
                 mission: self.mission,
             },
         )?;
-        p.emit(self.json, &r, |w, r| output::rewrite(w, &app.out, r))
-            .map_err(Failure::output)?;
-        Ok(exit_if(!r.unresolved.is_empty(), ExitClass::Partial))
+        finish(
+            p.emit(self.json, &r, |w, r| output::rewrite(w, &app.out, r)),
+            exit_if(!r.unresolved.is_empty(), ExitClass::Partial),
+        )
     }
 }
 

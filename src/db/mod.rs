@@ -62,14 +62,7 @@ impl Catalogue {
             return Err(Error::Missing(path.to_path_buf()));
         }
         let cat = Self::open_with(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
-        let version = cat.user_version()?;
-        if version > migrations::LATEST {
-            return Err(Error::TooNew {
-                path: path.to_path_buf(),
-                found: version,
-                supported: migrations::LATEST,
-            });
-        }
+        let version = cat.supported_version()?;
         if version < migrations::LATEST {
             migrations::migrate(&cat.conn)?;
         }
@@ -82,14 +75,7 @@ impl Catalogue {
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
         )?;
-        let version = cat.user_version()?;
-        if version > migrations::LATEST {
-            return Err(Error::TooNew {
-                path: path.to_path_buf(),
-                found: version,
-                supported: migrations::LATEST,
-            });
-        }
+        cat.supported_version()?;
         migrations::migrate(&cat.conn)?;
         Ok(cat)
     }
@@ -111,6 +97,19 @@ impl Catalogue {
             conn,
             path: path.to_path_buf(),
         })
+    }
+
+    /// The schema version, refused when a newer kdb wrote it.
+    fn supported_version(&self) -> Result<i64, Error> {
+        let version = self.user_version()?;
+        if version > migrations::LATEST {
+            return Err(Error::TooNew {
+                path: self.path.clone(),
+                found: version,
+                supported: migrations::LATEST,
+            });
+        }
+        Ok(version)
     }
 
     fn user_version(&self) -> Result<i64, Error> {
