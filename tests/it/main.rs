@@ -7,6 +7,7 @@ mod crash;
 mod fetch;
 mod foundation;
 mod http_server_selftest;
+mod human_output;
 mod json_contract;
 mod listing_apache;
 mod metakernel_cli;
