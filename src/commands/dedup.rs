@@ -10,7 +10,9 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -65,7 +67,7 @@ pub struct DedupReport {
 pub struct SkippedReplacement {
     pub path: String,
     pub keep: String,
-    pub reason: String,
+    pub reason: DedupSkip,
 }
 
 /// Builds the plan from catalogue rows (pure). `nlink` gives the link count of each
@@ -227,22 +229,87 @@ pub fn run(ctx: &Ctx<'_>, opts: &DedupOptions) -> Result<DedupReport> {
     Ok(report)
 }
 
-/// The kept copy must exist, be a regular file (not a link) and hash correctly.
-fn check_kept(keep: &Path, sha256: &Sha256Hex) -> std::result::Result<FileStamp, String> {
-    let meta = fs::symlink_metadata(keep)
-        .map_err(|e| format!("kept copy `{}` is gone: {e}", keep.display()))?;
-    if !meta.is_file() {
-        return Err(format!(
-            "kept copy `{}` is no longer a regular file",
-            keep.display()
-        ));
+/// Why a copy was left as it is (never fatal; the report lists each).
+#[derive(Debug, Clone)]
+pub enum DedupSkip {
+    KeptGone {
+        keep: PathBuf,
+        source: Arc<io::Error>,
+    },
+    KeptNotRegular {
+        keep: PathBuf,
+    },
+    KeptUnreadable(Arc<io::Error>),
+    KeptChanged {
+        keep: PathBuf,
+    },
+    /// The kept copy's stat changed while dedup was running.
+    KeptChangedDuring,
+    Gone(Arc<io::Error>),
+    NotRegular,
+    Unreadable(Arc<io::Error>),
+    Changed,
+    OtherFilesystem,
+    /// Replacing the entry failed (the original is untouched: replacement is a rename).
+    Replace(Arc<crate::store::Error>),
+}
+
+impl std::fmt::Display for DedupSkip {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DedupSkip::KeptGone { keep, source } => {
+                write!(f, "kept copy `{}` is gone: {source}", keep.display())
+            }
+            DedupSkip::KeptNotRegular { keep } => {
+                write!(
+                    f,
+                    "kept copy `{}` is no longer a regular file",
+                    keep.display()
+                )
+            }
+            DedupSkip::KeptUnreadable(e) => write!(f, "cannot read kept copy: {e}"),
+            DedupSkip::KeptChanged { keep } => write!(
+                f,
+                "kept copy `{}` changed since it was scanned",
+                keep.display()
+            ),
+            DedupSkip::KeptChangedDuring => f.write_str("kept copy changed during dedup"),
+            DedupSkip::Gone(e) => write!(f, "gone since it was scanned: {e}"),
+            DedupSkip::NotRegular => f.write_str("no longer a regular file"),
+            DedupSkip::Unreadable(e) => write!(f, "cannot read: {e}"),
+            DedupSkip::Changed => {
+                f.write_str("changed since it was scanned (hash differs); rescan first")
+            }
+            DedupSkip::OtherFilesystem => {
+                f.write_str("on another filesystem than the kept copy; use `--link symlink`")
+            }
+            DedupSkip::Replace(e) => f.write_str(&crate::error_chain(e.as_ref())),
+        }
     }
-    let (actual, _) = hash::hash_file(keep).map_err(|e| format!("cannot read kept copy: {e}"))?;
+}
+
+impl Serialize for DedupSkip {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// The kept copy must exist, be a regular file (not a link) and hash correctly.
+fn check_kept(keep: &Path, sha256: &Sha256Hex) -> std::result::Result<FileStamp, DedupSkip> {
+    let meta = fs::symlink_metadata(keep).map_err(|source| DedupSkip::KeptGone {
+        keep: keep.to_path_buf(),
+        source: Arc::new(source),
+    })?;
+    if !meta.is_file() {
+        return Err(DedupSkip::KeptNotRegular {
+            keep: keep.to_path_buf(),
+        });
+    }
+    let (actual, _) = hash::hash_file(keep).map_err(|e| DedupSkip::KeptUnreadable(Arc::new(e)))?;
     if &actual != sha256 {
-        return Err(format!(
-            "kept copy `{}` changed since it was scanned",
-            keep.display()
-        ));
+        return Err(DedupSkip::KeptChanged {
+            keep: keep.to_path_buf(),
+        });
     }
     Ok(FileStamp::of(&meta))
 }
@@ -257,22 +324,25 @@ fn replace_one(
     keep_stamp: FileStamp,
     row: &LocationRow,
     mode: LinkMode,
-) -> std::result::Result<(LocationRow, ReplacedInode), String> {
-    let now_keep = fs::symlink_metadata(keep).map_err(|e| format!("kept copy vanished: {e}"))?;
+) -> std::result::Result<(LocationRow, ReplacedInode), DedupSkip> {
+    let now_keep = fs::symlink_metadata(keep).map_err(|source| DedupSkip::KeptGone {
+        keep: keep.to_path_buf(),
+        source: Arc::new(source),
+    })?;
     if !now_keep.is_file() || FileStamp::of(&now_keep) != keep_stamp {
-        return Err("kept copy changed during dedup".into());
+        return Err(DedupSkip::KeptChangedDuring);
     }
     let path = Path::new(&row.path);
-    let meta = fs::symlink_metadata(path).map_err(|e| format!("gone since it was scanned: {e}"))?;
+    let meta = fs::symlink_metadata(path).map_err(|e| DedupSkip::Gone(Arc::new(e)))?;
     if !meta.is_file() {
-        return Err("no longer a regular file".into());
+        return Err(DedupSkip::NotRegular);
     }
-    let (actual, _) = hash::hash_file(path).map_err(|e| format!("cannot read: {e}"))?;
+    let (actual, _) = hash::hash_file(path).map_err(|e| DedupSkip::Unreadable(Arc::new(e)))?;
     if actual != row.sha256 {
-        return Err("changed since it was scanned (hash differs); rescan first".into());
+        return Err(DedupSkip::Changed);
     }
     let old = FileStamp::of(&meta);
-    let err = |e: crate::store::Error| crate::error_chain(&e);
+    let err = |e| DedupSkip::Replace(Arc::new(e));
     let mut new_row = row.clone();
     match mode {
         LinkMode::Symlink => {
@@ -282,9 +352,7 @@ fn replace_one(
         }
         LinkMode::Hardlink => {
             if old.dev != keep_stamp.dev {
-                return Err(
-                    "on another filesystem than the kept copy; use `--link symlink`".into(),
-                );
+                return Err(DedupSkip::OtherFilesystem);
             }
             fsio::replace_with_hardlink(path, keep).map_err(err)?;
             new_row.kind = LocationKind::File;

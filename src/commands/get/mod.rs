@@ -81,7 +81,31 @@ pub struct GetPlan {
 pub struct Failure {
     pub name: String,
     pub url: String,
-    pub error: String,
+    pub error: FailureCause,
+}
+
+/// Why one kernel did not arrive (shown and serialised as its error chain).
+#[derive(Debug)]
+pub enum FailureCause {
+    /// The transfer failed or its body was refused (not found, truncated, not a kernel...).
+    Download(fetch::FetchError),
+    /// The verified body could not be persisted as an object.
+    Store(crate::store::Error),
+}
+
+impl std::fmt::Display for FailureCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&match self {
+            FailureCause::Download(e) => crate::error_chain(e),
+            FailureCause::Store(e) => crate::error_chain(e),
+        })
+    }
+}
+
+impl Serialize for FailureCause {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -384,8 +408,8 @@ fn download(
     };
     let mut dir_syncs = fsio::DirSyncs::default();
     for (req, result) in requests.iter().zip(results) {
-        let persisted = result.map_err(|e| crate::error_chain(&e)).and_then(|d| {
-            execute::persist_object(ctx, d, &mut dir_syncs).map_err(|e| crate::error_chain(&e))
+        let persisted = result.map_err(FailureCause::Download).and_then(|d| {
+            execute::persist_object(ctx, d, &mut dir_syncs).map_err(FailureCause::Store)
         });
         match persisted {
             Ok((sha, object, len, validators)) => {
