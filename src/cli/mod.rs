@@ -126,7 +126,7 @@ pub enum Command {
     Duplicates(JsonArgs),
     /// Show or change settings
     #[command(
-        after_help = "Examples:\n  kdb config\n  kdb config get home\n  kdb config set home ~/spice-cache"
+        after_help = format!("Examples:\n  kdb config\n  kdb config get home\n  kdb config set home ~/spice-cache\n\n{}", settings::help())
     )]
     Config(ConfigArgs),
     /// Delete the catalogue (never kernel files)
@@ -404,14 +404,14 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
     let show_progress = !cli.quiet && !cli.no_progress && std::io::stderr().is_terminal();
     let reporter = progress::CliReporter::new(show_progress, out.clone());
     let ctx = Ctx {
-        home: Home::new(settings.home.value.clone()),
-        lock_timeout: Duration::from_secs(settings.lock_timeout.value),
+        home: Home::new(settings.home().to_path_buf()),
+        lock_timeout: Duration::from_secs(settings.lock_timeout()),
         reporter: &reporter,
     };
     let net = |jobs: Option<u64>| FetchConfig {
-        jobs_per_host: jobs.unwrap_or(settings.jobs.value).max(1) as usize,
-        connect_timeout: Duration::from_secs(settings.connect_timeout.value),
-        read_timeout: Duration::from_secs(settings.read_timeout.value),
+        jobs_per_host: jobs.unwrap_or(settings.jobs()).max(1) as usize,
+        connect_timeout: Duration::from_secs(settings.connect_timeout()),
+        read_timeout: Duration::from_secs(settings.read_timeout()),
         ..FetchConfig::default()
     };
     match cli.command {
