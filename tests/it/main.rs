@@ -10,3 +10,4 @@ mod json_contract;
 mod listing_apache;
 mod metakernel_cli;
 mod metakernel_conformance;
+mod shape;
