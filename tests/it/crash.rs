@@ -109,7 +109,8 @@ fn kill_9_at_random_points_never_loses_or_corrupts() {
         "kills before the link phase: {early:?}, after it: {late:?} (d dedup, a archive); \
          budgets {dedup_budget:?} / {archive_budget:?} from {dedup_time:?} / {archive_time:?}"
     );
-    // Measured 42–46 of 50 on a loaded 2-core machine; below 60 % the random delays
-    // mostly miss the link phase and the rounds above prove little.
-    assert_kills_landed("kill -9 in the link phase", midway, 50, 60);
+    // Measured 42–46 of 50 alone and 36–39 under the full suite on 2 cores; the floor
+    // sits about 3.5 standard deviations below, so it does not flake, while delays
+    // that miss the link phase (the rounds above then prove little) fail at once.
+    assert_kills_landed("kill -9 in the link phase", midway, 50, 50);
 }
