@@ -219,8 +219,9 @@ impl Setting {
         }
     }
 
-    /// Parses `text` (from `origin`) into a value. Relative directories are taken
-    /// against `base`; `base` is `None` when the origin has no directory of its own.
+    /// Parses `text` (from `origin`, named in errors) into a value. A relative
+    /// directory is taken against `base`: the current directory for the flag and the
+    /// environment, the config file's directory for the config file.
     fn parse(&self, text: &str, origin: &str, base: &Path) -> Result<Value, SettingsError> {
         let invalid = |why: String| SettingsError::Invalid {
             key: self.name,
