@@ -1,10 +1,13 @@
 //! kdb: a SPICE kernel cache manager.
 //!
-//! Dependencies point one way: `cli → commands → {store, db, kernel}`; the core
-//! modules do not call each other (except `store` ← nothing, `db` ← nothing).
+//! Dependencies point one way: `cli → commands → {metakernel, remote, store, db, kernel}`.
+//! Among the core modules, `remote` uses `store::fsio` (downloads are staged through
+//! the write chokepoint) and `kernel` (a body is checked to be a kernel); `db`, `store`,
+//! `kernel` and `metakernel` use no other kdb module. docs/design.md draws the graph.
 
 pub mod cli;
 pub mod commands;
+pub mod content;
 pub mod db;
 pub mod kernel;
 pub mod metakernel;

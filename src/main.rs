@@ -1,9 +1,17 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use kdb::cli::{self, Cli};
+use kdb::cli::{self, Cli, printer};
+use kdb::commands::ExitClass;
 
 fn main() -> ExitCode {
+    // A bug must never show a user a backtrace: one line, and the internal exit code.
+    std::panic::set_hook(Box::new(|info| {
+        cli::output::Out::new(cli::ColorChoice::Never, false).raw(&format!(
+            "error: internal error (a bug in kdb, please report it): {info}"
+        ));
+        std::process::exit(ExitClass::Internal.code());
+    }));
     let cli = Cli::parse();
     let level = match (cli.quiet, cli.verbose) {
         (true, _) => "error",
@@ -22,13 +30,10 @@ fn main() -> ExitCode {
     let out = cli::output::Out::new(cli.color, cli.quiet);
     match cli::run(cli) {
         Ok(code) => ExitCode::from(code as u8),
+        // The reader of our stdout went away (`kdb stats | head -1`): a normal end.
+        Err(failure) if printer::is_broken_pipe(failure.error.as_ref()) => ExitCode::SUCCESS,
         Err(failure) => {
-            out.error(&failure.error.to_string());
-            let mut cause = failure.error.source();
-            while let Some(c) = cause {
-                eprintln!("  caused by: {c}");
-                cause = c.source();
-            }
+            out.error_chain(failure.error.as_ref());
             ExitCode::from(failure.class.code() as u8)
         }
     }

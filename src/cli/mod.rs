@@ -2,24 +2,18 @@
 //! Only this module prints.
 
 pub mod output;
+pub mod printer;
 pub mod progress;
 pub mod prompt;
+mod run;
 pub mod settings;
 
-use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
-use std::time::Duration;
 
-use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::commands::{
-    self, Ctx, ExitClass, browse, dedup, get, inspect, mission, mk, reset, scan,
-};
 use crate::kernel::KernelType;
-use crate::remote::fetch::FetchConfig;
-use crate::store::Home;
-use output::Out;
-use settings::Settings;
+pub use run::{Failure, run};
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -84,7 +78,7 @@ pub enum Command {
     /// Configure missions (NAIF and ESA servers built in)
     #[command(subcommand)]
     Mission(MissionCommand),
-    /// Acquired metakernels (alias: mk)
+    /// Acquired metakernels
     #[command(visible_alias = "mk")]
     Metakernels(JsonArgs),
     /// Register every kernel under a directory (incremental)
@@ -163,6 +157,7 @@ pub struct GetArgs {
     pub dry_run: bool,
     #[command(flatten)]
     pub net: NetArgs,
+    /// Print JSON instead of text (the shapes are in docs/cli.md)
     #[arg(long)]
     pub json: bool,
 }
@@ -180,10 +175,12 @@ pub struct UpdateArgs {
     /// Re-fetch even when the server says nothing changed, and re-download kernels
     #[arg(long)]
     pub force: bool,
+    /// Show the plan and stop
     #[arg(long)]
     pub dry_run: bool,
     #[command(flatten)]
     pub net: NetArgs,
+    /// Print JSON instead of text (the shapes are in docs/cli.md)
     #[arg(long)]
     pub json: bool,
 }
@@ -204,6 +201,7 @@ pub struct BrowseArgs {
     /// Also list every versioned snapshot (`*_v461_20251127_001.tm`)
     #[arg(long)]
     pub show_versioned: bool,
+    /// Print JSON instead of text (the shapes are in docs/cli.md)
     #[arg(long)]
     pub json: bool,
 }
@@ -242,6 +240,7 @@ pub enum MissionCommand {
 #[derive(Debug, Args)]
 pub struct JsonArgs {
     /// Print JSON instead of a table
+    /// Print JSON instead of text (the shapes are in docs/cli.md)
     #[arg(long)]
     pub json: bool,
 }
@@ -256,6 +255,7 @@ pub struct ScanArgs {
     /// Move contents into the store and leave links at the original places
     #[arg(long)]
     pub archive: bool,
+    /// Print JSON instead of text (the shapes are in docs/cli.md)
     #[arg(long)]
     pub json: bool,
 }
@@ -271,6 +271,7 @@ pub struct DedupArgs {
     /// Only replace copies belonging to this mission
     #[arg(long)]
     pub mission: Option<String>,
+    /// Print JSON instead of text (the shapes are in docs/cli.md)
     #[arg(long)]
     pub json: bool,
 }
@@ -285,6 +286,7 @@ pub enum LinkArg {
 pub struct AliasesArgs {
     /// A filename (exact) or a SHA-256 prefix of at least 6 hex digits
     pub query: Option<String>,
+    /// Print JSON instead of text (the shapes are in docs/cli.md)
     #[arg(long)]
     pub json: bool,
 }
@@ -296,6 +298,7 @@ pub struct ResolveArgs {
     /// Prefer this mission's copy
     #[arg(long)]
     pub mission: Option<String>,
+    /// Print JSON instead of text (the shapes are in docs/cli.md)
     #[arg(long)]
     pub json: bool,
 }
@@ -307,6 +310,7 @@ pub struct ListArgs {
     /// Only entries of this kernel type (spk, ck, pck, fk, ik, lsk, sclk, dsk, ek, mk)
     #[arg(long = "type", value_parser = parse_kernel_type)]
     pub kernel_type: Option<KernelType>,
+    /// Print JSON instead of text (the shapes are in docs/cli.md)
     #[arg(long)]
     pub json: bool,
 }
@@ -324,6 +328,7 @@ pub struct CheckArgs {
     /// Prefer this mission's copies; others count as fallbacks
     #[arg(long)]
     pub mission: Option<String>,
+    /// Print JSON instead of text (the shapes are in docs/cli.md)
     #[arg(long)]
     pub json: bool,
 }
@@ -341,6 +346,7 @@ pub struct RewriteArgs {
     /// Prefer this mission's copies
     #[arg(long)]
     pub mission: Option<String>,
+    /// Print JSON instead of text (the shapes are in docs/cli.md)
     #[arg(long)]
     pub json: bool,
 }
@@ -349,6 +355,7 @@ pub struct RewriteArgs {
 pub struct ConfigArgs {
     #[command(subcommand)]
     pub action: Option<ConfigAction>,
+    /// Print JSON instead of text (the shapes are in docs/cli.md)
     #[arg(long)]
     pub json: bool,
 }
@@ -366,381 +373,4 @@ pub struct ResetArgs {
     /// Do not ask for confirmation
     #[arg(short, long)]
     pub yes: bool,
-}
-
-/// What went wrong, with the exit code to use.
-pub struct Failure {
-    pub class: ExitClass,
-    pub error: Box<dyn std::error::Error + Send + Sync>,
-}
-
-impl<E: Into<commands::Error>> From<E> for Failure {
-    fn from(e: E) -> Self {
-        let e = e.into();
-        Failure {
-            class: e.class(),
-            error: Box::new(e),
-        }
-    }
-}
-
-impl Failure {
-    fn usage(e: impl std::error::Error + Send + Sync + 'static) -> Self {
-        Failure {
-            class: ExitClass::Usage,
-            error: Box::new(e),
-        }
-    }
-}
-
-/// Runs one parsed command line; returns the exit code.
-pub fn run(cli: Cli) -> Result<i32, Failure> {
-    let out = Out::new(cli.color, cli.quiet);
-    if let Command::Completions { shell } = cli.command {
-        clap_complete::generate(shell, &mut Cli::command(), "kdb", &mut std::io::stdout());
-        return Ok(0);
-    }
-    let settings = Settings::load(cli.home.as_deref()).map_err(Failure::usage)?;
-    let show_progress = !cli.quiet && !cli.no_progress && std::io::stderr().is_terminal();
-    let reporter = progress::CliReporter::new(show_progress, out.clone());
-    let ctx = Ctx {
-        home: Home::new(settings.home().to_path_buf()),
-        lock_timeout: Duration::from_secs(settings.lock_timeout()),
-        reporter: &reporter,
-    };
-    let net = |jobs: Option<u64>| FetchConfig {
-        jobs_per_host: jobs.unwrap_or(settings.jobs()).max(1) as usize,
-        connect_timeout: Duration::from_secs(settings.connect_timeout()),
-        read_timeout: Duration::from_secs(settings.read_timeout()),
-        ..FetchConfig::default()
-    };
-    match cli.command {
-        Command::Get(a) => {
-            let opts = get::GetOptions {
-                source: a.source,
-                mission: a.mission,
-                force: a.force,
-                dry_run: a.dry_run,
-            };
-            let mut confirm = confirmer(&out, a.yes, a.json);
-            let r = get::get(&ctx, &net(a.net.jobs), &opts, &mut confirm)?;
-            output::emit(a.json, &r, |r| output::get(&out, r));
-            Ok(get_exit(&r))
-        }
-        Command::Update(a) => {
-            let opts = get::UpdateOptions {
-                metakernel: a.metakernel,
-                all: a.all,
-                force: a.force,
-                dry_run: a.dry_run,
-            };
-            let mut confirm = confirmer(&out, a.yes, a.json);
-            let items = get::update(&ctx, &net(a.net.jobs), &opts, &mut confirm)?;
-            if a.json {
-                output::json(&items);
-            } else {
-                for item in &items {
-                    if item.report.unchanged {
-                        println!("{}: unchanged on the server", item.name);
-                    } else {
-                        output::get(&out, &item.report);
-                    }
-                }
-            }
-            Ok(items.iter().map(|i| get_exit(&i.report)).max().unwrap_or(0))
-        }
-        Command::Browse(a) => {
-            let r = browse::run(
-                &ctx,
-                &net(None),
-                &browse::BrowseOptions {
-                    target: a.target,
-                    archived: a.archived,
-                    filter: a.filter,
-                    sort_by_date: a.sort == SortArg::Date,
-                    show_versioned: a.show_versioned,
-                },
-            )?;
-            output::emit(a.json, &r, output::browse);
-            Ok(0)
-        }
-        Command::Mission(MissionCommand::Add {
-            name,
-            server,
-            mk_dir_url,
-            no_dedup,
-        }) => {
-            let name = match name {
-                Some(n) => n,
-                None => pick_mission(&net(None), server.as_deref())?,
-            };
-            let row = mission::add(
-                &ctx,
-                &net(None),
-                &mission::AddOptions {
-                    name,
-                    server,
-                    mk_dir_url,
-                    dedup: !no_dedup,
-                },
-            )?;
-            println!(
-                "added mission {} (mk/ at {}{})",
-                row.name,
-                row.mk_dir_url.unwrap_or_default(),
-                if row.dedup {
-                    ""
-                } else {
-                    ", independent copies"
-                }
-            );
-            Ok(0)
-        }
-        Command::Mission(MissionCommand::List(a)) => {
-            let r = mission::list(&ctx)?;
-            output::emit(a.json, &r, output::missions);
-            Ok(0)
-        }
-        Command::Mission(MissionCommand::Remove { name }) => {
-            let removed = mission::remove(&ctx, &name)?;
-            println!("removed mission {removed} (its kernels stay in the store)");
-            Ok(0)
-        }
-        Command::Metakernels(a) => {
-            let rows = ctx.read()?.metakernels().map_err(commands::Error::from)?;
-            output::emit(a.json, &rows, |rows| output::metakernels(rows));
-            Ok(0)
-        }
-        Command::Scan(a) => {
-            let report = scan::run(
-                &ctx,
-                &scan::ScanOptions {
-                    dir: a.dir,
-                    mission: a.mission,
-                    archive: a.archive,
-                },
-            )?;
-            output::emit(a.json, &report, |report| output::scan(&out, report));
-            Ok(0)
-        }
-        Command::Dedup(a) => {
-            let report = dedup::run(
-                &ctx,
-                &dedup::DedupOptions {
-                    execute: a.execute,
-                    link: match a.link {
-                        LinkArg::Symlink => dedup::LinkMode::Symlink,
-                        LinkArg::Hardlink => dedup::LinkMode::Hardlink,
-                    },
-                    mission: a.mission,
-                },
-            )?;
-            output::emit(a.json, &report, |report| output::dedup(&out, report));
-            Ok(if report.skipped.is_empty() {
-                0
-            } else {
-                ExitClass::Partial.code()
-            })
-        }
-        Command::Aliases(a) => {
-            let query = match a.query {
-                Some(q) => q,
-                None => pick_alias(&ctx)?,
-            };
-            let reports = inspect::aliases(&ctx, &query)?;
-            if a.json {
-                if reports.len() > 1 {
-                    let hashes: Vec<&str> = reports.iter().map(|r| r.sha256.as_str()).collect();
-                    return Err(commands::Error::Usage(format!(
-                        "`{query}` names {} different contents ({}); pass a hash prefix",
-                        reports.len(),
-                        hashes.join(", ")
-                    ))
-                    .into());
-                }
-                output::json(&reports[0]);
-            } else {
-                output::aliases(&out, &reports);
-            }
-            Ok(0)
-        }
-        Command::Resolve(a) => {
-            let r = inspect::resolve(&ctx, &a.name, a.mission.as_deref())?;
-            if let Some(m) = &r.fallback_from {
-                out.warn(&format!(
-                    "no copy of `{}` in mission {m}; using the one from {}",
-                    r.name,
-                    r.mission.as_deref().unwrap_or("no mission")
-                ));
-            }
-            if a.json {
-                output::json(&r);
-            } else {
-                println!("{}", r.path);
-            }
-            Ok(0)
-        }
-        Command::List(a) => {
-            let r = mk::list(&ctx, &a.metakernel, a.kernel_type)?;
-            output::emit(a.json, &r, |r| output::list(&out, r));
-            Ok(0)
-        }
-        Command::Check(a) => {
-            let r = mk::check(&ctx, &a.metakernel, a.mission.as_deref())?;
-            output::emit(a.json, &r, output::check);
-            Ok(if r.missing > 0 {
-                ExitClass::NotFound.code()
-            } else {
-                0
-            })
-        }
-        Command::Rewrite(a) => {
-            let r = mk::rewrite(
-                &ctx,
-                &mk::RewriteOptions {
-                    metakernel: a.metakernel,
-                    output: a.output,
-                    link_root: a.link_root,
-                    mission: a.mission,
-                },
-            )?;
-            output::emit(a.json, &r, |r| output::rewrite(&out, r));
-            Ok(if r.unresolved.is_empty() {
-                0
-            } else {
-                ExitClass::Partial.code()
-            })
-        }
-        Command::Stats(a) => {
-            let s = inspect::stats(&ctx)?;
-            output::emit(a.json, &s, output::stats);
-            Ok(0)
-        }
-        Command::Duplicates(a) => {
-            let d = inspect::duplicates(&ctx)?;
-            output::emit(a.json, &d, output::duplicates);
-            Ok(0)
-        }
-        Command::Config(a) => config(&settings, a),
-        Command::Reset(a) => {
-            if !a.yes {
-                let question = format!(
-                    "delete the catalogue `{}`? kernel files are kept",
-                    ctx.home.catalogue().display()
-                );
-                if !prompt::confirm(&question, "reset", "--yes")? {
-                    out.note("nothing deleted");
-                    return Ok(ExitClass::Usage.code());
-                }
-            }
-            let r = reset::run(&ctx)?;
-            if r.deleted {
-                out.note(&format!("deleted the catalogue `{}`", r.catalogue));
-            } else {
-                out.note(&format!(
-                    "no catalogue at `{}`; nothing to delete",
-                    r.catalogue
-                ));
-            }
-            Ok(0)
-        }
-        Command::Completions { .. } => Ok(0),
-    }
-}
-
-fn config(settings: &Settings, a: ConfigArgs) -> Result<i32, Failure> {
-    match a.action {
-        Some(ConfigAction::Get { key }) => {
-            println!("{}", settings.get(&key).map_err(Failure::usage)?);
-        }
-        Some(ConfigAction::Set { key, value }) => {
-            let path = settings.set(&key, &value).map_err(Failure::usage)?;
-            eprintln!("set {key} in `{}`", path.display());
-        }
-        None if a.json => output::json(settings),
-        None => output::settings(settings),
-    }
-    Ok(0)
-}
-
-/// The confirmation step of `get`/`update`: print the plan, then ask on a terminal.
-fn confirmer(
-    out: &Out,
-    yes: bool,
-    json: bool,
-) -> impl FnMut(&get::GetPlan) -> commands::Result<bool> + '_ {
-    move |plan: &get::GetPlan| {
-        if !json {
-            output::get_plan(out, plan);
-        }
-        if yes {
-            return Ok(true);
-        }
-        prompt::confirm(
-            &format!("download {} kernels?", plan.to_download),
-            "get",
-            "-y",
-        )
-    }
-}
-
-fn get_exit(r: &get::GetReport) -> i32 {
-    if !r.failed.is_empty() {
-        ExitClass::Partial.code()
-    } else if r.declined {
-        ExitClass::Usage.code()
-    } else {
-        0
-    }
-}
-
-/// On a terminal, offer the mission directories of a server's listing.
-fn pick_mission(net: &FetchConfig, server: Option<&str>) -> Result<String, Failure> {
-    if !std::io::stdin().is_terminal() {
-        return Err(commands::Error::Usage(
-            "`kdb mission add` needs a NAME when stdin is not a terminal".into(),
-        )
-        .into());
-    }
-    let url = mission::server_url(server.unwrap_or("naif"))?;
-    let names = mission::server_missions(net, &url)?;
-    if names.is_empty() {
-        return Err(
-            commands::Error::NotFound(format!("no mission directories listed at `{url}`")).into(),
-        );
-    }
-    let mut err = std::io::stderr();
-    for (i, n) in names.iter().enumerate() {
-        let _ = writeln!(err, "{:>3}) {n}", i + 1);
-    }
-    let k = prompt::choose("pick a mission", names.len())?;
-    Ok(names[k].clone())
-}
-
-/// Without an argument on a terminal, offer the contents known under several names.
-fn pick_alias(ctx: &Ctx<'_>) -> Result<String, Failure> {
-    if !std::io::stdin().is_terminal() {
-        return Err(commands::Error::Usage(
-            "`kdb aliases` needs a NAME or HASH argument when stdin is not a terminal".into(),
-        )
-        .into());
-    }
-    let candidates = inspect::alias_candidates(ctx, 30)?;
-    if candidates.is_empty() {
-        return Err(commands::Error::NotFound(
-            "no content is known under more than one name".into(),
-        )
-        .into());
-    }
-    let mut err = std::io::stderr();
-    for (i, (sha, canonical, n)) in candidates.iter().enumerate() {
-        let _ = writeln!(
-            err,
-            "{:>3}) {canonical}  ({n} names, {})",
-            i + 1,
-            &sha[..12]
-        );
-    }
-    let choice = prompt::choose("pick a content", candidates.len())?;
-    Ok(candidates[choice].0.clone())
 }

@@ -1,20 +1,33 @@
-//! Rendering reports as text tables or JSON, and stderr notices.
+//! Rendering reports as human text, and stderr notices.
+//!
+//! Renderers write into a `String` (which cannot fail); [`super::printer::Printer`]
+//! is the one place that writes to stdout. Notices go to stderr through [`Out`].
 
-use std::io::{IsTerminal, Write};
+/// `writeln!` into a `String` buffer: infallible, so the result is dropped.
+macro_rules! say {
+    ($w:expr) => {
+        $w.push('\n')
+    };
+    ($w:expr, $($arg:tt)*) => {{
+        use std::fmt::Write as _;
+        let _ = writeln!($w, $($arg)*);
+    }};
+}
+
+use std::io::IsTerminal;
 
 use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
-use serde::Serialize;
 
 use super::ColorChoice;
 use super::settings::{CONFIG_ENV, Settings};
 use crate::commands::browse::BrowseReport;
 use crate::commands::dedup::DedupReport;
-use crate::commands::get::{GetPlan, GetReport};
+use crate::commands::get::{GetPlan, GetReport, UpdateItem};
 use crate::commands::inspect::{AliasesReport, Duplicates, Stats};
 use crate::commands::mission::MissionList;
-use crate::commands::mk::{CheckReport, ListReport, RewriteReport};
+use crate::commands::mk::{CheckReport, CheckStatus, ListReport, RewriteMode, RewriteReport};
 use crate::commands::scan::ScanReport;
-use crate::db::MetakernelRow;
+use crate::db::{LocationKind, MetakernelRow};
 
 /// Where notices go, and whether they may be coloured.
 #[derive(Clone, Debug)]
@@ -42,35 +55,38 @@ impl Out {
         }
     }
 
+    // The stderr writers: the only places that print to stderr (besides the
+    // progress bars). A closed stderr is ignored: there is nowhere left to report.
+
+    /// Writes `msg` and a newline to stderr as is.
+    pub fn raw(&self, msg: &str) {
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), "{msg}");
+    }
+
     pub fn warn(&self, msg: &str) {
-        eprintln!("{} {msg}", self.paint("33;1", "warning:"));
+        self.raw(&format!("{} {msg}", self.paint("33;1", "warning:")));
     }
 
     pub fn error(&self, msg: &str) {
-        eprintln!("{} {msg}", self.paint("31;1", "error:"));
+        self.raw(&format!("{} {msg}", self.paint("31;1", "error:")));
+    }
+
+    /// An error and its causes, one `caused by:` line each.
+    pub fn error_chain(&self, error: &(dyn std::error::Error + 'static)) {
+        self.error(&error.to_string());
+        let mut cause = error.source();
+        while let Some(c) = cause {
+            self.raw(&format!("  caused by: {c}"));
+            cause = c.source();
+        }
     }
 
     pub fn note(&self, msg: &str) {
         if !self.quiet {
-            eprintln!("{msg}");
+            self.raw(msg);
         }
     }
-}
-
-/// Prints `value` as JSON when `json`, else through its human renderer.
-pub fn emit<T: Serialize>(json: bool, value: &T, human: impl FnOnce(&T)) {
-    if json {
-        self::json(value)
-    } else {
-        human(value)
-    }
-}
-
-pub fn json<T: Serialize + ?Sized>(value: &T) {
-    let stdout = std::io::stdout();
-    let mut lock = stdout.lock();
-    let _ = serde_json::to_writer_pretty(&mut lock, value);
-    let _ = writeln!(lock);
 }
 
 /// `1234567` → `1.2 MB` (decimal units, as archives list sizes).
@@ -95,12 +111,19 @@ fn table(header: &[&str]) -> Table {
     t
 }
 
-pub fn scan(out: &Out, r: &ScanReport) {
-    println!(
+pub fn scan(w: &mut String, out: &Out, r: &ScanReport) {
+    say!(
+        w,
         "scanned `{}`: {} new contents, {} new paths, {} unchanged (not re-hashed), {} changed, {} removed",
-        r.root, r.new_contents, r.new_locations, r.unchanged, r.changed, r.removed
+        r.root,
+        r.new_contents,
+        r.new_locations,
+        r.unchanged,
+        r.changed,
+        r.removed
     );
-    println!(
+    say!(
+        w,
         "hashed {} files ({}), {} symlinks, {} aliases added{}",
         r.hashed,
         bytes(r.hashed_bytes),
@@ -115,30 +138,32 @@ pub fn scan(out: &Out, r: &ScanReport) {
     if !r.skipped.is_empty() {
         out.warn(&format!("skipped {} files:", r.skipped.len()));
         for s in &r.skipped {
-            eprintln!("  {}: {}", s.path, s.reason);
+            out.raw(&format!("  {}: {}", s.path, s.reason));
         }
     }
 }
 
-pub fn dedup(out: &Out, r: &DedupReport) {
+pub fn dedup(w: &mut String, out: &Out, r: &DedupReport) {
     if r.plan.groups.is_empty() {
-        println!("no duplicates to link");
+        say!(w, "no duplicates to link");
         return;
     }
     for g in &r.plan.groups {
-        println!(
+        say!(
+            w,
             "keep    {}  ({}, {})",
             g.keep,
-            &g.sha256[..12],
+            g.sha256.short(12),
             bytes(g.size)
         );
         for v in &g.replace {
-            println!("  link  {v}");
+            say!(w, "  link  {v}");
         }
     }
     let n: usize = r.plan.groups.iter().map(|g| g.replace.len()).sum();
     if r.executed {
-        println!(
+        say!(
+            w,
             "replaced {} of {n} copies with {} links; saved {}",
             r.replaced,
             match r.link {
@@ -148,7 +173,8 @@ pub fn dedup(out: &Out, r: &DedupReport) {
             bytes(r.bytes_saved)
         );
     } else {
-        println!(
+        say!(
+            w,
             "dry run: {n} copies in {} groups would be linked, saving {}; run with --execute to apply",
             r.plan.groups.len(),
             bytes(r.plan.bytes_saved)
@@ -165,7 +191,7 @@ pub fn dedup(out: &Out, r: &DedupReport) {
     }
 }
 
-pub fn aliases(out: &Out, reports: &[AliasesReport]) {
+pub fn aliases(w: &mut String, out: &Out, reports: &[AliasesReport]) {
     if reports.len() > 1 {
         out.warn(&format!(
             "this name is shared by {} different contents",
@@ -174,11 +200,12 @@ pub fn aliases(out: &Out, reports: &[AliasesReport]) {
     }
     for (i, r) in reports.iter().enumerate() {
         if i > 0 {
-            println!();
+            say!(w);
         }
-        println!("sha256      {}", r.sha256);
-        println!("canonical   {}", r.canonical);
-        println!(
+        say!(w, "sha256      {}", r.sha256);
+        say!(w, "canonical   {}", r.canonical);
+        say!(
+            w,
             "type        {}{}",
             r.kernel_type,
             r.byte_order
@@ -186,39 +213,39 @@ pub fn aliases(out: &Out, reports: &[AliasesReport]) {
                 .map(|b| format!(" ({b})"))
                 .unwrap_or_default()
         );
-        println!("size        {} ({} bytes)", bytes(r.size), r.size);
-        println!("aliases     {}", r.aliases.len());
+        say!(w, "size        {} ({} bytes)", bytes(r.size), r.size);
+        say!(w, "aliases     {}", r.aliases.len());
         for a in &r.aliases {
             let mark = if a == &r.canonical {
                 "  (canonical)"
             } else {
                 ""
             };
-            println!("  {a}{mark}");
+            say!(w, "  {a}{mark}");
         }
-        println!("locations   {}", r.locations.len());
+        say!(w, "locations   {}", r.locations.len());
         for l in &r.locations {
-            let what = match (&l.kind[..], &l.target) {
-                ("symlink", Some(t)) => format!("symlink -> {t}"),
-                (k, _) => k.to_owned(),
+            let what = match (l.kind, &l.target) {
+                (LocationKind::Symlink, Some(t)) => format!("symlink -> {t}"),
+                (k, _) => k.as_str().to_owned(),
             };
             let mission = l
                 .mission
                 .as_deref()
                 .map(|m| format!(" [{m}]"))
                 .unwrap_or_default();
-            println!("  {}{mission}  {what}", l.path);
+            say!(w, "  {}{mission}  {what}", l.path);
         }
     }
 }
 
-pub fn stats(s: &Stats) {
-    println!("contents        {}", s.contents);
-    println!("locations       {}", s.locations);
-    println!("names           {}", s.aliases);
-    println!("unique bytes    {}", bytes(s.unique_bytes));
-    println!("logical bytes   {}", bytes(s.logical_bytes));
-    println!("physical bytes  {}", bytes(s.physical_bytes));
+pub fn stats(w: &mut String, s: &Stats) {
+    say!(w, "contents        {}", s.contents);
+    say!(w, "locations       {}", s.locations);
+    say!(w, "names           {}", s.aliases);
+    say!(w, "unique bytes    {}", bytes(s.unique_bytes));
+    say!(w, "logical bytes   {}", bytes(s.logical_bytes));
+    say!(w, "physical bytes  {}", bytes(s.physical_bytes));
     if !s.by_type.is_empty() {
         let mut t = table(&["type", "contents", "bytes"]);
         for r in &s.by_type {
@@ -228,7 +255,7 @@ pub fn stats(s: &Stats) {
                 bytes(r.bytes),
             ]);
         }
-        println!("{t}");
+        say!(w, "{t}");
     }
     if !s.by_mission.is_empty() {
         let mut t = table(&["mission", "locations", "logical", "physical"]);
@@ -240,35 +267,36 @@ pub fn stats(s: &Stats) {
                 bytes(r.physical_bytes),
             ]);
         }
-        println!("{t}");
+        say!(w, "{t}");
     }
 }
 
-pub fn duplicates(d: &Duplicates) {
+pub fn duplicates(w: &mut String, d: &Duplicates) {
     if d.groups.is_empty() {
-        println!("no content is stored more than once");
+        say!(w, "no content is stored more than once");
         return;
     }
     let mut t = table(&["canonical", "sha256", "copies", "size", "wasted", "names"]);
     for g in &d.groups {
         t.add_row(vec![
             g.canonical.clone(),
-            g.sha256[..12].to_owned(),
+            g.sha256.short(12).to_owned(),
             g.copies.to_string(),
             bytes(g.size),
             bytes(g.wasted_bytes),
             g.names.join(", "),
         ]);
     }
-    println!("{t}");
-    println!(
+    say!(w, "{t}");
+    say!(
+        w,
         "{} groups, {} wasted",
         d.groups.len(),
         bytes(d.wasted_bytes)
     );
 }
 
-pub fn settings(s: &Settings) {
+pub fn settings(w: &mut String, s: &Settings) {
     let mut t = table(&["key", "value", "from"]);
     t.add_row(vec![
         "config file".to_owned(),
@@ -293,10 +321,10 @@ pub fn settings(s: &Settings) {
             "home".to_owned(),
         ]);
     }
-    println!("{t}");
+    say!(w, "{t}");
 }
 
-pub fn list(out: &Out, r: &ListReport) {
+pub fn list(w: &mut String, out: &Out, r: &ListReport) {
     let mut t = table(&["#", "kernel", "type", "size", "path"]);
     for e in &r.entries {
         let size = match e.size {
@@ -312,25 +340,26 @@ pub fn list(out: &Out, r: &ListReport) {
             e.path.clone(),
         ]);
     }
-    println!("{t}");
-    println!("{} entries in `{}`", r.entries.len(), r.metakernel);
+    say!(w, "{t}");
+    say!(w, "{} entries in `{}`", r.entries.len(), r.metakernel);
     for w in &r.warnings {
         out.warn(w);
     }
 }
 
-pub fn check(r: &CheckReport) {
+pub fn check(w: &mut String, r: &CheckReport) {
     let mut t = table(&["status", "kernel", "local path"]);
     for e in &r.entries {
         let local = match (&e.local_path, &e.mission) {
-            (Some(p), Some(m)) if e.status == "fallback" => format!("{p} (from {m})"),
+            (Some(p), Some(m)) if e.status == CheckStatus::Fallback => format!("{p} (from {m})"),
             (Some(p), _) => p.clone(),
             (None, _) => "-".into(),
         };
-        t.add_row(vec![e.status.to_owned(), e.file_name.clone(), local]);
+        t.add_row(vec![e.status.to_string(), e.file_name.clone(), local]);
     }
-    println!("{t}");
-    println!(
+    say!(w, "{t}");
+    say!(
+        w,
         "{} present, {} from another mission, {} missing ({} entries)",
         r.present,
         r.fallback,
@@ -339,19 +368,20 @@ pub fn check(r: &CheckReport) {
     );
 }
 
-pub fn rewrite(out: &Out, r: &RewriteReport) {
+pub fn rewrite(w: &mut String, out: &Out, r: &RewriteReport) {
     for w in &r.warnings {
         out.warn(w);
     }
     for u in &r.unresolved {
         out.error(&format!("no local copy for `{u}`"));
     }
-    let how = if r.mode == "path_values" {
+    let how = if r.mode == RewriteMode::PathValues {
         "only PATH_VALUES changed"
     } else {
         "no PATH_SYMBOLS: the relative entry strings changed"
     };
-    println!(
+    say!(
+        w,
         "wrote `{}` ({how}); {} links under `{}`{}",
         r.output,
         r.linked,
@@ -372,24 +402,21 @@ pub fn get_plan(out: &Out, p: &GetPlan) {
             (Some(s), n) => format!("{} (+{n} aliases)", bytes(s)),
             (None, _) => "?".into(),
         };
-        t.add_row(vec![e.name.clone(), size, e.status.to_owned()]);
+        t.add_row(vec![e.name.clone(), size, e.status.to_string()]);
     }
-    if !out.quiet {
-        eprintln!("{t}");
-        eprintln!(
-            "{}: {} entries, {} to download (mission {})",
-            p.metakernel_url,
-            p.entries.len(),
-            p.to_download,
-            p.mission
-        );
-    }
+    out.note(&format!(
+        "{t}\n{}: {} entries, {} to download (mission {})",
+        p.metakernel_url,
+        p.entries.len(),
+        p.to_download,
+        p.mission
+    ));
 }
 
-pub fn get(out: &Out, r: &GetReport) {
+pub fn get(w: &mut String, out: &Out, r: &GetReport) {
     if r.dry_run {
         get_plan(out, &r.plan);
-        println!("dry run: nothing downloaded");
+        say!(w, "dry run: nothing downloaded");
         return;
     }
     if r.declined {
@@ -408,17 +435,28 @@ pub fn get(out: &Out, r: &GetReport) {
         return;
     }
     if let Some(mk) = &r.metakernel {
-        println!(
+        say!(
+            w,
             "downloaded {} kernels ({}); {} entries in place",
             r.downloaded,
             bytes(r.downloaded_bytes),
             r.plan.entries.len()
         );
-        println!("ready: {mk}");
+        say!(w, "ready: {mk}");
     }
 }
 
-pub fn browse(r: &BrowseReport) {
+pub fn update(w: &mut String, out: &Out, items: &[UpdateItem]) {
+    for item in items {
+        if item.report.unchanged {
+            say!(w, "{}: unchanged on the server", item.name);
+        } else {
+            get(w, out, &item.report);
+        }
+    }
+}
+
+pub fn browse(w: &mut String, r: &BrowseReport) {
     let mut t = table(&["metakernel", "size", "modified", "local", "snapshots"]);
     for e in &r.metakernels {
         let size = match (e.size, e.size_exact) {
@@ -435,7 +473,7 @@ pub fn browse(r: &BrowseReport) {
             name,
             size,
             e.modified.clone().unwrap_or_default(),
-            e.local.to_owned(),
+            e.local.to_string(),
             if e.snapshots > 0 {
                 e.snapshots.to_string()
             } else {
@@ -443,13 +481,16 @@ pub fn browse(r: &BrowseReport) {
             },
         ]);
     }
-    println!("{t}");
-    println!("{} metakernels at {}", r.metakernels.len(), r.url);
+    say!(w, "{t}");
+    say!(w, "{} metakernels at {}", r.metakernels.len(), r.url);
 }
 
-pub fn missions(r: &MissionList) {
+pub fn missions(w: &mut String, r: &MissionList) {
     if r.missions.is_empty() {
-        println!("no mission configured; add one with `kdb mission add NAME`");
+        say!(
+            w,
+            "no mission configured; add one with `kdb mission add NAME`"
+        );
         return;
     }
     let mut t = table(&["mission", "mk/ directory", "dedup"]);
@@ -460,12 +501,12 @@ pub fn missions(r: &MissionList) {
             if m.dedup { "links" } else { "copies" }.to_owned(),
         ]);
     }
-    println!("{t}");
+    say!(w, "{t}");
 }
 
-pub fn metakernels(rows: &[MetakernelRow]) {
+pub fn metakernels(w: &mut String, rows: &[MetakernelRow]) {
     if rows.is_empty() {
-        println!("no metakernel acquired yet; use `kdb get URL`");
+        say!(w, "no metakernel acquired yet; use `kdb get URL`");
         return;
     }
     let mut t = table(&["metakernel", "mission", "acquired", "local path"]);
@@ -473,9 +514,9 @@ pub fn metakernels(rows: &[MetakernelRow]) {
         t.add_row(vec![
             m.name.clone(),
             m.mission.clone().unwrap_or_default(),
-            m.acquired_at.clone(),
+            m.acquired_at.to_string(),
             m.local_path.clone(),
         ]);
     }
-    println!("{t}");
+    say!(w, "{t}");
 }

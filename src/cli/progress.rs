@@ -37,10 +37,10 @@ impl CliReporter {
 impl Reporter for CliReporter {
     fn waiting_for_lock(&self, lock: &Path) {
         // Always said, even with --quiet: the user must know why nothing happens.
-        eprintln!(
+        self.out.raw(&format!(
             "waiting for lock on `{}` (another kdb is running)",
             lock.display()
-        );
+        ));
     }
 
     fn start(&self, what: &str, items: u64, bytes: u64) {
@@ -48,12 +48,7 @@ impl Reporter for CliReporter {
             return;
         }
         let bar = if bytes > 0 {
-            ProgressBar::new(bytes).with_style(
-                ProgressStyle::with_template(
-                    "{msg:>20} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            )
+            ProgressBar::new(bytes).with_style(byte_style())
         } else {
             ProgressBar::new(items).with_style(
                 ProgressStyle::with_template("{msg:>12} [{bar:30}] {pos}/{len}")
@@ -96,6 +91,29 @@ impl Reporter for CliReporter {
         }
     }
 
+    fn grow(&self, bytes: u64) {
+        if let Ok(slot) = self.bar.lock()
+            && let Some(bar) = slot.as_ref()
+        {
+            if self.bytes_mode.swap(true, Ordering::Relaxed) {
+                bar.inc_length(bytes);
+                return;
+            }
+            // The first size learnt turns an item counter into a byte bar with rate
+            // and ETA; the items done so far move into the message.
+            let done = bar.position();
+            bar.set_style(byte_style());
+            bar.set_length(bytes);
+            bar.set_position(0);
+            let what = self.what.lock().map(|w| w.clone()).unwrap_or_default();
+            self.done.store(done, Ordering::Relaxed);
+            bar.set_message(format!(
+                "{what} {done}/{}",
+                self.items.load(Ordering::Relaxed)
+            ));
+        }
+    }
+
     fn finish(&self) {
         if let Ok(mut slot) = self.bar.lock()
             && let Some(bar) = slot.take()
@@ -107,4 +125,12 @@ impl Reporter for CliReporter {
     fn warn(&self, message: &str) {
         self.out.warn(message);
     }
+}
+
+/// A byte bar: bytes done and expected, rate and ETA.
+fn byte_style() -> ProgressStyle {
+    ProgressStyle::with_template(
+        "{msg:>20} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar())
 }

@@ -13,8 +13,7 @@ pub fn confirm(question: &str, what: &str, flag: &'static str) -> Result<bool, E
             flag,
         });
     }
-    eprint!("{question} [y/N] ");
-    let _ = std::io::stderr().flush();
+    ask(&format!("{question} [y/N] "));
     let mut line = String::new();
     // EOF (Ctrl-D) reads as "no".
     let _ = std::io::stdin().lock().read_line(&mut line);
@@ -23,12 +22,18 @@ pub fn confirm(question: &str, what: &str, flag: &'static str) -> Result<bool, E
 
 /// Asks for a number in 1..=n; returns the 0-based choice.
 pub fn choose(question: &str, n: usize) -> Result<usize, Error> {
-    eprint!("{question} [1-{n}]: ");
-    let _ = std::io::stderr().flush();
+    ask(&format!("{question} [1-{n}]: "));
     let mut line = String::new();
     let _ = std::io::stdin().lock().read_line(&mut line);
     match line.trim().parse::<usize>() {
         Ok(k) if (1..=n).contains(&k) => Ok(k - 1),
         _ => Err(Error::Usage(format!("expected a number from 1 to {n}"))),
     }
+}
+
+/// Writes a question (no newline) to stderr, where prompts go.
+fn ask(question: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(question.as_bytes());
+    let _ = err.flush();
 }

@@ -42,7 +42,7 @@ pub struct BrowseEntry {
     pub modified: Option<String>,
     pub url: String,
     /// `yes`, `outdated` or `no`.
-    pub local: &'static str,
+    pub local: LocalState,
     /// Versioned snapshots of this base name in the listing (for unversioned names).
     pub snapshots: usize,
 }
@@ -90,17 +90,29 @@ pub fn mk_dir(cat: Option<&Catalogue>, target: Option<&str>) -> Result<Url> {
     Url::parse(&url).map_err(|e| Error::Usage(format!("invalid mk/ URL `{url}`: {e}")))
 }
 
+super::report_status! {
+    /// Whether a listed metakernel was acquired, and whether it is current.
+    pub enum LocalState {
+        Yes => "yes",
+        No => "no",
+        /// Acquired, but the listing shows another size or a later time.
+        Outdated => "outdated",
+    }
+}
+
 /// Whether a stored acquisition still matches what the listing shows.
 pub fn local_state(
     row: Option<&MetakernelRow>,
     size: Option<Size>,
     modified: Option<NaiveDateTime>,
-) -> &'static str {
-    let Some(row) = row else { return "no" };
+) -> LocalState {
+    let Some(row) = row else {
+        return LocalState::No;
+    };
     if let (Some(listed), Some(stored)) = (size, row.size)
         && !listed.agrees_with(stored)
     {
-        return "outdated";
+        return LocalState::Outdated;
     }
     if let (Some(listed), Some(lm)) = (modified, row.last_modified.as_deref())
         && let Ok(stored) = DateTime::parse_from_rfc2822(lm)
@@ -110,10 +122,10 @@ pub fn local_state(
         let stored_minute =
             stored - chrono::Duration::seconds(stored.and_utc().timestamp().rem_euclid(60));
         if listed > stored_minute {
-            return "outdated";
+            return LocalState::Outdated;
         }
     }
-    "yes"
+    LocalState::Yes
 }
 
 pub fn run(ctx: &Ctx<'_>, net: &FetchConfig, opts: &BrowseOptions) -> Result<BrowseReport> {

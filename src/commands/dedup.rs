@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use super::{Ctx, Result};
 use crate::db::{self, LocationKind, LocationRow};
-use crate::store::{FileStamp, fsio, hash};
+use crate::store::{FileStamp, Sha256Hex, fsio, hash};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -35,7 +35,7 @@ pub struct DedupOptions {
 
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct Group {
-    pub sha256: String,
+    pub sha256: Sha256Hex,
     pub size: u64,
     pub keep: String,
     pub replace: Vec<String>,
@@ -83,7 +83,7 @@ pub fn plan(
         }
         mission.is_none_or(|want| m.as_deref() == Some(&want.to_ascii_lowercase()))
     };
-    let mut by_sha: BTreeMap<&str, Vec<&LocationRow>> = BTreeMap::new();
+    let mut by_sha: BTreeMap<&Sha256Hex, Vec<&LocationRow>> = BTreeMap::new();
     for r in rows.iter().filter(|r| r.kind != LocationKind::Symlink) {
         by_sha.entry(&r.sha256).or_default().push(r);
     }
@@ -100,7 +100,7 @@ pub fn plan(
             .copied()
             .filter(|r| {
                 r.kind == LocationKind::File
-                    && (r.dev, r.ino) != (keep.dev, keep.ino)
+                    && (r.stamp.dev, r.stamp.ino) != (keep.stamp.dev, keep.stamp.ino)
                     && in_scope(r)
             })
             .collect();
@@ -109,16 +109,16 @@ pub fn plan(
         }
         let mut per_inode: HashMap<(u64, u64), u64> = HashMap::new();
         for v in &victims {
-            *per_inode.entry((v.dev, v.ino)).or_default() += 1;
+            *per_inode.entry((v.stamp.dev, v.stamp.ino)).or_default() += 1;
         }
         for (inode, names) in per_inode {
             if nlink.get(&inode).copied().unwrap_or(1) <= names {
-                out.bytes_saved += keep.size;
+                out.bytes_saved += keep.stamp.size;
             }
         }
         out.groups.push(Group {
-            sha256: sha.to_owned(),
-            size: keep.size,
+            sha256: sha.clone(),
+            size: keep.stamp.size,
             keep: keep.path.clone(),
             replace: victims.iter().map(|v| v.path.clone()).collect(),
         });
@@ -228,7 +228,7 @@ pub fn run(ctx: &Ctx<'_>, opts: &DedupOptions) -> Result<DedupReport> {
 }
 
 /// The kept copy must exist, be a regular file (not a link) and hash correctly.
-fn check_kept(keep: &Path, sha256: &str) -> std::result::Result<FileStamp, String> {
+fn check_kept(keep: &Path, sha256: &Sha256Hex) -> std::result::Result<FileStamp, String> {
     let meta = fs::symlink_metadata(keep)
         .map_err(|e| format!("kept copy `{}` is gone: {e}", keep.display()))?;
     if !meta.is_file() {
@@ -238,7 +238,7 @@ fn check_kept(keep: &Path, sha256: &str) -> std::result::Result<FileStamp, Strin
         ));
     }
     let (actual, _) = hash::hash_file(keep).map_err(|e| format!("cannot read kept copy: {e}"))?;
-    if actual.as_str() != sha256 {
+    if &actual != sha256 {
         return Err(format!(
             "kept copy `{}` changed since it was scanned",
             keep.display()
@@ -268,7 +268,7 @@ fn replace_one(
         return Err("no longer a regular file".into());
     }
     let (actual, _) = hash::hash_file(path).map_err(|e| format!("cannot read: {e}"))?;
-    if actual.as_str() != row.sha256 {
+    if actual != row.sha256 {
         return Err("changed since it was scanned (hash differs); rescan first".into());
     }
     let old = FileStamp::of(&meta);
@@ -291,10 +291,7 @@ fn replace_one(
             new_row.link_target = None;
         }
     }
-    new_row.dev = keep_stamp.dev;
-    new_row.ino = keep_stamp.ino;
-    new_row.size = keep_stamp.size;
-    new_row.mtime_ns = keep_stamp.mtime_ns;
+    new_row.stamp = keep_stamp;
     new_row.hashed_at = db::now();
     Ok((new_row, ((old.dev, old.ino), old.size)))
 }
@@ -313,16 +310,18 @@ mod tests {
         LocationRow {
             path: path.into(),
             filename: path.rsplit('/').next().unwrap().into(),
-            sha256: sha.into(),
+            sha256: Sha256Hex::parse(&sha.repeat(32)).unwrap(),
             mission: mission.map(Into::into),
             source_url: None,
             kind,
             link_target: None,
-            dev: 1,
-            ino,
-            size: 100,
-            mtime_ns: 0,
-            hashed_at: String::new(),
+            stamp: FileStamp {
+                dev: 1,
+                ino,
+                size: 100,
+                mtime_ns: 0,
+            },
+            hashed_at: crate::content::Timestamp::parse("2026-01-01T00:00:00Z").unwrap(),
         }
     }
 

@@ -5,6 +5,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 
+use crate::store::Sha256Hex;
+
 use super::{Ctx, Error, Result, intact};
 use crate::db::{Catalogue, LocationKind, LocationRow};
 
@@ -12,7 +14,7 @@ use crate::db::{Catalogue, LocationKind, LocationRow};
 
 #[derive(Debug, Serialize)]
 pub struct AliasesReport {
-    pub sha256: String,
+    pub sha256: Sha256Hex,
     pub canonical: String,
     pub kernel_type: String,
     pub byte_order: Option<String>,
@@ -25,10 +27,19 @@ pub struct AliasesReport {
 pub struct LocationView {
     pub path: String,
     pub mission: Option<String>,
-    /// `file`, `symlink` or `object`.
-    pub kind: String,
+    pub kind: LocationKind,
     /// For a symlink: what it points to.
     pub target: Option<String>,
+}
+
+super::report_status! {
+    /// How `resolve` found its answer.
+    pub enum MatchedBy {
+        /// A location registered under exactly this file name.
+        Name => "name",
+        /// A content known under this name as an alias, found at another name.
+        Alias => "alias",
+    }
 }
 
 /// What the argument of `aliases` designates.
@@ -49,7 +60,7 @@ pub fn classify(arg: &str) -> Query<'_> {
 /// Contents `arg` designates: exact filename (canonical, alias or location name) or a
 /// unique hash prefix of at least 6 hex digits. A hex-looking argument that is also a
 /// filename is tried as a name first.
-pub fn contents_for(cat: &Catalogue, arg: &str) -> Result<Vec<String>> {
+pub fn contents_for(cat: &Catalogue, arg: &str) -> Result<Vec<Sha256Hex>> {
     let by_name = cat.kernels_named(arg)?;
     if !by_name.is_empty() {
         return Ok(by_name);
@@ -79,7 +90,7 @@ pub fn aliases(ctx: &Ctx<'_>, arg: &str) -> Result<Vec<AliasesReport>> {
         .collect()
 }
 
-pub fn aliases_of(cat: &Catalogue, sha: &str) -> Result<AliasesReport> {
+pub fn aliases_of(cat: &Catalogue, sha: &Sha256Hex) -> Result<AliasesReport> {
     let k = cat
         .kernel(sha)?
         .ok_or_else(|| Error::NotFound(format!("no kernel with hash `{sha}`")))?;
@@ -93,7 +104,7 @@ pub fn aliases_of(cat: &Catalogue, sha: &str) -> Result<AliasesReport> {
         .locations_of(sha)?
         .into_iter()
         .map(|l| LocationView {
-            kind: l.kind.as_str().to_owned(),
+            kind: l.kind,
             target: l.link_target,
             path: l.path,
             mission: l.mission,
@@ -111,7 +122,7 @@ pub fn aliases_of(cat: &Catalogue, sha: &str) -> Result<AliasesReport> {
 }
 
 /// Candidates for the interactive picker: contents known under several names.
-pub fn alias_candidates(ctx: &Ctx<'_>, limit: usize) -> Result<Vec<(String, String, u64)>> {
+pub fn alias_candidates(ctx: &Ctx<'_>, limit: usize) -> Result<Vec<(Sha256Hex, String, u64)>> {
     Ok(ctx.read()?.most_aliased(limit)?)
 }
 
@@ -121,11 +132,11 @@ pub fn alias_candidates(ctx: &Ctx<'_>, limit: usize) -> Result<Vec<(String, Stri
 pub struct Resolved {
     pub name: String,
     pub path: String,
-    pub sha256: String,
+    pub sha256: Sha256Hex,
     pub mission: Option<String>,
     /// `name` when a file actually named NAME was found, `alias` when the path holds
     /// the same content under another name.
-    pub matched_by: &'static str,
+    pub matched_by: MatchedBy,
     /// Set when the preferred mission had no copy and another mission's was used.
     pub fallback_from: Option<String>,
 }
@@ -167,14 +178,20 @@ pub fn resolve_hinted(
     hint: &Hint<'_>,
 ) -> Result<Option<Resolved>> {
     let named = cat.locations_named(name)?;
-    if let Some(r) = pick(&named, name, mission, hint, "name") {
+    if let Some(r) = pick(&named, name, mission, hint, MatchedBy::Name) {
         return Ok(Some(r));
     }
     let mut by_alias = Vec::new();
     for sha in cat.kernels_named(name)? {
         by_alias.extend(cat.locations_of(&sha)?);
     }
-    Ok(pick(&by_alias, name, mission, &Hint::default(), "alias"))
+    Ok(pick(
+        &by_alias,
+        name,
+        mission,
+        &Hint::default(),
+        MatchedBy::Alias,
+    ))
 }
 
 fn pick(
@@ -182,7 +199,7 @@ fn pick(
     name: &str,
     mission: Option<&str>,
     hint: &Hint<'_>,
-    how: &'static str,
+    how: MatchedBy,
 ) -> Option<Resolved> {
     let rank = |r: &LocationRow| match r.kind {
         LocationKind::File => 0,
@@ -280,7 +297,7 @@ pub fn stats(ctx: &Ctx<'_>) -> Result<Stats> {
     type Inodes = HashSet<(u64, u64)>;
     let mut missions: BTreeMap<Option<String>, (MissionStats, Inodes)> = BTreeMap::new();
     for l in &locations {
-        s.logical_bytes += l.size;
+        s.logical_bytes += l.stamp.size;
         let m = missions.entry(l.mission.clone()).or_insert_with(|| {
             (
                 MissionStats {
@@ -291,13 +308,13 @@ pub fn stats(ctx: &Ctx<'_>) -> Result<Stats> {
             )
         });
         m.0.locations += 1;
-        m.0.logical_bytes += l.size;
+        m.0.logical_bytes += l.stamp.size;
         if l.kind != LocationKind::Symlink {
-            if seen.insert((l.dev, l.ino)) {
-                s.physical_bytes += l.size;
+            if seen.insert((l.stamp.dev, l.stamp.ino)) {
+                s.physical_bytes += l.stamp.size;
             }
-            if m.1.insert((l.dev, l.ino)) {
-                m.0.physical_bytes += l.size;
+            if m.1.insert((l.stamp.dev, l.stamp.ino)) {
+                m.0.physical_bytes += l.stamp.size;
             }
         }
     }
@@ -309,7 +326,7 @@ pub fn stats(ctx: &Ctx<'_>) -> Result<Stats> {
 
 #[derive(Debug, Serialize)]
 pub struct DuplicateGroup {
-    pub sha256: String,
+    pub sha256: Sha256Hex,
     pub canonical: String,
     pub size: u64,
     /// Distinct physical copies (inodes).
@@ -327,7 +344,7 @@ pub struct Duplicates {
 
 pub fn duplicates(ctx: &Ctx<'_>) -> Result<Duplicates> {
     let cat = ctx.read()?;
-    let mut by_sha: HashMap<String, Vec<LocationRow>> = HashMap::new();
+    let mut by_sha: HashMap<Sha256Hex, Vec<LocationRow>> = HashMap::new();
     for l in cat.all_locations()? {
         if l.kind != LocationKind::Symlink {
             by_sha.entry(l.sha256.clone()).or_default().push(l);
@@ -335,12 +352,12 @@ pub fn duplicates(ctx: &Ctx<'_>) -> Result<Duplicates> {
     }
     let mut groups = Vec::new();
     for (sha, rows) in by_sha {
-        let inodes: HashSet<(u64, u64)> = rows.iter().map(|r| (r.dev, r.ino)).collect();
+        let inodes: HashSet<(u64, u64)> = rows.iter().map(|r| (r.stamp.dev, r.stamp.ino)).collect();
         if inodes.len() < 2 {
             continue;
         }
         let k = cat.kernel(&sha)?;
-        let size = rows[0].size;
+        let size = rows[0].stamp.size;
         let mut names: Vec<String> = rows
             .iter()
             .filter(|r| r.kind != LocationKind::Object)

@@ -146,7 +146,7 @@ pub struct ListEntry {
     pub kernel_type: Option<KernelType>,
     pub line: usize,
     /// Content the catalogue has for this name, if any.
-    pub sha256: Option<String>,
+    pub sha256: Option<crate::store::Sha256Hex>,
     pub size: Option<u64>,
     /// Other names the same content is known under.
     pub other_names: u64,
@@ -219,10 +219,29 @@ pub struct CheckReport {
 pub struct CheckEntry {
     pub path: String,
     pub file_name: String,
-    /// `present`, `fallback` (only another mission has it) or `missing`.
-    pub status: &'static str,
+    pub status: CheckStatus,
     pub local_path: Option<String>,
     pub mission: Option<String>,
+}
+
+super::report_status! {
+    /// Whether a metakernel entry is held locally.
+    pub enum CheckStatus {
+        Present => "present",
+        /// Only another mission holds it.
+        Fallback => "fallback",
+        Missing => "missing",
+    }
+}
+
+super::report_status! {
+    /// What a rewrite changed.
+    pub enum RewriteMode {
+        /// Only the `PATH_VALUES` strings.
+        PathValues => "path_values",
+        /// No `PATH_SYMBOLS`: the relative entry strings.
+        Entries => "entries",
+    }
 }
 
 pub fn check(ctx: &Ctx<'_>, arg: &str, mission: Option<&str>) -> Result<CheckReport> {
@@ -246,15 +265,15 @@ pub fn check(ctx: &Ctx<'_>, arg: &str, mission: Option<&str>) -> Result<CheckRep
         let status = match &r {
             None => {
                 report.missing += 1;
-                "missing"
+                CheckStatus::Missing
             }
             Some(r) if r.fallback_from.is_some() => {
                 report.fallback += 1;
-                "fallback"
+                CheckStatus::Fallback
             }
             Some(_) => {
                 report.present += 1;
-                "present"
+                CheckStatus::Present
             }
         };
         report.entries.push(CheckEntry {
@@ -285,7 +304,7 @@ pub struct RewriteReport {
     pub link_root: String,
     /// `path_values` (only PATH_VALUES strings changed) or `entries` (a metakernel
     /// without PATH_SYMBOLS: its relative entry strings changed).
-    pub mode: &'static str,
+    pub mode: RewriteMode,
     pub linked: usize,
     pub unresolved: Vec<String>,
     pub warnings: Vec<String>,
@@ -463,7 +482,11 @@ pub fn rewrite(ctx: &Ctx<'_>, opts: &RewriteOptions) -> Result<RewriteReport> {
         metakernel: loaded.origin,
         output: output.display().to_string(),
         link_root: root_str,
-        mode: if by_symbol { "path_values" } else { "entries" },
+        mode: if by_symbol {
+            RewriteMode::PathValues
+        } else {
+            RewriteMode::Entries
+        },
         linked: links.len(),
         unresolved,
         warnings,

@@ -5,6 +5,30 @@
 //! leftovers of a killed process, build a plan from the catalogue, execute it through
 //! the store's write path, and record the result in one transaction.
 
+/// A report status: an enum that serialises (and displays) as one snake_case word,
+/// so JSON consumers see stable strings and the code matches on variants.
+macro_rules! report_status {
+    ($(#[$meta:meta])* $vis:vis enum $name:ident {
+        $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)?
+    }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+        #[serde(rename_all = "snake_case")]
+        $vis enum $name {
+            $($(#[$vmeta])* $variant),+
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(match self {
+                    $(Self::$variant => $text),+
+                })
+            }
+        }
+    };
+}
+pub(crate) use report_status;
+
 pub mod browse;
 pub mod dedup;
 pub mod get;
@@ -28,14 +52,12 @@ pub trait Reporter: Sync {
     /// A long step starts: `items` things totalling `bytes` bytes.
     fn start(&self, _what: &str, _items: u64, _bytes: u64) {}
     fn advance(&self, _items: u64, _bytes: u64) {}
+    /// The step's expected bytes grow by `bytes` (a size learnt mid-way).
+    fn grow(&self, _bytes: u64) {}
     fn finish(&self) {}
     /// A non-fatal notice for stderr (e.g. a cross-mission fallback).
     fn warn(&self, _message: &str) {}
 }
-
-/// A reporter that stays silent (tests, `--quiet`).
-pub struct Silent;
-impl Reporter for Silent {}
 
 /// What every command gets from the CLI.
 pub struct Ctx<'a> {
@@ -155,40 +177,32 @@ impl Ctx<'_> {
 
 /// The stat the catalogue recorded for a location when it was hashed.
 pub fn recorded_stamp(row: &db::LocationRow) -> store::FileStamp {
-    store::FileStamp {
-        dev: row.dev,
-        ino: row.ino,
-        size: row.size,
-        mtime_ns: row.mtime_ns,
-    }
+    row.stamp
 }
 
 /// The path still holds the bytes the catalogue recorded: its stat (following a
 /// link) is unchanged since it was hashed.
 pub fn intact(row: &db::LocationRow) -> bool {
-    std::fs::metadata(&row.path).is_ok_and(|m| store::FileStamp::of(&m) == recorded_stamp(row))
+    std::fs::metadata(&row.path).is_ok_and(|m| store::FileStamp::of(&m) == row.stamp)
 }
 
 /// The catalogue row of a store object (a content under its own hash).
 pub fn object_row(
     object: &Path,
-    sha256: &str,
+    sha256: &store::Sha256Hex,
     stamp: store::FileStamp,
     source_url: Option<String>,
-    hashed_at: String,
+    hashed_at: crate::content::Timestamp,
 ) -> db::LocationRow {
     db::LocationRow {
         path: object.display().to_string(),
-        filename: sha256.to_owned(),
-        sha256: sha256.to_owned(),
+        filename: sha256.to_string(),
+        sha256: sha256.clone(),
         mission: None,
         source_url,
         kind: db::LocationKind::Object,
         link_target: None,
-        dev: stamp.dev,
-        ino: stamp.ino,
-        size: stamp.size,
-        mtime_ns: stamp.mtime_ns,
+        stamp,
         hashed_at,
     }
 }

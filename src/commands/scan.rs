@@ -55,12 +55,50 @@ pub struct ScanReport {
 #[derive(Debug, Serialize)]
 pub struct Skipped {
     pub path: String,
-    pub reason: String,
+    pub reason: SkipReason,
+}
+
+/// Why a path was not registered (reported, never fatal).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SkipReason {
+    /// The directory walk could not read the entry.
+    Unreadable(String),
+    NameNotUtf8,
+    DanglingSymlink,
+    CannotStat(String),
+    /// Named or shaped like a kernel, but not one (HTML, Git LFS pointer, empty...).
+    NotKernel(&'static str),
+    CannotOpen(String),
+    CannotRead(String),
+    /// `--archive` could not move the content into the store.
+    Archive(String),
+}
+
+impl std::fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SkipReason::Unreadable(e) => write!(f, "unreadable: {e}"),
+            SkipReason::NameNotUtf8 => f.write_str("file name is not UTF-8"),
+            SkipReason::DanglingSymlink => f.write_str("dangling symlink"),
+            SkipReason::CannotStat(e) => write!(f, "cannot stat: {e}"),
+            SkipReason::NotKernel(why) => write!(f, "not a kernel: {why}"),
+            SkipReason::CannotOpen(e) => write!(f, "cannot open: {e}"),
+            SkipReason::CannotRead(e) => write!(f, "cannot read: {e}"),
+            SkipReason::Archive(e) => f.write_str(e),
+        }
+    }
+}
+
+impl Serialize for SkipReason {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 /// One file to hash (or a symlink whose target must be hashed).
 struct Job {
     path: PathBuf,
+    key: String,
     name: String,
     link: Option<PathBuf>,
     stamp: FileStamp,
@@ -74,7 +112,35 @@ enum Hashed {
     },
     NotKernel(&'static str),
     Unrelated,
-    Failed(String),
+    Failed(SkipReason),
+}
+
+/// What a walk of the tree found before any byte is read: the scan's plan.
+#[derive(Default)]
+struct ScanPlan {
+    /// Rows whose stat is unchanged since they were hashed: kept, not re-read.
+    unchanged: Vec<LocationRow>,
+    /// Regular files that are new or changed: to hash.
+    to_hash: Vec<Job>,
+    /// Symlinks that are new or changed: their target's content to learn.
+    links: Vec<Job>,
+    /// Every path still present (a catalogue row not in here is gone).
+    seen: HashSet<String>,
+    /// Directories the walk could not read: rows under them are not "gone".
+    failed_dirs: Vec<String>,
+    skipped: Vec<Skipped>,
+    symlinks: u64,
+}
+
+/// The rows a scan will write, built from the plan and the hashes.
+#[derive(Default)]
+struct Registrations {
+    files: Vec<(LocationRow, Option<Detection>)>,
+    /// A link's row, its target's detection (when hashed now) and the target's name.
+    links: Vec<(LocationRow, Option<Detection>, Option<String>)>,
+    /// `--archive`: each content's object row and the link row that replaced the file.
+    archived: Vec<(LocationRow, LocationRow)>,
+    gone: Vec<String>,
 }
 
 pub fn run(ctx: &Ctx<'_>, opts: &ScanOptions) -> Result<ScanReport> {
@@ -89,30 +155,89 @@ pub fn run(ctx: &Ctx<'_>, opts: &ScanOptions) -> Result<ScanReport> {
     }
     let (_lock, mut cat) = ctx.write()?;
     let root_str = path_str(&root)?;
-    let home_root = absolute(ctx.home.root());
-
     let known: HashMap<String, LocationRow> = cat
         .locations_under(&root_str)?
         .into_iter()
         .map(|l| (l.path.clone(), l))
         .collect();
+
+    let mut plan = walk(&root, &absolute(ctx.home.root()), &known)?;
+    let mut report = ScanReport {
+        root: root_str,
+        unchanged: plan.unchanged.len() as u64,
+        symlinks: plan.symlinks,
+        skipped: std::mem::take(&mut plan.skipped),
+        ..ScanReport::default()
+    };
+    let hashed = hash_files(ctx, &plan.to_hash);
+    let mut regs = Registrations::default();
     // Content already hashed, by stat, so a link to a known file needs no re-hash.
-    let mut by_stamp: HashMap<FileStamp, String> = known
+    let mut by_stamp: HashMap<FileStamp, Sha256Hex> = known
         .values()
         .map(|l| (recorded_stamp(l), l.sha256.clone()))
         .collect();
-
-    let mut report = ScanReport {
-        root: root_str.clone(),
-        ..ScanReport::default()
+    let now = db::now();
+    let mission_of = |key: &str| {
+        opts.mission
+            .clone()
+            .or_else(|| known.get(key).and_then(|r| r.mission.clone()))
     };
-    let mut seen: HashSet<String> = HashSet::new();
-    let mut failed_dirs: Vec<String> = Vec::new();
-    let mut file_jobs = Vec::new();
-    let mut link_jobs = Vec::new();
-    let mut unchanged_rows: Vec<LocationRow> = Vec::new();
+    for (job, result) in plan.to_hash.iter().zip(hashed) {
+        let Some((sha, detection)) = settle(job, result, &mut plan.seen, &mut report) else {
+            continue;
+        };
+        by_stamp.insert(job.stamp, sha.clone());
+        let row = location_row(job, sha.clone(), mission_of(&job.key), now);
+        regs.files.push((row, Some(detection)));
+    }
+    for job in &plan.links {
+        let (sha, detection) = match by_stamp.get(&job.stamp) {
+            Some(sha) => (sha.clone(), None),
+            None => {
+                let result = hash_candidate(&job.path, &job.name);
+                let Some((sha, detection)) = settle(job, result, &mut plan.seen, &mut report)
+                else {
+                    continue;
+                };
+                by_stamp.insert(job.stamp, sha.clone());
+                (sha, Some(detection))
+            }
+        };
+        let target_name = job
+            .link
+            .as_ref()
+            .and_then(|l| l.file_name())
+            .and_then(|n| n.to_str())
+            .map(str::to_owned);
+        let row = location_row(job, sha, mission_of(&job.key), now);
+        regs.links.push((row, detection, target_name));
+    }
+    if opts.archive {
+        archive(ctx, &plan, &mut regs, &mut report)?;
+    }
+    regs.gone = known
+        .keys()
+        .filter(|p| !plan.seen.contains(*p))
+        .filter(|p| !plan.failed_dirs.iter().any(|d| p.starts_with(d.as_str())))
+        .cloned()
+        .collect();
+    report.removed = regs.gone.len() as u64;
+    commit(
+        &mut cat,
+        &known,
+        &plan,
+        &regs,
+        opts.mission.as_deref(),
+        &mut report,
+    )?;
+    Ok(report)
+}
 
-    let walker = walkdir::WalkDir::new(&root)
+/// Walks `root` (never following links, skipping the home and temp entries) and
+/// sorts every entry into unchanged / to hash / link, reading no file's bytes.
+fn walk(root: &Path, home_root: &Path, known: &HashMap<String, LocationRow>) -> Result<ScanPlan> {
+    let mut plan = ScanPlan::default();
+    let walker = walkdir::WalkDir::new(root)
         .follow_links(false)
         .sort_by_file_name()
         .into_iter()
@@ -125,14 +250,9 @@ pub fn run(ctx: &Ctx<'_>, opts: &ScanOptions) -> Result<ScanReport> {
                     .path()
                     .map(|p| p.display().to_string())
                     .unwrap_or_default();
-                failed_dirs.push(path.clone());
-                report.skipped.push(Skipped {
-                    path,
-                    reason: format!(
-                        "unreadable: {}",
-                        e.io_error().map(|e| e.to_string()).unwrap_or_default()
-                    ),
-                });
+                plan.failed_dirs.push(path.clone());
+                let why = e.io_error().map(|e| e.to_string()).unwrap_or_default();
+                plan.skip(path, SkipReason::Unreadable(why));
                 continue;
             }
         };
@@ -142,79 +262,95 @@ pub fn run(ctx: &Ctx<'_>, opts: &ScanOptions) -> Result<ScanReport> {
         }
         let path = entry.path().to_path_buf();
         let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
-            report.skipped.push(Skipped {
-                path: path.display().to_string(),
-                reason: "file name is not UTF-8".into(),
-            });
+            plan.skip(path.display().to_string(), SkipReason::NameNotUtf8);
             continue;
         };
         let key = path_str(&path)?;
         if ft.is_symlink() {
-            let target = match fs::metadata(&path) {
-                Ok(m) if m.is_file() => m,
-                Ok(_) => continue, // a link to a directory: never followed
-                Err(_) => {
-                    if kernel::KernelType::from_extension(&name).is_some() {
-                        report.skipped.push(Skipped {
-                            path: key,
-                            reason: "dangling symlink".into(),
-                        });
-                    }
-                    continue;
-                }
-            };
-            let stamp = FileStamp::of(&target);
-            let link = fs::read_link(&path).unwrap_or_default();
-            seen.insert(key.clone());
-            report.symlinks += 1;
-            match known.get(&key) {
-                Some(row)
-                    if row.kind == LocationKind::Symlink
-                        && recorded_stamp(row) == stamp
-                        && row.link_target.as_deref() == link.to_str() =>
-                {
-                    report.unchanged += 1;
-                    unchanged_rows.push(row.clone());
-                }
-                _ => link_jobs.push(Job {
-                    path,
-                    name,
-                    link: Some(link),
-                    stamp,
-                }),
-            }
+            plan.add_link(path, key, name, known);
         } else if ft.is_file() {
-            let meta = match entry.metadata() {
-                Ok(m) => m,
-                Err(e) => {
-                    report.skipped.push(Skipped {
-                        path: key,
-                        reason: format!("cannot stat: {e}"),
-                    });
-                    continue;
-                }
-            };
-            let stamp = FileStamp::of(&meta);
-            match known.get(&key) {
-                Some(row) if row.kind == LocationKind::File && recorded_stamp(row) == stamp => {
-                    seen.insert(key);
-                    report.unchanged += 1;
-                    unchanged_rows.push(row.clone());
-                }
-                _ => file_jobs.push(Job {
-                    path,
-                    name,
-                    link: None,
-                    stamp,
-                }),
+            match entry.metadata() {
+                Ok(meta) => plan.add_file(path, key, name, FileStamp::of(&meta), known),
+                Err(e) => plan.skip(key, SkipReason::CannotStat(e.to_string())),
             }
         }
     }
+    Ok(plan)
+}
 
-    // Hash regular files in parallel on all cores.
-    let total: u64 = file_jobs.iter().map(|j| j.stamp.size).sum();
-    ctx.reporter.start("hashing", file_jobs.len() as u64, total);
-    let hashed: Vec<Hashed> = file_jobs
+impl ScanPlan {
+    fn skip(&mut self, path: String, reason: SkipReason) {
+        self.skipped.push(Skipped { path, reason });
+    }
+
+    fn add_link(
+        &mut self,
+        path: PathBuf,
+        key: String,
+        name: String,
+        known: &HashMap<String, LocationRow>,
+    ) {
+        let target = match fs::metadata(&path) {
+            Ok(m) if m.is_file() => m,
+            Ok(_) => return, // a link to a directory: never followed
+            Err(_) => {
+                if kernel::KernelType::from_extension(&name).is_some() {
+                    self.skip(key, SkipReason::DanglingSymlink);
+                }
+                return;
+            }
+        };
+        let stamp = FileStamp::of(&target);
+        let link = fs::read_link(&path).unwrap_or_default();
+        self.seen.insert(key.clone());
+        self.symlinks += 1;
+        match known.get(&key) {
+            Some(row)
+                if row.kind == LocationKind::Symlink
+                    && recorded_stamp(row) == stamp
+                    && row.link_target.as_deref() == link.to_str() =>
+            {
+                self.unchanged.push(row.clone());
+            }
+            _ => self.links.push(Job {
+                path,
+                key,
+                name,
+                link: Some(link),
+                stamp,
+            }),
+        }
+    }
+
+    fn add_file(
+        &mut self,
+        path: PathBuf,
+        key: String,
+        name: String,
+        stamp: FileStamp,
+        known: &HashMap<String, LocationRow>,
+    ) {
+        match known.get(&key) {
+            Some(row) if row.kind == LocationKind::File && recorded_stamp(row) == stamp => {
+                self.seen.insert(key);
+                self.unchanged.push(row.clone());
+            }
+            _ => self.to_hash.push(Job {
+                path,
+                key,
+                name,
+                link: None,
+                stamp,
+            }),
+        }
+    }
+}
+
+/// Hashes regular files in parallel on all cores.
+fn hash_files(ctx: &Ctx<'_>, jobs: &[Job]) -> Vec<Hashed> {
+    let total: u64 = jobs.iter().map(|j| j.stamp.size).sum();
+    ctx.reporter.start("hashing", jobs.len() as u64, total);
+    let hashed = jobs
         .par_iter()
         .map(|job| {
             let out = hash_candidate(&job.path, &job.name);
@@ -223,158 +359,117 @@ pub fn run(ctx: &Ctx<'_>, opts: &ScanOptions) -> Result<ScanReport> {
         })
         .collect();
     ctx.reporter.finish();
+    hashed
+}
 
-    let now = db::now();
-    let mission = opts.mission.clone();
-    let mut new_rows: Vec<(LocationRow, Option<Detection>)> = Vec::new();
-    for (job, result) in file_jobs.iter().zip(hashed) {
-        let key = path_str(&job.path)?;
-        match result {
-            Hashed::Kernel {
-                sha,
-                size,
-                detection,
-            } => {
-                seen.insert(key.clone());
-                report.hashed += 1;
-                report.hashed_bytes += size;
-                by_stamp.insert(job.stamp, sha.to_string());
-                let row = LocationRow {
-                    path: key.clone(),
-                    filename: job.name.clone(),
-                    sha256: sha.to_string(),
-                    mission: mission
-                        .clone()
-                        .or_else(|| known.get(&key).and_then(|r| r.mission.clone())),
-                    source_url: None,
-                    kind: LocationKind::File,
-                    link_target: None,
-                    dev: job.stamp.dev,
-                    ino: job.stamp.ino,
-                    size: job.stamp.size,
-                    mtime_ns: job.stamp.mtime_ns,
-                    hashed_at: now.clone(),
-                };
-                new_rows.push((row, Some(detection)));
-            }
-            Hashed::NotKernel(reason) => report.skipped.push(Skipped {
-                path: key,
-                reason: format!("not a kernel: {reason}"),
-            }),
-            Hashed::Unrelated => {}
-            Hashed::Failed(reason) => report.skipped.push(Skipped { path: key, reason }),
+/// A hash result's verdict: a kernel's hash, or a skip recorded in the report (a
+/// link that turned out not to be a kernel is no longer "seen").
+fn settle(
+    job: &Job,
+    result: Hashed,
+    seen: &mut HashSet<String>,
+    report: &mut ScanReport,
+) -> Option<(Sha256Hex, Detection)> {
+    let reason = match result {
+        Hashed::Kernel {
+            sha,
+            size,
+            detection,
+        } => {
+            seen.insert(job.key.clone());
+            report.hashed += 1;
+            report.hashed_bytes += size;
+            return Some((sha, detection));
         }
+        Hashed::NotKernel(why) => Some(SkipReason::NotKernel(why)),
+        Hashed::Unrelated => None,
+        Hashed::Failed(reason) => Some(reason),
+    };
+    seen.remove(&job.key);
+    if let Some(reason) = reason {
+        report.skipped.push(Skipped {
+            path: job.key.clone(),
+            reason,
+        });
     }
+    None
+}
 
-    // Links: their target's content, reusing a hash when the target's stat is known.
-    let mut link_rows = Vec::new();
-    for job in &link_jobs {
-        let key = path_str(&job.path)?;
-        let (sha, detection) = match by_stamp.get(&job.stamp) {
-            Some(sha) => (sha.clone(), None),
-            None => match hash_candidate(&job.path, &job.name) {
-                Hashed::Kernel {
-                    sha,
-                    size,
-                    detection,
-                } => {
-                    report.hashed += 1;
-                    report.hashed_bytes += size;
-                    by_stamp.insert(job.stamp, sha.to_string());
-                    (sha.to_string(), Some(detection))
-                }
-                Hashed::NotKernel(reason) => {
-                    seen.remove(&key);
-                    report.skipped.push(Skipped {
-                        path: key,
-                        reason: format!("not a kernel: {reason}"),
-                    });
-                    continue;
-                }
-                Hashed::Unrelated => {
-                    seen.remove(&key);
-                    continue;
-                }
-                Hashed::Failed(reason) => {
-                    seen.remove(&key);
-                    report.skipped.push(Skipped { path: key, reason });
-                    continue;
-                }
-            },
-        };
-        let target_name = job
-            .link
-            .as_ref()
-            .and_then(|l| l.file_name())
-            .and_then(|n| n.to_str())
-            .map(str::to_owned);
-        let row = LocationRow {
-            path: key.clone(),
-            filename: job.name.clone(),
-            sha256: sha,
-            mission: mission
-                .clone()
-                .or_else(|| known.get(&key).and_then(|r| r.mission.clone())),
-            source_url: None,
-            kind: LocationKind::Symlink,
-            link_target: job
-                .link
-                .as_ref()
-                .and_then(|l| l.to_str())
-                .map(str::to_owned),
-            dev: job.stamp.dev,
-            ino: job.stamp.ino,
-            size: job.stamp.size,
-            mtime_ns: job.stamp.mtime_ns,
-            hashed_at: now.clone(),
-        };
-        link_rows.push((row, detection, target_name));
+/// The catalogue row of a walked file or link whose content is `sha`.
+fn location_row(
+    job: &Job,
+    sha: Sha256Hex,
+    mission: Option<String>,
+    now: crate::content::Timestamp,
+) -> LocationRow {
+    let (kind, link_target) = match &job.link {
+        Some(l) => (LocationKind::Symlink, l.to_str().map(str::to_owned)),
+        None => (LocationKind::File, None),
+    };
+    LocationRow {
+        path: job.key.clone(),
+        filename: job.name.clone(),
+        sha256: sha,
+        mission,
+        source_url: None,
+        kind,
+        link_target,
+        stamp: job.stamp,
+        hashed_at: now,
     }
+}
 
-    // --archive: each regular kernel file becomes a link to its object.
-    let mut archived_rows = Vec::new();
-    if opts.archive {
-        let candidates: Vec<LocationRow> = unchanged_rows
-            .iter()
-            .filter(|r| r.kind == LocationKind::File)
-            .cloned()
-            .chain(new_rows.iter().map(|(r, _)| r.clone()))
-            .collect();
-        let dirs: HashSet<PathBuf> = candidates
-            .iter()
-            .filter_map(|r| Path::new(&r.path).parent().map(Path::to_path_buf))
-            .collect();
-        ctx.home.journal_dirs(dirs.iter().map(PathBuf::as_path))?;
-        ctx.reporter.start("archiving", candidates.len() as u64, 0);
-        for row in candidates {
-            match archive_one(ctx, &row) {
-                Ok(Some(rows)) => {
-                    report.archived += 1;
-                    archived_rows.push(rows);
-                }
-                Ok(None) => {}
-                Err(reason) => report.skipped.push(Skipped {
-                    path: row.path.clone(),
-                    reason,
-                }),
-            }
-            ctx.reporter.advance(1, 0);
-        }
-        ctx.reporter.finish();
-    }
-
-    let gone: Vec<String> = known
-        .keys()
-        .filter(|p| !seen.contains(*p))
-        .filter(|p| !failed_dirs.iter().any(|d| p.starts_with(d.as_str())))
+/// `--archive`: each regular kernel file becomes a link to its object.
+fn archive(
+    ctx: &Ctx<'_>,
+    plan: &ScanPlan,
+    regs: &mut Registrations,
+    report: &mut ScanReport,
+) -> Result<()> {
+    let candidates: Vec<LocationRow> = plan
+        .unchanged
+        .iter()
+        .filter(|r| r.kind == LocationKind::File)
         .cloned()
+        .chain(regs.files.iter().map(|(r, _)| r.clone()))
         .collect();
-    report.removed = gone.len() as u64;
+    let dirs: HashSet<PathBuf> = candidates
+        .iter()
+        .filter_map(|r| Path::new(&r.path).parent().map(Path::to_path_buf))
+        .collect();
+    ctx.home.journal_dirs(dirs.iter().map(PathBuf::as_path))?;
+    ctx.reporter.start("archiving", candidates.len() as u64, 0);
+    for row in candidates {
+        match archive_one(ctx, &row) {
+            Ok(Some(rows)) => {
+                report.archived += 1;
+                regs.archived.push(rows);
+            }
+            Ok(None) => {}
+            Err(reason) => report.skipped.push(Skipped {
+                path: row.path.clone(),
+                reason: SkipReason::Archive(reason),
+            }),
+        }
+        ctx.reporter.advance(1, 0);
+    }
+    ctx.reporter.finish();
+    Ok(())
+}
 
+/// Records the scan in one transaction.
+fn commit(
+    cat: &mut db::Catalogue,
+    known: &HashMap<String, LocationRow>,
+    plan: &ScanPlan,
+    regs: &Registrations,
+    mission: Option<&str>,
+    report: &mut ScanReport,
+) -> Result<()> {
     cat.write(|tx| -> Result<()> {
         // Regular files first, so a real file's name becomes canonical before a link's.
-        for (row, detection) in &new_rows {
-            register_content(tx, row, detection.as_ref(), &mut report)?;
+        for (row, detection) in &regs.files {
+            register_content(tx, row, detection.as_ref(), report)?;
             match known.get(&row.path) {
                 None => report.new_locations += 1,
                 Some(old) if old.sha256 != row.sha256 => report.changed += 1,
@@ -382,8 +477,8 @@ pub fn run(ctx: &Ctx<'_>, opts: &ScanOptions) -> Result<ScanReport> {
             }
             tx.upsert_location(row)?;
         }
-        for (row, detection, target_name) in &link_rows {
-            register_content(tx, row, detection.as_ref(), &mut report)?;
+        for (row, detection, target_name) in &regs.links {
+            register_content(tx, row, detection.as_ref(), report)?;
             if let Some(t) = target_name
                 && tx.insert_alias(&row.sha256, t, None)?
             {
@@ -394,25 +489,24 @@ pub fn run(ctx: &Ctx<'_>, opts: &ScanOptions) -> Result<ScanReport> {
             }
             tx.upsert_location(row)?;
         }
-        if let Some(m) = &mission {
-            for row in &unchanged_rows {
-                if row.mission.as_deref() != Some(m.as_str()) {
+        if let Some(m) = mission {
+            for row in &plan.unchanged {
+                if row.mission.as_deref() != Some(m) {
                     let mut row = row.clone();
-                    row.mission = Some(m.clone());
+                    row.mission = Some(m.to_owned());
                     tx.upsert_location(&row)?;
                 }
             }
         }
-        for (object, link) in &archived_rows {
+        for (object, link) in &regs.archived {
             tx.upsert_location(object)?;
             tx.upsert_location(link)?;
         }
-        for path in &gone {
+        for path in &regs.gone {
             tx.delete_location(path)?;
         }
         Ok(())
-    })?;
-    Ok(report)
+    })
 }
 
 fn register_content(
@@ -431,7 +525,7 @@ fn register_content(
             filename: &row.filename,
             kernel_type: kernel_type.as_str(),
             byte_order: byte_order.map(|b| b.as_str()),
-            size: row.size,
+            size: row.stamp.size,
         })?
     {
         report.new_contents += 1;
@@ -446,7 +540,7 @@ fn register_content(
 fn hash_candidate(path: &Path, name: &str) -> Hashed {
     let mut file = match fs::File::open(path) {
         Ok(f) => f,
-        Err(e) => return Hashed::Failed(format!("cannot open: {e}")),
+        Err(e) => return Hashed::Failed(SkipReason::CannotOpen(e.to_string())),
     };
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let mut head = Vec::with_capacity(kernel::HEAD_LEN);
@@ -454,7 +548,7 @@ fn hash_candidate(path: &Path, name: &str) -> Hashed {
         .take(kernel::HEAD_LEN as u64)
         .read_to_end(&mut head)
     {
-        return Hashed::Failed(format!("cannot read: {e}"));
+        return Hashed::Failed(SkipReason::CannotRead(e.to_string()));
     }
     let detection = kernel::detect(&head, name, size);
     match detection {
@@ -469,7 +563,7 @@ fn hash_candidate(path: &Path, name: &str) -> Hashed {
             size,
             detection,
         },
-        Err(e) => Hashed::Failed(format!("cannot read: {e}")),
+        Err(e) => Hashed::Failed(SkipReason::CannotRead(e.to_string())),
     }
 }
 
@@ -479,7 +573,7 @@ fn archive_one(
     ctx: &Ctx<'_>,
     row: &LocationRow,
 ) -> std::result::Result<Option<(LocationRow, LocationRow)>, String> {
-    let sha = Sha256Hex::parse(&row.sha256).ok_or("bad hash in catalogue")?;
+    let sha = row.sha256.clone();
     let object = ctx.home.object_path(&sha);
     let path = Path::new(&row.path);
     let err = |e: crate::store::Error| format!("cannot archive: {}", crate::error_chain(&e));
@@ -489,7 +583,7 @@ fn archive_one(
         // still hash to what was scanned, then rename to the content-derived name.
         let staged = stage_copy_or_link(ctx, path, &row.filename).map_err(err)?;
         staged
-            .verify(&row.filename, Some(row.size), Some(&sha))
+            .verify(&row.filename, Some(row.stamp.size), Some(&sha))
             .map_err(err)?;
         staged.persist_if_absent(&object, true).map_err(err)?;
     } else {
@@ -497,7 +591,7 @@ fn archive_one(
             hash::hash_file(&object).map_err(|e| format!("cannot read object: {e}"))?;
         if actual != sha {
             return Err(format!(
-                "object `{}` does not hash to its name; run `kdb verify`",
+                "object `{}` does not hash to its name (the store is damaged); remove it and scan again",
                 object.display()
             ));
         }
@@ -514,14 +608,11 @@ fn archive_one(
         .to_str()
         .ok_or("object path is not UTF-8")?
         .to_owned();
-    let object_row = super::object_row(&object, sha.as_str(), stamp, None, db::now());
+    let object_row = super::object_row(&object, &sha, stamp, None, db::now());
     let link_row = LocationRow {
         kind: LocationKind::Symlink,
         link_target: Some(object_str),
-        dev: stamp.dev,
-        ino: stamp.ino,
-        size: stamp.size,
-        mtime_ns: stamp.mtime_ns,
+        stamp,
         ..row.clone()
     };
     Ok(Some((object_row, link_row)))

@@ -151,7 +151,7 @@ impl Tx<'_> {
     }
 }
 
-/// Current UTC time as RFC 3339 (seconds), the format of every timestamp column.
-pub fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+/// Current UTC time (whole seconds), the value of every timestamp column.
+pub fn now() -> crate::content::Timestamp {
+    crate::content::Timestamp::now()
 }

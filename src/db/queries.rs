@@ -4,16 +4,17 @@
 use rusqlite::{OptionalExtension, Row, params};
 use serde::Serialize;
 
-use super::{Catalogue, Error, Tx, now};
+use super::{Catalogue, Error, Tx};
+use crate::content::{FileStamp, Sha256Hex, Timestamp};
 
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct KernelRow {
-    pub sha256: String,
+    pub sha256: Sha256Hex,
     pub canonical: String,
     pub kernel_type: String,
     pub byte_order: Option<String>,
     pub size: u64,
-    pub first_seen: String,
+    pub first_seen: Timestamp,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -33,11 +34,13 @@ impl LocationKind {
         }
     }
 
-    fn parse(s: &str) -> Self {
+    /// The kind stored in the catalogue; an unknown word is an error, never a guess.
+    fn parse(s: &str) -> Option<Self> {
         match s {
-            "symlink" => LocationKind::Symlink,
-            "object" => LocationKind::Object,
-            _ => LocationKind::File,
+            "file" => Some(LocationKind::File),
+            "symlink" => Some(LocationKind::Symlink),
+            "object" => Some(LocationKind::Object),
+            _ => None,
         }
     }
 }
@@ -46,23 +49,22 @@ impl LocationKind {
 pub struct LocationRow {
     pub path: String,
     pub filename: String,
-    pub sha256: String,
+    pub sha256: Sha256Hex,
     pub mission: Option<String>,
     pub source_url: Option<String>,
     pub kind: LocationKind,
     pub link_target: Option<String>,
-    pub dev: u64,
-    pub ino: u64,
-    pub size: u64,
-    pub mtime_ns: i64,
-    pub hashed_at: String,
+    /// The stat (following a link) when the content was hashed.
+    #[serde(flatten)]
+    pub stamp: FileStamp,
+    pub hashed_at: Timestamp,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct AliasRow {
-    pub sha256: String,
+    pub sha256: Sha256Hex,
     pub filename: String,
-    pub first_seen: String,
+    pub first_seen: Timestamp,
     pub source_url: Option<String>,
 }
 
@@ -72,18 +74,18 @@ pub struct MissionRow {
     pub server_url: Option<String>,
     pub mk_dir_url: Option<String>,
     pub dedup: bool,
-    pub added_at: String,
+    pub added_at: Timestamp,
 }
 
 /// One download: the content a URL served and the validators it came with.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct DownloadRow {
     pub url: String,
-    pub sha256: String,
+    pub sha256: Sha256Hex,
     pub etag: Option<String>,
     pub last_modified: Option<String>,
     pub size: u64,
-    pub fetched_at: String,
+    pub fetched_at: Timestamp,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
@@ -95,11 +97,11 @@ pub struct MetakernelRow {
     pub local_path: String,
     pub mission: Option<String>,
     /// SHA-256 of the metakernel as served (not of the local rewrite).
-    pub sha256: Option<String>,
+    pub sha256: Option<Sha256Hex>,
     pub etag: Option<String>,
     pub last_modified: Option<String>,
     pub size: Option<u64>,
-    pub acquired_at: String,
+    pub acquired_at: Timestamp,
 }
 
 const METAKERNEL_COLS: &str = "id, name, source_url, final_url, local_path, mission, sha256, etag, last_modified, size, acquired_at";
@@ -129,12 +131,23 @@ fn location(r: &Row<'_>) -> rusqlite::Result<LocationRow> {
         sha256: r.get(2)?,
         mission: r.get(3)?,
         source_url: r.get(4)?,
-        kind: LocationKind::parse(&r.get::<_, String>(5)?),
+        kind: {
+            let word: String = r.get(5)?;
+            LocationKind::parse(&word).ok_or_else(|| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    5,
+                    rusqlite::types::Type::Text,
+                    format!("unknown location kind `{word}`").into(),
+                )
+            })?
+        },
         link_target: r.get(6)?,
-        dev: r.get::<_, i64>(7)? as u64,
-        ino: r.get::<_, i64>(8)? as u64,
-        size: r.get::<_, i64>(9)? as u64,
-        mtime_ns: r.get(10)?,
+        stamp: FileStamp {
+            dev: r.get::<_, i64>(7)? as u64,
+            ino: r.get::<_, i64>(8)? as u64,
+            size: r.get::<_, i64>(9)? as u64,
+            mtime_ns: r.get(10)?,
+        },
         hashed_at: r.get(11)?,
     })
 }
@@ -151,7 +164,7 @@ fn kernel(r: &Row<'_>) -> rusqlite::Result<KernelRow> {
 }
 
 impl Catalogue {
-    pub fn kernel(&self, sha256: &str) -> Result<Option<KernelRow>, Error> {
+    pub fn kernel(&self, sha256: &Sha256Hex) -> Result<Option<KernelRow>, Error> {
         let mut st = self.conn.prepare_cached(
             "SELECT sha256, canonical, kernel_type, byte_order, size, first_seen FROM kernels WHERE sha256 = ?1",
         )?;
@@ -159,7 +172,7 @@ impl Catalogue {
     }
 
     /// Contents whose hash starts with `prefix` (lower-case hex), at most `limit`.
-    pub fn kernels_by_prefix(&self, prefix: &str, limit: usize) -> Result<Vec<String>, Error> {
+    pub fn kernels_by_prefix(&self, prefix: &str, limit: usize) -> Result<Vec<Sha256Hex>, Error> {
         let mut st = self
             .conn
             .prepare_cached("SELECT sha256 FROM kernels WHERE sha256 >= ?1 AND sha256 < ?2 ORDER BY sha256 LIMIT ?3")?;
@@ -169,7 +182,7 @@ impl Catalogue {
     }
 
     /// Contents known under `filename` (exactly): as canonical name, alias or location.
-    pub fn kernels_named(&self, filename: &str) -> Result<Vec<String>, Error> {
+    pub fn kernels_named(&self, filename: &str) -> Result<Vec<Sha256Hex>, Error> {
         let mut st = self.conn.prepare_cached(
             "SELECT sha256 FROM kernel_aliases WHERE filename = ?1
              UNION SELECT sha256 FROM kernels WHERE canonical = ?1
@@ -180,7 +193,7 @@ impl Catalogue {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    pub fn aliases_of(&self, sha256: &str) -> Result<Vec<AliasRow>, Error> {
+    pub fn aliases_of(&self, sha256: &Sha256Hex) -> Result<Vec<AliasRow>, Error> {
         let mut st = self.conn.prepare_cached(
             "SELECT sha256, filename, first_seen, source_url FROM kernel_aliases WHERE sha256 = ?1
              ORDER BY first_seen, filename",
@@ -196,7 +209,7 @@ impl Catalogue {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    pub fn locations_of(&self, sha256: &str) -> Result<Vec<LocationRow>, Error> {
+    pub fn locations_of(&self, sha256: &Sha256Hex) -> Result<Vec<LocationRow>, Error> {
         let mut st = self.conn.prepare_cached(&format!(
             "SELECT {LOCATION_COLS} FROM locations WHERE sha256 = ?1 ORDER BY path"
         ))?;
@@ -247,7 +260,7 @@ impl Catalogue {
     }
 
     /// Contents known under more than one filename, most-aliased first.
-    pub fn most_aliased(&self, limit: usize) -> Result<Vec<(String, String, u64)>, Error> {
+    pub fn most_aliased(&self, limit: usize) -> Result<Vec<(Sha256Hex, String, u64)>, Error> {
         let mut st = self.conn.prepare_cached(
             "SELECT k.sha256, k.canonical, COUNT(*) AS n FROM kernel_aliases a JOIN kernels k USING (sha256)
              GROUP BY k.sha256 HAVING n > 1 ORDER BY n DESC, k.canonical LIMIT ?1",
@@ -258,7 +271,7 @@ impl Catalogue {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    pub fn alias_count(&self, sha256: &str) -> Result<u64, Error> {
+    pub fn alias_count(&self, sha256: &Sha256Hex) -> Result<u64, Error> {
         let mut st = self
             .conn
             .prepare_cached("SELECT COUNT(*) FROM kernel_aliases WHERE sha256 = ?1")?;
@@ -346,7 +359,7 @@ impl Catalogue {
 
 /// A new content (ignored when the hash is already known: canonical = first name).
 pub struct NewKernel<'a> {
-    pub sha256: &'a str,
+    pub sha256: &'a Sha256Hex,
     pub filename: &'a str,
     pub kernel_type: &'a str,
     pub byte_order: Option<&'a str>,
@@ -365,21 +378,21 @@ impl Tx<'_> {
             k.kernel_type,
             k.byte_order,
             k.size as i64,
-            now()
+            Timestamp::now()
         ])? > 0)
     }
 
     /// Records `filename` as a name of `sha256` (kept forever; first sighting wins).
     pub fn insert_alias(
         &self,
-        sha256: &str,
+        sha256: &Sha256Hex,
         filename: &str,
         source_url: Option<&str>,
     ) -> Result<bool, Error> {
         let mut st = self.conn().prepare_cached(
             "INSERT OR IGNORE INTO kernel_aliases (sha256, filename, first_seen, source_url) VALUES (?1, ?2, ?3, ?4)",
         )?;
-        Ok(st.execute(params![sha256, filename, now(), source_url])? > 0)
+        Ok(st.execute(params![sha256, filename, Timestamp::now(), source_url])? > 0)
     }
 
     pub fn upsert_location(&self, l: &LocationRow) -> Result<(), Error> {
@@ -399,10 +412,10 @@ impl Tx<'_> {
             l.source_url,
             l.kind.as_str(),
             l.link_target,
-            l.dev as i64,
-            l.ino as i64,
-            l.size as i64,
-            l.mtime_ns,
+            l.stamp.dev as i64,
+            l.stamp.ino as i64,
+            l.stamp.size as i64,
+            l.stamp.mtime_ns,
             l.hashed_at
         ])?;
         Ok(())
@@ -478,5 +491,19 @@ impl Tx<'_> {
             .conn()
             .prepare_cached("DELETE FROM missions WHERE name = ?1")?;
         Ok(st.execute([name])? > 0)
+    }
+}
+
+#[cfg(test)]
+mod kind_tests {
+    use super::LocationKind;
+
+    #[test]
+    fn an_unknown_location_kind_is_refused_not_taken_for_a_file() {
+        assert_eq!(LocationKind::parse("file"), Some(LocationKind::File));
+        assert_eq!(LocationKind::parse("symlink"), Some(LocationKind::Symlink));
+        assert_eq!(LocationKind::parse("object"), Some(LocationKind::Object));
+        assert_eq!(LocationKind::parse("hardlink"), None);
+        assert_eq!(LocationKind::parse(""), None);
     }
 }

@@ -69,8 +69,11 @@ impl KernelType {
     }
 
     /// The type NAIF's file-naming convention gives an extension (any case).
+    /// Guesses the type from a file name's extension, in any case (`.bsp` → SPK,
+    /// `.TPC` → PCK); a path's directories (`/` or `\\`) are ignored.
     pub fn from_extension(name: &str) -> Option<Self> {
-        let ext = name.rsplit_once('.')?.1.to_ascii_lowercase();
+        let file = name.rsplit(['/', '\\']).next().unwrap_or(name);
+        let ext = file.rsplit_once('.')?.1.to_ascii_lowercase();
         Some(match ext.as_str() {
             "bsp" => KernelType::Spk,
             "bc" => KernelType::Ck,
@@ -257,6 +260,30 @@ fn contains_begindata(head: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn kernel_type_from_extension() {
+        let cases = [
+            ("de440s.bsp", Some(KernelType::Spk)),
+            ("a.BC", Some(KernelType::Ck)),
+            ("x.tf", Some(KernelType::Fk)),
+            ("x.ti", Some(KernelType::Ik)),
+            ("naif0012.TLS", Some(KernelType::Lsk)),
+            ("x.tsc", Some(KernelType::Sclk)),
+            ("pck00011.tpc", Some(KernelType::Pck)),
+            ("earth.bpc", Some(KernelType::Pck)),
+            ("shape.bds", Some(KernelType::Dsk)),
+            ("x.bes", Some(KernelType::Ek)),
+            ("juice_ops.tm", Some(KernelType::Mk)),
+            ("README", None),
+            ("dir.bsp/readme", None),
+            ("kernels\\lsk\\naif0012.tls", Some(KernelType::Lsk)),
+        ];
+        for (name, want) in cases {
+            assert_eq!(KernelType::from_extension(name), want, "{name}");
+        }
+        assert_eq!(KernelType::Pck.as_str(), "pck");
+    }
+
     use super::*;
 
     fn daf(id: &[u8; 8], order: &[u8; 8]) -> Vec<u8> {

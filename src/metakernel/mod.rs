@@ -62,7 +62,6 @@ mod rewrite;
 
 use std::collections::HashMap;
 use std::fmt;
-use std::path::{Path, PathBuf};
 
 use lex::{Marker, TokenKind};
 
@@ -332,92 +331,6 @@ fn hint_text(hint: &Option<String>) -> String {
     match hint {
         Some(h) => format!(" ({h})"),
         None => String::new(),
-    }
-}
-
-/// A metakernel file that could not be read or parsed.
-#[derive(Debug, thiserror::Error)]
-pub enum ReadError {
-    #[error("failed to read `{path}`")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("failed to parse `{path}`")]
-    Parse {
-        path: PathBuf,
-        #[source]
-        source: ParseError,
-    },
-}
-
-/// Reads and parses the metakernel at `path`.
-pub fn read(path: &Path) -> Result<Metakernel, ReadError> {
-    let bytes = std::fs::read(path).map_err(|source| ReadError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    Metakernel::parse(&bytes).map_err(|source| ReadError::Parse {
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
-/// A kernel type as guessed from a file name's extension.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum KernelType {
-    Spk,
-    Ck,
-    Fk,
-    Ik,
-    Lsk,
-    Sclk,
-    Pck,
-    Dsk,
-    Ek,
-    Mk,
-}
-
-impl KernelType {
-    /// Guesses the type from the extension, in any case (`.bsp` → SPK, `.TPC` → PCK).
-    pub fn from_name(name: &str) -> Option<Self> {
-        let file = name.rsplit(['/', '\\']).next().unwrap_or(name);
-        let (_, ext) = file.rsplit_once('.')?;
-        Some(match ext.to_ascii_lowercase().as_str() {
-            "bsp" => Self::Spk,
-            "bc" => Self::Ck,
-            "tf" => Self::Fk,
-            "ti" => Self::Ik,
-            "tls" => Self::Lsk,
-            "tsc" => Self::Sclk,
-            "tpc" | "bpc" => Self::Pck,
-            "bds" => Self::Dsk,
-            "bes" => Self::Ek,
-            "tm" => Self::Mk,
-            _ => return None,
-        })
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Spk => "spk",
-            Self::Ck => "ck",
-            Self::Fk => "fk",
-            Self::Ik => "ik",
-            Self::Lsk => "lsk",
-            Self::Sclk => "sclk",
-            Self::Pck => "pck",
-            Self::Dsk => "dsk",
-            Self::Ek => "ek",
-            Self::Mk => "mk",
-        }
-    }
-}
-
-impl fmt::Display for KernelType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

@@ -127,6 +127,68 @@ fn is_name_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
 
+/// `PATH_SYMBOLS` paired with the joined `PATH_VALUES`, checked as CSPICE checks them
+/// (same count, lengths within limits); `None` when the file defines no symbols.
+fn symbol_table(mk: &Metakernel) -> Result<Option<Vec<(String, String)>>, ParseError> {
+    let Some(names) = string_values(mk, PATH_SYMBOLS) else {
+        return Ok(None);
+    };
+    for s in &names {
+        if s.text.len() > MAX_STRING_LEN {
+            return Err(ParseError {
+                line: s.line,
+                column: s.column,
+                kind: ParseErrorKind::StringTooLong {
+                    name: PATH_SYMBOLS.to_owned(),
+                    len: s.text.len(),
+                },
+            });
+        }
+    }
+    let values = match string_values(mk, PATH_VALUES) {
+        Some(v) => join(mk, PATH_VALUES, &v, true)?,
+        None => Vec::new(),
+    };
+    if values.len() != names.len() {
+        let at = mk
+            .variables()
+            .iter()
+            .rfind(|a| a.name == PATH_SYMBOLS)
+            .map_or((1, 1), |a| (a.line, a.column));
+        return Err(ParseError {
+            line: at.0,
+            column: at.1,
+            kind: ParseErrorKind::PathMismatch {
+                symbols: names.len(),
+                values: values.len(),
+            },
+        });
+    }
+    for v in &values {
+        if v.value.len() > MAX_PATH_LEN {
+            return Err(ParseError {
+                line: v.line,
+                column: v.column,
+                kind: ParseErrorKind::PathValueTooLong { len: v.value.len() },
+            });
+        }
+    }
+    Ok(Some(
+        names
+            .iter()
+            .zip(values)
+            .map(|(n, v)| (trim_blanks_end(&n.text).to_owned(), v.value))
+            .collect(),
+    ))
+}
+
+/// Whether the file completed an assignment of one of `FURNSH`'s variables.
+fn furnsh_acts(mk: &Metakernel) -> bool {
+    mk.variables().iter().any(|a| {
+        a.closed && [KERNELS_TO_LOAD, PATH_SYMBOLS, PATH_VALUES].contains(&a.name.as_str())
+    })
+}
+
 pub(super) fn entries_with_warnings(
     mk: &Metakernel,
 ) -> Result<(Vec<Entry>, Vec<Warning>), ParseError> {
@@ -134,64 +196,12 @@ pub(super) fn entries_with_warnings(
     // `FURNSH` acts only when the file assigned one of its variables; an assignment the
     // file ended inside of does not count (`LDPOOL` does not notify watchers of it), but
     // its values are in the pool all the same.
-    let touched = mk.variables().iter().any(|a| {
-        a.closed && [KERNELS_TO_LOAD, PATH_SYMBOLS, PATH_VALUES].contains(&a.name.as_str())
-    });
-    if !touched {
+    if !furnsh_acts(mk) {
         return Ok((Vec::new(), warnings));
     }
-    let mut symbols: Vec<(String, String)> = Vec::new();
-    let has_symbols = match string_values(mk, PATH_SYMBOLS) {
-        Some(names) => {
-            for s in &names {
-                if s.text.len() > MAX_STRING_LEN {
-                    return Err(ParseError {
-                        line: s.line,
-                        column: s.column,
-                        kind: ParseErrorKind::StringTooLong {
-                            name: PATH_SYMBOLS.to_owned(),
-                            len: s.text.len(),
-                        },
-                    });
-                }
-            }
-            let values = match string_values(mk, PATH_VALUES) {
-                Some(v) => join(mk, PATH_VALUES, &v, true)?,
-                None => Vec::new(),
-            };
-            if values.len() != names.len() {
-                let at = mk
-                    .variables()
-                    .iter()
-                    .rfind(|a| a.name == PATH_SYMBOLS)
-                    .map_or((1, 1), |a| (a.line, a.column));
-                return Err(ParseError {
-                    line: at.0,
-                    column: at.1,
-                    kind: ParseErrorKind::PathMismatch {
-                        symbols: names.len(),
-                        values: values.len(),
-                    },
-                });
-            }
-            for v in &values {
-                if v.value.len() > MAX_PATH_LEN {
-                    return Err(ParseError {
-                        line: v.line,
-                        column: v.column,
-                        kind: ParseErrorKind::PathValueTooLong { len: v.value.len() },
-                    });
-                }
-            }
-            symbols = names
-                .iter()
-                .zip(values)
-                .map(|(n, v)| (trim_blanks_end(&n.text).to_owned(), v.value))
-                .collect();
-            true
-        }
-        None => false,
-    };
+    let found = symbol_table(mk)?;
+    let has_symbols = found.is_some();
+    let symbols = found.unwrap_or_default();
     let list = match string_values(mk, KERNELS_TO_LOAD) {
         Some(v) => join(mk, KERNELS_TO_LOAD, &v, true)?,
         None => Vec::new(),

@@ -234,18 +234,8 @@ struct Slot {
     last: bool,
 }
 
-/// Writes the output: the input with each job's tokens replaced.
-///
-/// Tokens are visited in file order while tracking the column the output has reached,
-/// so several replaced tokens on one line lay out correctly. Every token of a job but the
-/// last keeps one string ending in the `+` mark; the last token becomes as many strings as
-/// needed, continued on new lines aligned under where it starts.
-fn render(mk: &Metakernel, jobs: Vec<Job>) -> Result<Vec<u8>, RewriteError> {
-    let bytes = mk.as_bytes();
-    let lines = mk.lines();
-    for j in &jobs {
-        check_value(&j.value)?;
-    }
+/// Every token of every job, in file order.
+fn slots_in_file_order(jobs: &[Job]) -> Vec<Slot> {
     let mut slots: Vec<Slot> = jobs
         .iter()
         .enumerate()
@@ -259,16 +249,36 @@ fn render(mk: &Metakernel, jobs: Vec<Job>) -> Result<Vec<u8>, RewriteError> {
         })
         .collect();
     slots.sort_by_key(|s| s.span.start);
-    // Tokens of scalar assignments, and whether each is its assignment's only value.
-    let scalars: HashMap<usize, bool> = mk
-        .variables()
+    slots
+}
+
+/// Tokens of scalar assignments (by start offset), and whether each is its
+/// assignment's only value.
+fn scalar_tokens(mk: &Metakernel) -> HashMap<usize, bool> {
+    mk.variables()
         .iter()
         .filter(|a| !a.vector)
         .flat_map(|a| {
             let alone = a.values.len() == 1;
             a.values.iter().map(move |v| (v.span.start, alone))
         })
-        .collect();
+        .collect()
+}
+
+/// Writes the output: the input with each job's tokens replaced.
+///
+/// Tokens are visited in file order while tracking the column the output has reached,
+/// so several replaced tokens on one line lay out correctly. Every token of a job but the
+/// last keeps one string ending in the `+` mark; the last token becomes as many strings as
+/// needed, continued on new lines aligned under where it starts.
+fn render(mk: &Metakernel, jobs: Vec<Job>) -> Result<Vec<u8>, RewriteError> {
+    let bytes = mk.as_bytes();
+    let lines = mk.lines();
+    for j in &jobs {
+        check_value(&j.value)?;
+    }
+    let slots = slots_in_file_order(&jobs);
+    let scalars = scalar_tokens(mk);
     let mut rest: Vec<&str> = jobs.iter().map(|j| j.value.as_str()).collect();
     let mut out = Vec::with_capacity(bytes.len() + 256);
     let mut at = 0;

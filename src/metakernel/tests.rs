@@ -609,63 +609,6 @@ fn empty_and_comment_only_files_have_no_entries() {
     assert!(paths("KPL/MK\n\\begindata\n").is_empty());
 }
 
-#[test]
-fn kernel_type_from_extension() {
-    let cases = [
-        ("de440s.bsp", Some(KernelType::Spk)),
-        ("a.BC", Some(KernelType::Ck)),
-        ("x.tf", Some(KernelType::Fk)),
-        ("x.ti", Some(KernelType::Ik)),
-        ("naif0012.TLS", Some(KernelType::Lsk)),
-        ("x.tsc", Some(KernelType::Sclk)),
-        ("pck00011.tpc", Some(KernelType::Pck)),
-        ("earth.bpc", Some(KernelType::Pck)),
-        ("shape.bds", Some(KernelType::Dsk)),
-        ("x.bes", Some(KernelType::Ek)),
-        ("juice_ops.tm", Some(KernelType::Mk)),
-        ("README", None),
-        ("dir.bsp/readme", None),
-        ("kernels\\lsk\\naif0012.tls", Some(KernelType::Lsk)),
-    ];
-    for (name, want) in cases {
-        assert_eq!(KernelType::from_name(name), want, "{name}");
-    }
-    assert_eq!(KernelType::Pck.to_string(), "pck");
-}
-
-#[test]
-fn read_names_the_path() {
-    let dir = tempfile::tempdir().unwrap();
-    let missing = dir.path().join("missing.tm");
-    let e = read(&missing).unwrap_err();
-    assert_eq!(
-        e.to_string(),
-        format!("failed to read `{}`", missing.display())
-    );
-    let bad = temp_file(&dir, "\\begindata\nA =\n");
-    let e = read(&bad).unwrap_err();
-    assert_eq!(
-        e.to_string(),
-        format!("failed to parse `{}`", bad.display())
-    );
-    let source = std::error::Error::source(&e).unwrap().to_string();
-    assert!(source.starts_with("line 2, column 1: "), "{source}");
-    let good = temp_file(&dir, "\\begindata\nKERNELS_TO_LOAD = 'a'\n");
-    assert_eq!(read(&good).unwrap().entries().unwrap()[0].path, "a");
-}
-
-/// A file with `text` in `dir` (through `tempfile`: the crate's write chokepoint rules
-/// keep `std::fs::write` out of the code base).
-fn temp_file(dir: &tempfile::TempDir, text: &str) -> std::path::PathBuf {
-    use std::io::Write as _;
-    let mut f = tempfile::Builder::new()
-        .suffix(".tm")
-        .tempfile_in(dir.path())
-        .unwrap();
-    f.write_all(text.as_bytes()).unwrap();
-    f.into_temp_path().keep().unwrap()
-}
-
 // ---- rewriter ----
 
 fn rewrite(text: &str, values: &[(&str, &str)]) -> String {

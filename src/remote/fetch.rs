@@ -125,8 +125,11 @@ pub struct DownloadRequest {
     pub url: Url,
     /// The kernel file name as referenced, for type checks and messages.
     pub name: String,
+    /// A size the transfer must have exactly (a check).
     pub expected_size: Option<u64>,
     pub expected_sha256: Option<Sha256Hex>,
+    /// A size the server's listing gave (a hint for progress, never a check).
+    pub size_hint: Option<u64>,
 }
 
 /// A verified kernel in a temp file, not yet visible anywhere.
@@ -149,6 +152,9 @@ pub trait Progress: Sync {
     /// Bytes newly received (or found in a resumable partial). Bytes fetched again
     /// after a restart are not reported twice.
     fn bytes(&self, _n: u64) {}
+    /// A transfer with no size known up front learnt it (`Content-Length`, a local
+    /// file's size): the expected total grows by `n`.
+    fn grow(&self, _n: u64) {}
     /// One request finished, successfully or not.
     fn file_done(&self) {}
 }
@@ -393,7 +399,7 @@ pub fn download_all(
     progress: &dyn Progress,
 ) -> Vec<Result<Downloaded, FetchError>> {
     let groups = group_by_url(requests);
-    let expected_bytes = groups.iter().filter_map(|g| g.expect.size).sum();
+    let expected_bytes = groups.iter().filter_map(|g| g.known_size()).sum();
     progress.total(requests.len() as u64, expected_bytes);
     if requests.is_empty() {
         return Vec::new();
@@ -437,6 +443,7 @@ pub fn download_all(
             let meter = Meter {
                 tx: tx.clone(),
                 reported: 0,
+                sized: group.known_size().is_some(),
             };
             tasks.push(tokio::spawn(run_group(
                 Arc::clone(&ctx),
@@ -452,6 +459,7 @@ pub fn download_all(
         while let Some(event) = rx.recv().await {
             match event {
                 Event::Bytes(n) => progress.bytes(n),
+                Event::Grow(n) => progress.grow(n),
                 Event::FileDone => progress.file_done(),
             }
         }
@@ -519,6 +527,15 @@ struct Group {
     url: Url,
     members: Vec<usize>,
     expect: Expect,
+    /// The listing's size, when every member agrees on it.
+    hint: Option<u64>,
+}
+
+impl Group {
+    /// The size the transfer should have, for progress: the checked size, else the hint.
+    fn known_size(&self) -> Option<u64> {
+        self.expect.size.or(self.hint)
+    }
 }
 
 /// Groups requests by URL, in order of first appearance. The transfer checks what
@@ -536,6 +553,9 @@ fn group_by_url(requests: &[DownloadRequest]) -> Vec<Group> {
             if group.expect.sha256 != request.expected_sha256 {
                 group.expect.sha256 = None;
             }
+            if group.hint != request.size_hint {
+                group.hint = None;
+            }
         } else {
             index.insert(&request.url, groups.len());
             groups.push(Group {
@@ -546,6 +566,7 @@ fn group_by_url(requests: &[DownloadRequest]) -> Vec<Group> {
                     size: request.expected_size,
                     sha256: request.expected_sha256.clone(),
                 },
+                hint: request.size_hint,
             });
         }
     }
@@ -562,6 +583,7 @@ fn host_key(url: &Url) -> String {
 
 enum Event {
     Bytes(u64),
+    Grow(u64),
     FileDone,
 }
 
@@ -569,9 +591,19 @@ enum Event {
 struct Meter {
     tx: UnboundedSender<Event>,
     reported: u64,
+    /// The transfer's size was part of the announced total.
+    sized: bool,
 }
 
 impl Meter {
+    /// The transfer learnt its total size: announce it once, unless it was known.
+    fn learnt_size(&mut self, total: u64) {
+        if !self.sized {
+            self.sized = true;
+            self.tx.send(Event::Grow(total)).ok();
+        }
+    }
+
     fn at(&mut self, position: u64) {
         if position > self.reported {
             // The receiver outlives every task; a send cannot fail.

@@ -88,6 +88,14 @@ pub enum Size {
 }
 
 impl Size {
+    /// The byte count, when the page gave it exactly.
+    pub fn exact(self) -> Option<u64> {
+        match self {
+            Size::Exact(n) => Some(n),
+            Size::Approx(_) => None,
+        }
+    }
+
     /// Whether a file of `bytes` bytes could be listed with this size: exactly, or
     /// within the rounding of Apache's `12K`/`1.2M` forms (one decimal of 1024-based
     /// units, so under 6 % plus half a kilobyte).
@@ -1294,7 +1302,10 @@ mod tests {
     #[test]
     fn realdata_naif_captures() {
         let Some(root) = std::env::var_os("KDB_REALDATA") else {
-            eprintln!("skipping realdata_naif_captures: KDB_REALDATA is not set");
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("skipping realdata_naif_captures: KDB_REALDATA is not set");
+            }
             return;
         };
         let dir = std::path::Path::new(&root).join("listings");

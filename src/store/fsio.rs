@@ -178,6 +178,20 @@ fn adopt_partial_by_copy(
     Ok(staged)
 }
 
+/// Appends `bytes` to kdb's own append-only journal at `path` (never a kernel path)
+/// and flushes them to disk before returning.
+pub fn append_journal(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    use std::io::Write as _;
+    let mut file = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| Error::io("open journal", path, e))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_data())
+        .map_err(|e| Error::io("write journal", path, e))
+}
+
 /// Opens the resumable partial download at `path` for reading and appending,
 /// creating it when absent and never truncating it, under an exclusive advisory
 /// lock so that two processes never append to one partial. `None` when another

@@ -33,6 +33,7 @@ pub fn acquire(
 ) -> Result<HomeLock, Error> {
     // The lock file is never a kernel and holds no data; opening it without
     // truncation is the one open-for-write kdb does outside the staging path.
+    #[allow(clippy::disallowed_methods)] // the lock module is the other allowed opener
     let file = OpenOptions::new()
         .create(true)
         .truncate(false)

@@ -23,11 +23,11 @@ pub mod lock;
 pub mod safe_path;
 
 use std::fs;
-use std::io::{self, BufRead, Write};
+use std::io::{self, BufRead};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use hash::Sha256Hex;
+pub use crate::content::{FileStamp, Sha256Hex};
 pub use lock::HomeLock;
 
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +93,11 @@ impl Home {
         self.root.join("objects").join("sha256")
     }
 
+    /// Resumable partial downloads (`tmp/partial/`), swept like `tmp/`.
+    pub fn partial_dir(&self) -> PathBuf {
+        self.tmp().join("partial")
+    }
+
     pub fn tmp(&self) -> PathBuf {
         self.root.join("tmp")
     }
@@ -144,15 +149,7 @@ impl Home {
         if text.is_empty() {
             return Ok(());
         }
-        // Append-only journal of our own; it is never a kernel path.
-        let mut file = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(|e| Error::io("open journal", &path, e))?;
-        file.write_all(text.as_bytes())
-            .and_then(|()| file.sync_data())
-            .map_err(|e| Error::io("write journal", &path, e))
+        fsio::append_journal(&path, text.as_bytes())
     }
 
     /// Removes temp entries left by a killed process: `.kdb-tmp-*` entries in `tmp/`,
@@ -176,7 +173,7 @@ impl Home {
             fsio::remove_entry(&journal)?;
         }
         removed += sweep_dir(&self.tmp())?;
-        removed += sweep_dir(&self.tmp().join("partial"))?;
+        removed += sweep_dir(&self.partial_dir())?;
         Ok(removed)
     }
 }
@@ -200,25 +197,4 @@ fn sweep_dir(dir: &Path) -> Result<usize, Error> {
         }
     }
     Ok(removed)
-}
-
-/// Stat facts used to decide whether a file changed since it was hashed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct FileStamp {
-    pub dev: u64,
-    pub ino: u64,
-    pub size: u64,
-    pub mtime_ns: i64,
-}
-
-impl FileStamp {
-    pub fn of(meta: &fs::Metadata) -> Self {
-        use std::os::unix::fs::MetadataExt;
-        FileStamp {
-            dev: meta.dev(),
-            ino: meta.ino(),
-            size: meta.size(),
-            mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
-        }
-    }
 }

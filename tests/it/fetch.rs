@@ -85,6 +85,7 @@ impl Site {
             name: path.rsplit('/').next().unwrap().to_owned(),
             expected_size: None,
             expected_sha256: None,
+            size_hint: None,
         }
     }
 
@@ -306,6 +307,7 @@ fn unreachable_server_is_reported_as_unreachable_not_missing() {
         name: "de.bsp".into(),
         expected_size: None,
         expected_sha256: None,
+        size_hint: None,
     };
     let cfg = FetchConfig {
         attempts: 2,
@@ -825,12 +827,14 @@ fn file_urls_work_for_documents_listings_and_kernels() {
                 name: "mirror.bsp".into(),
                 expected_size: Some(bytes.len() as u64),
                 expected_sha256: Some(sha_of(&bytes)),
+                size_hint: None,
             },
             DownloadRequest {
                 url: file_url("gone.bsp"),
                 name: "gone.bsp".into(),
                 expected_size: None,
                 expected_sha256: None,
+                size_hint: None,
             },
         ],
     );
@@ -877,6 +881,7 @@ fn file_url_serving_an_html_page_as_a_kernel_is_refused() {
                 name: "page.bsp".into(),
                 expected_size: None,
                 expected_sha256: None,
+                size_hint: None,
             },
         )
         .unwrap_err();

@@ -302,6 +302,7 @@ fn concurrent_processes_wait_for_the_lock_and_both_succeed() {
     let root = dup_tree(&env);
     std::fs::create_dir_all(env.home()).unwrap();
     // Hold the lock ourselves so both processes must wait, then release it.
+    #[allow(clippy::disallowed_methods)]
     let lock = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)

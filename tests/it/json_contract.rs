@@ -13,11 +13,20 @@ fn filtered(env: &Env, repo: &Path, text: &str) -> String {
     let mut s = text.replace(&env.root().display().to_string(), "[TMP]");
     s = s.replace(&repo.display().to_string(), "[REPO]");
     let patterns: &[(&str, &str)] = &[
-        (r#""(\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?)""#, r#""[TIME]""#),
-        (r#""(mtime|mtime_ns|ino|dev|acquired_at|hashed_at|first_seen|modified)": -?\d+"#, r#""$1": 0"#),
+        (
+            r#""(\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?)""#,
+            r#""[TIME]""#,
+        ),
+        (
+            r#""(mtime|mtime_ns|ino|dev|acquired_at|hashed_at|first_seen|modified)": -?\d+"#,
+            r#""$1": 0"#,
+        ),
     ];
     for (pat, rep) in patterns {
-        s = regex::Regex::new(pat).unwrap().replace_all(&s, *rep).into_owned();
+        s = regex::Regex::new(pat)
+            .unwrap()
+            .replace_all(&s, *rep)
+            .into_owned();
     }
     s
 }
@@ -26,7 +35,10 @@ fn filtered(env: &Env, repo: &Path, text: &str) -> String {
 fn every_json_command_prints_the_recorded_bytes() {
     let env = Env::new();
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mk_url = format!("file://{}/demo/pub/naif/DEMO/kernels/mk/demo.tm", repo.display());
+    let mk_url = format!(
+        "file://{}/demo/pub/naif/DEMO/kernels/mk/demo.tm",
+        repo.display()
+    );
     let mk_dir = format!("file://{}/demo/pub/naif/DEMO/kernels/mk/", repo.display());
 
     // A scanned tree with one content under two names and one symlink.
@@ -50,7 +62,10 @@ fn every_json_command_prints_the_recorded_bytes() {
         ("metakernels", vec!["metakernels", "--json"]),
         ("list", vec!["list", "demo.tm", "--json"]),
         ("check", vec!["check", "demo.tm", "--json"]),
-        ("rewrite", vec!["rewrite", "demo.tm", "-o", &out_mk_s, "--json"]),
+        (
+            "rewrite",
+            vec!["rewrite", "demo.tm", "-o", &out_mk_s, "--json"],
+        ),
         ("dedup_dry_run", vec!["dedup", "--json"]),
         ("aliases", vec!["aliases", "a.bsp", "--json"]),
         ("resolve", vec!["resolve", "naif0012.tls", "--json"]),
@@ -66,7 +81,9 @@ fn every_json_command_prints_the_recorded_bytes() {
             out.status.code(),
             filtered(&env, repo, &String::from_utf8_lossy(&out.stdout))
         );
-        let file = repo.join("tests/it/snapshots/json").join(format!("{name}.json"));
+        let file = repo
+            .join("tests/it/snapshots/json")
+            .join(format!("{name}.json"));
         if std::env::var_os("KDB_RECORD_JSON").is_some() {
             common::write(&file, text.as_bytes());
             continue;

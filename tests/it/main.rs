@@ -1,4 +1,5 @@
 //! The integration test binary: one module per area, shared helpers in `common`.
+#![allow(clippy::print_stdout, clippy::print_stderr, clippy::too_many_lines)]
 
 mod acquire;
 mod common;
@@ -10,4 +11,5 @@ mod json_contract;
 mod listing_apache;
 mod metakernel_cli;
 mod metakernel_conformance;
+mod progress;
 mod shape;

@@ -492,6 +492,9 @@ async fn download_once(
         etag: partial.meta().etag.clone(),
         last_modified: partial.meta().last_modified.clone(),
     };
+    if let Some(total) = total {
+        meter.learnt_size(total);
+    }
     let limit = expect.size.into_iter().chain(total).min();
     while let Some(chunk) = next_chunk(&mut response, url, cfg, partial.len(), total).await? {
         partial.append(&chunk)?;

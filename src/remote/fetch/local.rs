@@ -187,6 +187,7 @@ pub(super) fn download(
     {
         return Err(too_long(limit));
     }
+    meter.learnt_size(meta.len());
     let mut reader = Capture {
         inner: file,
         head: Vec::new(),

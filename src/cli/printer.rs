@@ -1,0 +1,71 @@
+//! The one writer to stdout.
+//!
+//! Every byte a command prints goes through [`Printer`], which returns
+//! `io::Result`: a reader that went away (`kdb stats | head -1`) surfaces as a
+//! `BrokenPipe` error that `main` turns into a quiet exit 0, as ripgrep does, instead of
+//! the panic `println!` raises. Human renderers build a `String` first (see
+//! [`super::output`]), so a report is written in one piece.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+/// Stdout, written only through `io::Result`-returning calls.
+pub struct Printer {
+    stdout: io::Stdout,
+}
+
+impl Default for Printer {
+    fn default() -> Self {
+        Printer {
+            stdout: io::stdout(),
+        }
+    }
+}
+
+impl Printer {
+    /// Writes `text` as is and flushes.
+    pub fn text(&mut self, text: &str) -> io::Result<()> {
+        let mut lock = self.stdout.lock();
+        lock.write_all(text.as_bytes())?;
+        lock.flush()
+    }
+
+    /// Writes `value` as pretty JSON and a newline.
+    pub fn json<T: Serialize + ?Sized>(&mut self, value: &T) -> io::Result<()> {
+        let mut lock = self.stdout.lock();
+        serde_json::to_writer_pretty(&mut lock, value).map_err(io::Error::from)?;
+        writeln!(lock)?;
+        lock.flush()
+    }
+
+    /// `value` as JSON when `json`, else through its human renderer.
+    pub fn emit<T: Serialize + ?Sized>(
+        &mut self,
+        json: bool,
+        value: &T,
+        human: impl FnOnce(&mut String, &T),
+    ) -> io::Result<()> {
+        if json {
+            self.json(value)
+        } else {
+            let mut buf = String::new();
+            human(&mut buf, value);
+            self.text(&buf)
+        }
+    }
+}
+
+/// Whether `error` (or one of its causes) is a closed stdout.
+pub fn is_broken_pipe(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(error);
+    while let Some(e) = cur {
+        if e.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+        {
+            return true;
+        }
+        cur = e.source();
+    }
+    false
+}

@@ -1,0 +1,455 @@
+//! Dispatch: each command's `*Args` runs itself against an [`App`] and writes through
+//! the [`Printer`]; the exit code follows the report (docs/cli.md lists them).
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use clap::CommandFactory;
+
+use super::output::{self, Out};
+use super::printer::Printer;
+use super::progress::CliReporter;
+use super::settings::Settings;
+use super::*;
+use crate::commands::{
+    self, Ctx, ExitClass, browse, dedup, get, inspect, mission, mk, reset, scan,
+};
+use crate::remote::fetch::FetchConfig;
+use crate::store::Home;
+
+/// What went wrong, with the exit code to use.
+pub struct Failure {
+    pub class: ExitClass,
+    pub error: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl<E: Into<commands::Error>> From<E> for Failure {
+    fn from(e: E) -> Self {
+        let e = e.into();
+        Failure {
+            class: e.class(),
+            error: Box::new(e),
+        }
+    }
+}
+
+impl Failure {
+    pub(super) fn usage(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Failure {
+            class: ExitClass::Usage,
+            error: Box::new(e),
+        }
+    }
+
+    /// Writing to stdout failed (a closed pipe is handled by `main`).
+    fn output(e: std::io::Error) -> Self {
+        Failure {
+            class: ExitClass::Internal,
+            error: Box::new(e),
+        }
+    }
+}
+
+/// A command's outcome: its exit code, or what failed.
+pub type Outcome = Result<i32, Failure>;
+
+/// Everything a command needs from the shell: settings, notices, the library context.
+pub struct App<'a> {
+    pub settings: Settings,
+    pub out: Out,
+    pub ctx: Ctx<'a>,
+}
+
+impl App<'_> {
+    /// The network settings, with `jobs` overriding the configured parallelism.
+    fn net(&self, jobs: Option<u64>) -> FetchConfig {
+        let s = &self.settings;
+        FetchConfig {
+            jobs_per_host: jobs.unwrap_or(s.jobs()).max(1) as usize,
+            connect_timeout: Duration::from_secs(s.connect_timeout()),
+            read_timeout: Duration::from_secs(s.read_timeout()),
+            ..FetchConfig::default()
+        }
+    }
+}
+
+/// Runs one parsed command line; returns the exit code.
+pub fn run(cli: Cli) -> Outcome {
+    let mut p = Printer::default();
+    let out = Out::new(cli.color, cli.quiet);
+    if let Command::Completions { shell } = cli.command {
+        let mut buf = Vec::new();
+        clap_complete::generate(shell, &mut Cli::command(), "kdb", &mut buf);
+        p.text(&String::from_utf8_lossy(&buf))
+            .map_err(Failure::output)?;
+        return Ok(0);
+    }
+    let settings = Settings::load(cli.home.as_deref()).map_err(Failure::usage)?;
+    let show_progress = !cli.quiet && !cli.no_progress && std::io::stderr().is_terminal();
+    let reporter = CliReporter::new(show_progress, out.clone());
+    let app = App {
+        ctx: Ctx {
+            home: Home::new(settings.home().to_path_buf()),
+            lock_timeout: Duration::from_secs(settings.lock_timeout()),
+            reporter: &reporter,
+        },
+        settings,
+        out,
+    };
+    match cli.command {
+        Command::Get(a) => a.run(&app, &mut p),
+        Command::Update(a) => a.run(&app, &mut p),
+        Command::Browse(a) => a.run(&app, &mut p),
+        Command::Mission(a) => a.run(&app, &mut p),
+        Command::Metakernels(a) => {
+            let rows = app
+                .ctx
+                .read()?
+                .metakernels()
+                .map_err(commands::Error::from)?;
+            done(p.emit(a.json, &rows, |w, rows| output::metakernels(w, rows)))
+        }
+        Command::Scan(a) => a.run(&app, &mut p),
+        Command::Dedup(a) => a.run(&app, &mut p),
+        Command::Aliases(a) => a.run(&app, &mut p),
+        Command::Resolve(a) => a.run(&app, &mut p),
+        Command::List(a) => {
+            let r = mk::list(&app.ctx, &a.metakernel, a.kernel_type)?;
+            done(p.emit(a.json, &r, |w, r| output::list(w, &app.out, r)))
+        }
+        Command::Check(a) => {
+            let r = mk::check(&app.ctx, &a.metakernel, a.mission.as_deref())?;
+            p.emit(a.json, &r, output::check).map_err(Failure::output)?;
+            Ok(exit_if(r.missing > 0, ExitClass::NotFound))
+        }
+        Command::Rewrite(a) => a.run(&app, &mut p),
+        Command::Stats(a) => done(p.emit(a.json, &inspect::stats(&app.ctx)?, output::stats)),
+        Command::Duplicates(a) => {
+            let d = inspect::duplicates(&app.ctx)?;
+            done(p.emit(a.json, &d, output::duplicates))
+        }
+        Command::Config(a) => a.run(&app, &mut p),
+        Command::Reset(a) => a.run(&app),
+        Command::Completions { .. } => Ok(0),
+    }
+}
+
+/// Exit 0 once the output is written.
+fn done(written: std::io::Result<()>) -> Outcome {
+    written.map_err(Failure::output)?;
+    Ok(0)
+}
+
+/// `class`'s code when `failed`, else 0.
+fn exit_if(failed: bool, class: ExitClass) -> i32 {
+    if failed { class.code() } else { 0 }
+}
+
+impl GetArgs {
+    fn run(self, app: &App<'_>, p: &mut Printer) -> Outcome {
+        let opts = get::GetOptions {
+            source: self.source,
+            mission: self.mission,
+            force: self.force,
+            dry_run: self.dry_run,
+        };
+        let mut confirm = confirmer(&app.out, self.yes, self.json);
+        let r = get::get(&app.ctx, &app.net(self.net.jobs), &opts, &mut confirm)?;
+        p.emit(self.json, &r, |w, r| output::get(w, &app.out, r))
+            .map_err(Failure::output)?;
+        Ok(get_exit(&r))
+    }
+}
+
+impl UpdateArgs {
+    fn run(self, app: &App<'_>, p: &mut Printer) -> Outcome {
+        let opts = get::UpdateOptions {
+            metakernel: self.metakernel,
+            all: self.all,
+            force: self.force,
+            dry_run: self.dry_run,
+        };
+        let mut confirm = confirmer(&app.out, self.yes, self.json);
+        let items = get::update(&app.ctx, &app.net(self.net.jobs), &opts, &mut confirm)?;
+        p.emit(self.json, &items, |w, items| {
+            output::update(w, &app.out, items)
+        })
+        .map_err(Failure::output)?;
+        Ok(items.iter().map(|i| get_exit(&i.report)).max().unwrap_or(0))
+    }
+}
+
+impl BrowseArgs {
+    fn run(self, app: &App<'_>, p: &mut Printer) -> Outcome {
+        let r = browse::run(
+            &app.ctx,
+            &app.net(None),
+            &browse::BrowseOptions {
+                target: self.target,
+                archived: self.archived,
+                filter: self.filter,
+                sort_by_date: self.sort == SortArg::Date,
+                show_versioned: self.show_versioned,
+            },
+        )?;
+        done(p.emit(self.json, &r, output::browse))
+    }
+}
+
+impl MissionCommand {
+    fn run(self, app: &App<'_>, p: &mut Printer) -> Outcome {
+        match self {
+            MissionCommand::Add {
+                name,
+                server,
+                mk_dir_url,
+                no_dedup,
+            } => {
+                let name = match name {
+                    Some(n) => n,
+                    None => pick_mission(&app.out, &app.net(None), server.as_deref())?,
+                };
+                let row = mission::add(
+                    &app.ctx,
+                    &app.net(None),
+                    &mission::AddOptions {
+                        name,
+                        server,
+                        mk_dir_url,
+                        dedup: !no_dedup,
+                    },
+                )?;
+                let copies = if row.dedup {
+                    ""
+                } else {
+                    ", independent copies"
+                };
+                done(p.text(&format!(
+                    "added mission {} (mk/ at {}{copies})\n",
+                    row.name,
+                    row.mk_dir_url.unwrap_or_default(),
+                )))
+            }
+            MissionCommand::List(a) => {
+                done(p.emit(a.json, &mission::list(&app.ctx)?, output::missions))
+            }
+            MissionCommand::Remove { name } => {
+                let removed = mission::remove(&app.ctx, &name)?;
+                done(p.text(&format!(
+                    "removed mission {removed} (its kernels stay in the store)\n"
+                )))
+            }
+        }
+    }
+}
+
+impl ScanArgs {
+    fn run(self, app: &App<'_>, p: &mut Printer) -> Outcome {
+        let report = scan::run(
+            &app.ctx,
+            &scan::ScanOptions {
+                dir: self.dir,
+                mission: self.mission,
+                archive: self.archive,
+            },
+        )?;
+        done(p.emit(self.json, &report, |w, r| output::scan(w, &app.out, r)))
+    }
+}
+
+impl DedupArgs {
+    fn run(self, app: &App<'_>, p: &mut Printer) -> Outcome {
+        let report = dedup::run(
+            &app.ctx,
+            &dedup::DedupOptions {
+                execute: self.execute,
+                link: match self.link {
+                    LinkArg::Symlink => dedup::LinkMode::Symlink,
+                    LinkArg::Hardlink => dedup::LinkMode::Hardlink,
+                },
+                mission: self.mission,
+            },
+        )?;
+        p.emit(self.json, &report, |w, r| output::dedup(w, &app.out, r))
+            .map_err(Failure::output)?;
+        Ok(exit_if(!report.skipped.is_empty(), ExitClass::Partial))
+    }
+}
+
+impl AliasesArgs {
+    fn run(self, app: &App<'_>, p: &mut Printer) -> Outcome {
+        let query = match self.query {
+            Some(q) => q,
+            None => pick_alias(&app.out, &app.ctx)?,
+        };
+        let reports = inspect::aliases(&app.ctx, &query)?;
+        if !self.json {
+            return done(p.emit(false, &reports, |w, r| output::aliases(w, &app.out, r)));
+        }
+        if reports.len() > 1 {
+            let hashes: Vec<&str> = reports.iter().map(|r| r.sha256.as_str()).collect();
+            return Err(commands::Error::Usage(format!(
+                "`{query}` names {} different contents ({}); pass a hash prefix",
+                reports.len(),
+                hashes.join(", ")
+            ))
+            .into());
+        }
+        done(p.json(&reports[0]))
+    }
+}
+
+impl ResolveArgs {
+    fn run(self, app: &App<'_>, p: &mut Printer) -> Outcome {
+        let r = inspect::resolve(&app.ctx, &self.name, self.mission.as_deref())?;
+        if let Some(m) = &r.fallback_from {
+            app.out.warn(&format!(
+                "no copy of `{}` in mission {m}; using the one from {}",
+                r.name,
+                r.mission.as_deref().unwrap_or("no mission")
+            ));
+        }
+        done(p.emit(self.json, &r, |w, r| w.push_str(&format!("{}\n", r.path))))
+    }
+}
+
+impl RewriteArgs {
+    fn run(self, app: &App<'_>, p: &mut Printer) -> Outcome {
+        let r = mk::rewrite(
+            &app.ctx,
+            &mk::RewriteOptions {
+                metakernel: self.metakernel,
+                output: self.output,
+                link_root: self.link_root,
+                mission: self.mission,
+            },
+        )?;
+        p.emit(self.json, &r, |w, r| output::rewrite(w, &app.out, r))
+            .map_err(Failure::output)?;
+        Ok(exit_if(!r.unresolved.is_empty(), ExitClass::Partial))
+    }
+}
+
+impl ConfigArgs {
+    fn run(self, app: &App<'_>, p: &mut Printer) -> Outcome {
+        let settings = &app.settings;
+        match self.action {
+            Some(ConfigAction::Get { key }) => {
+                let value = settings.get(&key).map_err(Failure::usage)?;
+                done(p.text(&format!("{value}\n")))
+            }
+            Some(ConfigAction::Set { key, value }) => {
+                let path = settings.set(&key, &value).map_err(Failure::usage)?;
+                app.out.note(&format!("set {key} in `{}`", path.display()));
+                Ok(0)
+            }
+            None => done(p.emit(self.json, settings, output::settings)),
+        }
+    }
+}
+
+impl ResetArgs {
+    fn run(self, app: &App<'_>) -> Outcome {
+        let catalogue = app.ctx.home.catalogue();
+        if !self.yes {
+            let question = format!(
+                "delete the catalogue `{}`? kernel files are kept",
+                catalogue.display()
+            );
+            if !prompt::confirm(&question, "reset", "--yes")? {
+                app.out.note("nothing deleted");
+                return Ok(ExitClass::Usage.code());
+            }
+        }
+        let r = reset::run(&app.ctx)?;
+        app.out.note(&if r.deleted {
+            format!("deleted the catalogue `{}`", r.catalogue)
+        } else {
+            format!("no catalogue at `{}`; nothing to delete", r.catalogue)
+        });
+        Ok(0)
+    }
+}
+
+/// The confirmation step of `get`/`update`: print the plan, then ask on a terminal.
+fn confirmer(
+    out: &Out,
+    yes: bool,
+    json: bool,
+) -> impl FnMut(&get::GetPlan) -> commands::Result<bool> + '_ {
+    move |plan: &get::GetPlan| {
+        if !json {
+            output::get_plan(out, plan);
+        }
+        if yes {
+            return Ok(true);
+        }
+        prompt::confirm(
+            &format!("download {} kernels?", plan.to_download),
+            "get",
+            "-y",
+        )
+    }
+}
+
+fn get_exit(r: &get::GetReport) -> i32 {
+    if !r.failed.is_empty() {
+        ExitClass::Partial.code()
+    } else if r.declined {
+        ExitClass::Usage.code()
+    } else {
+        0
+    }
+}
+
+/// On a terminal, offer the mission directories of a server's listing.
+fn pick_mission(out: &Out, net: &FetchConfig, server: Option<&str>) -> Result<String, Failure> {
+    if !std::io::stdin().is_terminal() {
+        return Err(commands::Error::Usage(
+            "`kdb mission add` needs a NAME when stdin is not a terminal".into(),
+        )
+        .into());
+    }
+    let url = mission::server_url(server.unwrap_or("naif"))?;
+    let names = mission::server_missions(net, &url)?;
+    if names.is_empty() {
+        return Err(
+            commands::Error::NotFound(format!("no mission directories listed at `{url}`")).into(),
+        );
+    }
+    let menu: Vec<String> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| format!("{:>3}) {n}", i + 1))
+        .collect();
+    out.raw(&menu.join("\n"));
+    let k = prompt::choose("pick a mission", names.len())?;
+    Ok(names[k].clone())
+}
+
+/// Without an argument on a terminal, offer the contents known under several names.
+fn pick_alias(out: &Out, ctx: &Ctx<'_>) -> Result<String, Failure> {
+    if !std::io::stdin().is_terminal() {
+        return Err(commands::Error::Usage(
+            "`kdb aliases` needs a NAME or HASH argument when stdin is not a terminal".into(),
+        )
+        .into());
+    }
+    let candidates = inspect::alias_candidates(ctx, 30)?;
+    if candidates.is_empty() {
+        return Err(commands::Error::NotFound(
+            "no content is known under more than one name".into(),
+        )
+        .into());
+    }
+    let menu: Vec<String> = candidates
+        .iter()
+        .enumerate()
+        .map(|(i, (sha, canonical, n))| {
+            format!("{:>3}) {canonical}  ({n} names, {})", i + 1, sha.short(12))
+        })
+        .collect();
+    out.raw(&menu.join("\n"));
+    let choice = prompt::choose("pick a content", candidates.len())?;
+    Ok(candidates[choice].0.to_string())
+}

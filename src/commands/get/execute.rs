@@ -1,0 +1,201 @@
+//! Executing a `get` plan: downloaded contents become objects, the mission tree is
+//! laid out (links or copies, replaced atomically), and the local metakernel is built.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use crate::commands::plan::{self, RemotePlan};
+use crate::commands::{Ctx, Error, Result, mk};
+use crate::content::Timestamp;
+use crate::db::{self, LocationKind, LocationRow, NewKernel};
+use crate::kernel::{self, Detection};
+use crate::remote::fetch::Validators;
+use crate::store::{FileStamp, Sha256Hex, fsio, hash};
+
+/// One downloaded content, persisted as an object, ready to be recorded.
+pub(super) struct Arrived {
+    name: String,
+    url: String,
+    validators: Validators,
+    kernel_type: &'static str,
+    byte_order: Option<&'static str>,
+    object: LocationRow,
+}
+
+impl Arrived {
+    pub(super) fn record(&self, tx: &db::Tx<'_>) -> Result<()> {
+        tx.insert_kernel(&NewKernel {
+            sha256: &self.object.sha256,
+            filename: &self.name,
+            kernel_type: self.kernel_type,
+            byte_order: self.byte_order,
+            size: self.object.stamp.size,
+        })?;
+        tx.upsert_location(&self.object)?;
+        tx.insert_alias(&self.object.sha256, &self.name, Some(&self.url))?;
+        tx.upsert_download(&db::DownloadRow {
+            url: self.url.clone(),
+            sha256: self.object.sha256.clone(),
+            etag: self.validators.etag.clone(),
+            last_modified: self.validators.last_modified.clone(),
+            size: self.object.stamp.size,
+            fetched_at: self.object.hashed_at,
+        })?;
+        Ok(())
+    }
+}
+
+/// Classifies a persisted object and builds its rows.
+pub(super) fn arrived(
+    name: &str,
+    url: &str,
+    validators: Validators,
+    sha: &Sha256Hex,
+    object: &Path,
+    len: u64,
+    now: Timestamp,
+) -> Result<Arrived> {
+    let mut head = Vec::with_capacity(kernel::HEAD_LEN);
+    fs::File::open(object)
+        .and_then(|f| f.take(kernel::HEAD_LEN as u64).read_to_end(&mut head))
+        .map_err(|e| crate::store::Error::io("read", object, e))?;
+    let (kernel_type, byte_order) = match kernel::detect(&head, name, len) {
+        Detection::Kernel {
+            kernel_type,
+            byte_order,
+            ..
+        } => (kernel_type.as_str(), byte_order.map(|b| b.as_str())),
+        _ => ("unknown", None),
+    };
+    let meta = fs::metadata(object).map_err(|e| crate::store::Error::io("stat", object, e))?;
+    let stamp = FileStamp::of(&meta);
+    Ok(Arrived {
+        name: name.to_owned(),
+        url: url.to_owned(),
+        validators,
+        kernel_type,
+        byte_order,
+        object: crate::commands::object_row(object, sha, stamp, Some(url.to_owned()), now),
+    })
+}
+
+/// Persists a verified download as its object (read-only, directory sync batched).
+pub(super) fn persist_object(
+    ctx: &Ctx<'_>,
+    d: crate::remote::fetch::Downloaded,
+    dir_syncs: &mut fsio::DirSyncs,
+) -> std::result::Result<(Sha256Hex, PathBuf, u64, Validators), crate::store::Error> {
+    let sha = d.staged.sha256().clone();
+    let len = d.staged.len();
+    let object = ctx.home.object_path(&sha);
+    fsio::create_dir_all(object.parent().unwrap_or(Path::new("/")))?;
+    d.staged.persist_batched(&object, true, true, dir_syncs)?;
+    Ok((sha, object, len, d.validators))
+}
+
+/// Where the bytes of a present location live (an object, or the file itself).
+pub(super) fn content_path(ctx: &Ctx<'_>, row: &LocationRow) -> PathBuf {
+    let object = ctx.home.object_path(&row.sha256);
+    if object.exists() {
+        object
+    } else {
+        PathBuf::from(&row.path)
+    }
+}
+
+/// Where one entry's content goes, and how.
+pub(super) struct Placement<'a> {
+    pub dest: &'a Path,
+    pub object: &'a Path,
+    pub sha: &'a Sha256Hex,
+    pub entry: &'a plan::RemoteEntry,
+    pub mission: &'a str,
+    /// An independent copy (the mission's dedup flag is off) instead of a link.
+    pub copy: bool,
+}
+
+/// Puts the object's content at the destination: a symlink, or an independent copy.
+/// An existing entry is replaced by rename, never written into.
+pub(super) fn lay_out(
+    p: &Placement<'_>,
+    now: Timestamp,
+    dirs: &mut fsio::DirSyncs,
+) -> Result<LocationRow> {
+    let Placement {
+        dest,
+        object,
+        sha,
+        entry: e,
+        mission,
+        copy,
+    } = *p;
+    let current_link = fs::read_link(dest).ok();
+    let kind = if !copy {
+        if current_link.as_deref() != Some(object) {
+            fsio::replace_with_symlink_batched(dest, object, dirs)?;
+        }
+        LocationKind::Symlink
+    } else {
+        let same = fs::symlink_metadata(dest).is_ok_and(|m| m.is_file())
+            && hash::hash_file(dest).is_ok_and(|(h, _)| &h == sha);
+        if !same {
+            let mut src = fs::File::open(object)
+                .map_err(|err| crate::store::Error::io("open", object, err))?;
+            let staged = fsio::stage(
+                dest.parent().unwrap_or(Path::new("/")),
+                &mut src,
+                &mut |_| {},
+            )?;
+            staged.verify(&e.name, None, Some(sha))?;
+            staged.persist_batched(dest, true, false, dirs)?;
+        }
+        LocationKind::File
+    };
+    let meta = fs::metadata(dest).map_err(|err| crate::store::Error::io("stat", dest, err))?;
+    let stamp = FileStamp::of(&meta);
+    Ok(LocationRow {
+        path: dest.display().to_string(),
+        filename: e.name.clone(),
+        sha256: sha.clone(),
+        mission: Some(mission.to_owned()),
+        source_url: Some(e.url.to_string()),
+        kind,
+        link_target: (kind == LocationKind::Symlink).then(|| object.display().to_string()),
+        stamp,
+        hashed_at: now,
+    })
+}
+
+/// The local metakernel: PATH_VALUES (or literal entries) made absolute into the tree.
+pub(super) fn local_metakernel(
+    loaded: &mk::Loaded,
+    p: &RemotePlan,
+    root: &Path,
+) -> Result<Vec<u8>> {
+    let bytes = if p.literal {
+        let by_raw: BTreeMap<String, String> = p
+            .entries
+            .iter()
+            .map(|e| {
+                (
+                    e.raw.clone(),
+                    root.join(e.local.as_str()).display().to_string(),
+                )
+            })
+            .collect();
+        loaded.mk.rewrite_entries(|e| by_raw.get(&e.raw).cloned())
+    } else {
+        let values: Vec<(String, String)> = p
+            .symbols
+            .iter()
+            .map(|(name, dir)| (name.clone(), root.join(dir.as_str()).display().to_string()))
+            .collect();
+        loaded.mk.rewrite_path_values(&values)
+    };
+    bytes.map_err(|source| Error::Rewrite {
+        path: loaded.origin.clone(),
+        source,
+    })
+}

@@ -1,0 +1,114 @@
+//! Where a `get` source points: a URL, or `NAME.tm` in a mission's mk/ directory
+//! (then its `former_versions/`), and which mission it belongs to.
+
+use url::Url;
+
+use super::remote;
+use crate::commands::{Error, Result};
+use crate::db::Catalogue;
+use crate::remote::fetch::{self, Conditional, Fetched};
+
+/// Where `source` (a URL, or `NAME.tm` of a mission) points, and the mission.
+pub(super) fn locate(
+    cat: &Catalogue,
+    source: &str,
+    mission: Option<&str>,
+) -> Result<(Vec<Url>, String)> {
+    if source.contains("://") {
+        let url =
+            Url::parse(source).map_err(|e| Error::Usage(format!("invalid URL `{source}`: {e}")))?;
+        if !matches!(url.scheme(), "http" | "https" | "file") {
+            return Err(Error::Usage(format!(
+                "unsupported URL scheme `{}`",
+                url.scheme()
+            )));
+        }
+        let name = match mission {
+            Some(m) => m.to_owned(),
+            None => mission_for_url(cat, &url)?,
+        };
+        crate::commands::mission::check_name(&name)?;
+        return Ok((vec![url], name));
+    }
+    if source.contains('/') || !source.to_ascii_lowercase().ends_with(".tm") {
+        return Err(Error::Usage(format!(
+            "`{source}` is neither a URL nor a metakernel file name (NAME.tm)"
+        )));
+    }
+    let missions = cat.missions()?;
+    let m = match mission {
+        Some(name) => missions
+            .into_iter()
+            .find(|m| m.name.eq_ignore_ascii_case(name))
+            .ok_or_else(|| {
+                Error::NotFound(format!(
+                    "no mission named `{name}`; add it with `kdb mission add {name}`"
+                ))
+            })?,
+        None => match missions.len() {
+            1 => missions
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| unreachable!()),
+            0 => {
+                return Err(Error::Usage(
+                    "no mission configured: pass a URL, or `kdb mission add NAME` first".into(),
+                ));
+            }
+            _ => {
+                return Err(Error::Usage(format!(
+                    "several missions configured; pass `--mission` for `{source}`"
+                )));
+            }
+        },
+    };
+    let dir = Url::parse(m.mk_dir_url.as_deref().unwrap_or_default())
+        .map_err(|e| Error::Usage(format!("mission `{}` has an invalid mk/ URL: {e}", m.name)))?;
+    let first = dir.join(source).map_err(|e| Error::Usage(e.to_string()))?;
+    let former = dir
+        .join(&format!("former_versions/{source}"))
+        .map_err(|e| Error::Usage(e.to_string()))?;
+    Ok((vec![first, former], m.name))
+}
+
+/// The mission of a URL: a configured mission whose mk/ or server URL contains it,
+/// else the path segment before `kernels`.
+fn mission_for_url(cat: &Catalogue, url: &Url) -> Result<String> {
+    for m in cat.missions()? {
+        if let Some(mk) = &m.mk_dir_url
+            && let Some(base) = mk.strip_suffix("kernels/mk/").or(Some(mk.as_str()))
+            && url.as_str().starts_with(base)
+        {
+            return Ok(m.name);
+        }
+    }
+    let segs: Vec<&str> = url
+        .path_segments()
+        .map(Iterator::collect)
+        .unwrap_or_default();
+    if let Some(i) = segs.iter().position(|s| s.eq_ignore_ascii_case("kernels"))
+        && i > 0
+    {
+        return Ok(segs[i - 1].to_owned());
+    }
+    Err(Error::Usage(format!(
+        "cannot tell the mission of `{url}`; pass `--mission NAME`"
+    )))
+}
+
+/// Fetches the first of `urls` that exists; not-found on all names every URL tried.
+pub(super) fn fetch_first(session: &fetch::Session, urls: &[Url]) -> Result<(Url, Fetched)> {
+    let mut tried = Vec::new();
+    for url in urls {
+        match session.fetch_text(url, None) {
+            Ok(Conditional::Fetched(f)) => return Ok((url.clone(), f)),
+            Ok(Conditional::NotModified) => {}
+            Err(e) if e.is_not_found() => tried.push(format!("`{url}`")),
+            Err(e) => return Err(remote(e)),
+        }
+    }
+    Err(Error::NotFound(format!(
+        "metakernel not found at {}",
+        tried.join(" nor ")
+    )))
+}

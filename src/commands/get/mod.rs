@@ -1,0 +1,497 @@
+//! `kdb get` and `kdb update`: acquire a metakernel and exactly the kernels missing.
+//!
+//! Plan → confirm → execute → commit, all under the home lock:
+//! 1. fetch the metakernel (a bare name is looked up in the mission's mk/ directory,
+//!    then in `former_versions/`);
+//! 2. parse it and plan every entry's URL and mission-tree path, refusing the whole
+//!    operation on any traversal before the first write ([`super::plan`]);
+//! 3. an entry is present only if the catalogue has content recorded for that name
+//!    *and URL* whose local bytes are intact (stat unchanged since hashed);
+//! 4. download the rest in parallel through the store's write path (stream → hash →
+//!    verify → fsync → rename), each distinct URL once;
+//! 5. only when every kernel is in place: lay out the mission tree (atomic link
+//!    replacement, or independent copies when the mission's dedup flag is off), write
+//!    the local metakernel atomically with absolute `PATH_VALUES`, and commit contents,
+//!    locations, aliases and the metakernel row in one transaction.
+//!
+//! A failed, declined or interrupted `get` registers no metakernel and writes no
+//! local `.tm`; kernels that did arrive are kept as verified objects (so the next
+//! attempt does not fetch them again).
+
+mod execute;
+mod locate;
+mod present;
+mod update;
+
+use std::collections::{HashMap, HashSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use url::Url;
+
+use super::plan::RemotePlan;
+use super::{Ctx, Error, Result, intact, mk};
+use crate::db::{self, Catalogue, LocationRow, MetakernelRow};
+use crate::remote::fetch::{self, DownloadRequest, FetchConfig, Fetched};
+use crate::store::{Sha256Hex, fsio, hash};
+use execute::Arrived;
+use present::{Listed, Listings};
+pub use update::{UpdateItem, UpdateOptions, update};
+
+#[derive(Debug, Clone, Default)]
+pub struct GetOptions {
+    pub source: String,
+    pub mission: Option<String>,
+    pub force: bool,
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Serialize, Clone)]
+pub struct PlanEntry {
+    pub name: String,
+    pub url: String,
+    pub local_path: String,
+    pub status: EntryStatus,
+    pub size: Option<u64>,
+    /// Other names the catalogue knows this content under (present entries).
+    pub other_names: u64,
+}
+
+super::report_status! {
+    /// What the plan does with one entry.
+    pub enum EntryStatus {
+        /// Held locally with the bytes the server has: only linked into the tree.
+        Present => "present",
+        /// To download.
+        Download => "download",
+    }
+}
+
+#[derive(Debug, Serialize, Clone)]
+pub struct GetPlan {
+    pub metakernel_url: String,
+    pub mission: String,
+    pub entries: Vec<PlanEntry>,
+    /// Distinct URLs to download.
+    pub to_download: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Failure {
+    pub name: String,
+    pub url: String,
+    pub error: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct GetReport {
+    pub plan: GetPlan,
+    pub dry_run: bool,
+    pub declined: bool,
+    pub downloaded: usize,
+    pub downloaded_bytes: u64,
+    pub failed: Vec<Failure>,
+    /// The local metakernel, written only when every kernel is in place.
+    pub metakernel: Option<String>,
+    /// For `update`: the server said the metakernel did not change.
+    pub unchanged: bool,
+}
+
+/// Asked once the plan is known; returns whether to proceed.
+pub type Confirm<'a> = dyn FnMut(&GetPlan) -> Result<bool> + 'a;
+
+/// Bridges download progress to the command reporter.
+struct Progress<'a>(&'a dyn super::Reporter);
+
+impl fetch::Progress for Progress<'_> {
+    fn total(&self, files: u64, bytes: u64) {
+        self.0.start("downloading", files, bytes);
+    }
+    fn bytes(&self, n: u64) {
+        self.0.advance(0, n);
+    }
+    fn file_done(&self) {
+        self.0.advance(1, 0);
+    }
+    fn grow(&self, n: u64) {
+        self.0.grow(n);
+    }
+}
+
+fn remote(e: fetch::FetchError) -> Error {
+    Error::Remote(Box::new(e))
+}
+
+pub fn get(
+    ctx: &Ctx<'_>,
+    net: &FetchConfig,
+    opts: &GetOptions,
+    confirm: &mut Confirm<'_>,
+) -> Result<GetReport> {
+    let (_lock, mut cat) = ctx.write()?;
+    let (urls, mission) = locate::locate(&cat, &opts.source, opts.mission.as_deref())?;
+    let session = fetch::Session::new(net);
+    let (source, fetched) = locate::fetch_first(&session, &urls)?;
+    let target = Target {
+        source: &source,
+        mission: &mission,
+    };
+    acquire(ctx, &mut cat, &session, &target, fetched, opts, confirm)
+}
+
+/// Which metakernel a `get` acquires, and for which mission.
+struct Target<'a> {
+    /// The URL asked for (before redirects).
+    source: &'a Url,
+    mission: &'a str,
+}
+
+/// The plan of one acquisition: every entry's destination, which contents are held
+/// and which distinct URLs must be downloaded. Built before anything is written.
+struct Acquisition {
+    remote: RemotePlan,
+    /// The mission tree (`missions/<MISSION>`).
+    root: PathBuf,
+    /// Each entry's validated local path, in entry order.
+    dests: Vec<PathBuf>,
+    mk_dest: PathBuf,
+    /// Copies instead of links (the mission's dedup flag is off).
+    copies: bool,
+    /// Held contents, by URL.
+    present: HashMap<String, LocationRow>,
+    /// Indexes into `remote.entries` of the distinct URLs to download.
+    missing: Vec<usize>,
+    view: GetPlan,
+}
+
+/// The part of `get` after the metakernel bytes are in hand (shared with `update`):
+/// plan → confirm → download → lay out → write the metakernel → commit.
+fn acquire(
+    ctx: &Ctx<'_>,
+    cat: &mut Catalogue,
+    session: &fetch::Session,
+    target: &Target<'_>,
+    fetched: Fetched,
+    opts: &GetOptions,
+    confirm: &mut Confirm<'_>,
+) -> Result<GetReport> {
+    let loaded = mk::parse(fetched.final_url.to_string(), &fetched.bytes)?;
+    let mut listings = Listings::new(session);
+    let plan = plan_acquisition(ctx, cat, &mut listings, target, &fetched, &loaded, opts)?;
+    let mut report = GetReport {
+        plan: plan.view.clone(),
+        dry_run: opts.dry_run,
+        declined: false,
+        downloaded: 0,
+        downloaded_bytes: 0,
+        failed: Vec::new(),
+        metakernel: None,
+        unchanged: false,
+    };
+    if opts.dry_run {
+        return Ok(report);
+    }
+    if !plan.missing.is_empty() && !confirm(&plan.view)? {
+        report.declined = true;
+        return Ok(report);
+    }
+    let downloads = download(ctx, session.config(), &plan, &mut listings, &mut report)?;
+    if !report.failed.is_empty() {
+        // Keep what arrived (verified objects), register no metakernel, write no .tm.
+        cat.write(|tx| -> Result<()> {
+            for a in &downloads.arrivals {
+                a.record(tx)?;
+            }
+            Ok(())
+        })?;
+        return Ok(report);
+    }
+    let tree_rows = lay_out_tree(ctx, cat, &plan, target.mission, &downloads)?;
+    let local_mk = execute::local_metakernel(&loaded, &plan.remote, &plan.root)?;
+    if fs::read(&plan.mk_dest).map_or(true, |b| b != local_mk) {
+        fsio::write_atomic(&plan.mk_dest, &local_mk)?;
+    }
+    let mk_row = metakernel_row(target, &fetched, &plan.mk_dest, downloads.now)?;
+    cat.write(|tx| -> Result<()> {
+        for a in &downloads.arrivals {
+            a.record(tx)?;
+        }
+        for row in &tree_rows {
+            tx.insert_alias(&row.sha256, &row.filename, row.source_url.as_deref())?;
+            tx.upsert_location(row)?;
+        }
+        tx.upsert_metakernel(&mk_row)?;
+        Ok(())
+    })?;
+    report.metakernel = Some(plan.mk_dest.display().to_string());
+    Ok(report)
+}
+
+/// Plans every entry: destination (validated before any write), present or to
+/// download. Reads the catalogue and listings; writes nothing.
+fn plan_acquisition(
+    ctx: &Ctx<'_>,
+    cat: &Catalogue,
+    listings: &mut Listings<'_>,
+    target: &Target<'_>,
+    fetched: &Fetched,
+    loaded: &mk::Loaded,
+    opts: &GetOptions,
+) -> Result<Acquisition> {
+    let remote = present::choose_plan(cat, listings, &fetched.final_url, loaded)?;
+    let root = ctx.home.missions().join(target.mission);
+    // Validate every local path (no symlinked directory on the way) before any write.
+    let dests = remote
+        .entries
+        .iter()
+        .map(|e| e.local.under(&root).map_err(crate::store::Error::Path))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mk_dest = remote
+        .metakernel
+        .under(&root)
+        .map_err(crate::store::Error::Path)?;
+    let copies = cat
+        .missions()?
+        .iter()
+        .find(|m| m.name.eq_ignore_ascii_case(target.mission))
+        .is_some_and(|m| !m.dedup);
+    let present = if opts.force {
+        HashMap::new()
+    } else {
+        held(cat, listings, &remote)?
+    };
+    let mut entries = Vec::with_capacity(remote.entries.len());
+    for (e, dest) in remote.entries.iter().zip(&dests) {
+        let row = present.get(e.url.as_str());
+        entries.push(PlanEntry {
+            name: e.name.clone(),
+            url: e.url.to_string(),
+            local_path: dest.display().to_string(),
+            status: if row.is_some() {
+                EntryStatus::Present
+            } else {
+                EntryStatus::Download
+            },
+            size: row.map(|r| r.stamp.size),
+            other_names: match row {
+                Some(r) => cat.alias_count(&r.sha256)?.saturating_sub(1),
+                None => 0,
+            },
+        });
+    }
+    let mut once = HashSet::new();
+    let missing: Vec<usize> = (0..remote.entries.len())
+        .filter(|&i| {
+            let url = remote.entries[i].url.as_str();
+            !present.contains_key(url) && once.insert(url.to_owned())
+        })
+        .collect();
+    let view = GetPlan {
+        metakernel_url: fetched.final_url.to_string(),
+        mission: target.mission.to_owned(),
+        entries,
+        to_download: missing.len(),
+    };
+    Ok(Acquisition {
+        remote,
+        root,
+        dests,
+        mk_dest,
+        copies,
+        present,
+        missing,
+        view,
+    })
+}
+
+/// The held contents, by URL: content recorded for name + URL, intact on disk, and
+/// the listing (or a conditional request, when it cannot tell) agrees.
+fn held(
+    cat: &Catalogue,
+    listings: &mut Listings<'_>,
+    remote: &RemotePlan,
+) -> Result<HashMap<String, LocationRow>> {
+    let mut present = HashMap::new();
+    let mut ambiguous = Vec::new();
+    for e in &remote.entries {
+        if present.contains_key(e.url.as_str()) {
+            continue;
+        }
+        if let Some(row) = cat
+            .locations_from(&e.name, e.url.as_str())?
+            .into_iter()
+            .find(intact)
+        {
+            match listings.verdict(&e.url, &e.name, &row) {
+                Listed::Agrees => {
+                    present.insert(e.url.to_string(), row);
+                }
+                Listed::Changed => {}
+                Listed::SameMinute => ambiguous.push((e.url.clone(), row)),
+            }
+        }
+    }
+    present.extend(present::revalidate(cat, listings.session(), ambiguous)?);
+    Ok(present)
+}
+
+/// What the download step produced.
+struct Downloads {
+    /// Persisted objects, by URL.
+    objects: HashMap<String, (Sha256Hex, PathBuf)>,
+    arrivals: Vec<Arrived>,
+    now: crate::content::Timestamp,
+}
+
+/// Downloads the missing URLs in parallel; each verified body becomes an object
+/// (fsynced, directories synced once). Failures are recorded in `report`.
+fn download(
+    ctx: &Ctx<'_>,
+    net: &FetchConfig,
+    plan: &Acquisition,
+    listings: &mut Listings<'_>,
+    report: &mut GetReport,
+) -> Result<Downloads> {
+    let requests: Vec<DownloadRequest> = plan
+        .missing
+        .iter()
+        .map(|&i| {
+            let e = &plan.remote.entries[i];
+            DownloadRequest {
+                url: e.url.clone(),
+                name: e.name.clone(),
+                expected_size: None,
+                expected_sha256: None,
+                size_hint: listings.exact_size(&e.url, &e.name),
+            }
+        })
+        .collect();
+    let partial = ctx.home.partial_dir();
+    fsio::create_dir_all(&partial)?;
+    let results = fetch::download_all(
+        net,
+        &ctx.home.tmp(),
+        &partial,
+        &requests,
+        &Progress(ctx.reporter),
+    );
+    ctx.reporter.finish();
+    let mut out = Downloads {
+        objects: HashMap::new(),
+        arrivals: Vec::new(),
+        now: db::now(),
+    };
+    let mut dir_syncs = fsio::DirSyncs::default();
+    for (req, result) in requests.iter().zip(results) {
+        let persisted = result.map_err(|e| crate::error_chain(&e)).and_then(|d| {
+            execute::persist_object(ctx, d, &mut dir_syncs).map_err(|e| crate::error_chain(&e))
+        });
+        match persisted {
+            Ok((sha, object, len, validators)) => {
+                report.downloaded += 1;
+                report.downloaded_bytes += len;
+                out.arrivals.push(execute::arrived(
+                    &req.name,
+                    req.url.as_str(),
+                    validators,
+                    &sha,
+                    &object,
+                    len,
+                    out.now,
+                )?);
+                out.objects.insert(req.url.to_string(), (sha, object));
+            }
+            Err(error) => report.failed.push(Failure {
+                name: req.name.clone(),
+                url: req.url.to_string(),
+                error,
+            }),
+        }
+    }
+    dir_syncs.sync()?;
+    Ok(out)
+}
+
+/// Lays out the mission tree: every entry's path links to (or copies) its content.
+/// Returns the location rows that changed (rows already saying exactly this are
+/// left alone: the warm path writes nothing).
+fn lay_out_tree(
+    ctx: &Ctx<'_>,
+    cat: &Catalogue,
+    plan: &Acquisition,
+    mission: &str,
+    downloads: &Downloads,
+) -> Result<Vec<LocationRow>> {
+    let dirs: HashSet<PathBuf> = plan
+        .dests
+        .iter()
+        .chain(std::iter::once(&plan.mk_dest))
+        .filter_map(|d| d.parent().map(Path::to_path_buf))
+        .collect();
+    for d in &dirs {
+        fsio::create_dir_all(d)?;
+    }
+    ctx.home.journal_dirs(dirs.iter().map(PathBuf::as_path))?;
+    let mut rows = Vec::new();
+    let mut laid = HashSet::new();
+    let mut dir_syncs = fsio::DirSyncs::default();
+    for (e, dest) in plan.remote.entries.iter().zip(&plan.dests) {
+        if !laid.insert(dest.clone()) {
+            continue;
+        }
+        let url = e.url.as_str();
+        let (sha, object) = match (downloads.objects.get(url), plan.present.get(url)) {
+            (Some((sha, object)), _) => (sha.clone(), object.clone()),
+            (None, Some(row)) => (row.sha256.clone(), execute::content_path(ctx, row)),
+            (None, None) => unreachable!("every missing entry was downloaded"),
+        };
+        let placed = execute::Placement {
+            dest,
+            object: &object,
+            sha: &sha,
+            entry: e,
+            mission,
+            copy: plan.copies,
+        };
+        rows.push(execute::lay_out(&placed, downloads.now, &mut dir_syncs)?);
+    }
+    dir_syncs.sync()?;
+    Ok(rows
+        .into_iter()
+        .filter(|row| {
+            !cat.location(&row.path).ok().flatten().is_some_and(|old| {
+                old.sha256 == row.sha256
+                    && old.kind == row.kind
+                    && old.link_target == row.link_target
+                    && old.stamp == row.stamp
+                    && old.source_url == row.source_url
+                    && old.mission == row.mission
+            })
+        })
+        .collect())
+}
+
+/// The catalogue row of the acquired metakernel.
+fn metakernel_row(
+    target: &Target<'_>,
+    fetched: &Fetched,
+    mk_dest: &Path,
+    now: crate::content::Timestamp,
+) -> Result<MetakernelRow> {
+    let (remote_sha, _) = hash::hash_reader(&mut fetched.bytes.as_slice())
+        .map_err(|e| crate::store::Error::io("hash", mk_dest, e))?;
+    Ok(MetakernelRow {
+        id: 0,
+        name: mk::file_name(fetched.final_url.path()).to_owned(),
+        source_url: target.source.to_string(),
+        final_url: Some(fetched.final_url.to_string()),
+        local_path: mk_dest.display().to_string(),
+        mission: Some(target.mission.to_owned()),
+        sha256: Some(remote_sha),
+        etag: fetched.validators.etag.clone(),
+        last_modified: fetched.validators.last_modified.clone(),
+        size: Some(fetched.size),
+        acquired_at: now,
+    })
+}

@@ -1,0 +1,138 @@
+//! `kdb update`: a conditional re-fetch of acquired metakernels; a changed one is
+//! acquired again like `get`.
+
+use std::path::Path;
+
+use serde::Serialize;
+use url::Url;
+
+use super::{Confirm, GetOptions, GetPlan, GetReport, Target, acquire, remote};
+use crate::commands::{Ctx, Error, Result};
+use crate::db::MetakernelRow;
+use crate::remote::fetch::{self, Conditional, FetchConfig, Fetched, Validators};
+use crate::store::hash;
+
+#[derive(Debug, Clone, Default)]
+pub struct UpdateOptions {
+    pub metakernel: Option<String>,
+    pub all: bool,
+    pub force: bool,
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UpdateItem {
+    pub name: String,
+    pub source_url: String,
+    pub report: GetReport,
+}
+
+pub fn update(
+    ctx: &Ctx<'_>,
+    net: &FetchConfig,
+    opts: &UpdateOptions,
+    confirm: &mut Confirm<'_>,
+) -> Result<Vec<UpdateItem>> {
+    let (_lock, mut cat) = ctx.write()?;
+    let session = fetch::Session::new(net);
+    let all = cat.metakernels()?;
+    let chosen: Vec<MetakernelRow> = match (&opts.metakernel, opts.all) {
+        (Some(arg), _) => {
+            let hit: Vec<MetakernelRow> = all
+                .into_iter()
+                .filter(|m| m.name == *arg || m.source_url == *arg || m.local_path == *arg)
+                .collect();
+            if hit.is_empty() {
+                return Err(Error::NotFound(format!(
+                    "no acquired metakernel `{arg}`; see `kdb metakernels`"
+                )));
+            }
+            hit
+        }
+        (None, true) => all,
+        (None, false) => match all.len() {
+            1 => all,
+            0 => {
+                return Err(Error::NotFound(
+                    "no metakernel acquired yet; use `kdb get`".into(),
+                ));
+            }
+            _ => {
+                return Err(Error::Usage(
+                    "several metakernels acquired; name one or pass `--all`".into(),
+                ));
+            }
+        },
+    };
+    let mut out = Vec::new();
+    for row in chosen {
+        let url = Url::parse(&row.source_url)
+            .map_err(|e| Error::Usage(format!("stored URL `{}`: {e}", row.source_url)))?;
+        let validators = Validators {
+            etag: row.etag.clone(),
+            last_modified: row.last_modified.clone(),
+        };
+        // A missing local metakernel must be rebuilt: ask for the body, not a 304.
+        let local_ok = Path::new(&row.local_path).exists();
+        let conditional = if opts.force || !local_ok {
+            None
+        } else {
+            Some(&validators)
+        };
+        let fetched = match session.fetch_text(&url, conditional) {
+            Ok(Conditional::NotModified) => None,
+            Ok(Conditional::Fetched(f)) => Some(f),
+            Err(e) if e.is_not_found() || matches!(e, fetch::FetchError::Forbidden { .. }) => {
+                let former = url
+                    .join(&format!("former_versions/{}", row.name))
+                    .map(|u| u.to_string())
+                    .unwrap_or_default();
+                return Err(Error::Gone(format!(
+                    "`{url}` is no longer served ({}); archived versions live under `{former}`",
+                    crate::error_chain(&e)
+                )));
+            }
+            Err(e) => return Err(remote(e)),
+        };
+        let mission = row.mission.clone().unwrap_or_else(|| "default".into());
+        let same_bytes = |f: &Fetched| {
+            hash::hash_reader(&mut f.bytes.as_slice()).is_ok_and(|(h, _)| Some(h) == row.sha256)
+        };
+        let report = match fetched {
+            Some(f) if opts.force || !local_ok || !same_bytes(&f) => {
+                let get_opts = GetOptions {
+                    source: row.source_url.clone(),
+                    mission: Some(mission.clone()),
+                    force: opts.force,
+                    dry_run: opts.dry_run,
+                };
+                let target = Target {
+                    source: &url,
+                    mission: &mission,
+                };
+                acquire(ctx, &mut cat, &session, &target, f, &get_opts, confirm)?
+            }
+            _ => GetReport {
+                plan: GetPlan {
+                    metakernel_url: row.final_url.clone().unwrap_or(row.source_url.clone()),
+                    mission,
+                    entries: Vec::new(),
+                    to_download: 0,
+                },
+                dry_run: opts.dry_run,
+                declined: false,
+                downloaded: 0,
+                downloaded_bytes: 0,
+                failed: Vec::new(),
+                metakernel: Some(row.local_path.clone()),
+                unchanged: true,
+            },
+        };
+        out.push(UpdateItem {
+            name: row.name.clone(),
+            source_url: row.source_url.clone(),
+            report,
+        });
+    }
+    Ok(out)
+}
