@@ -120,7 +120,7 @@ pub enum Command {
     Duplicates(JsonArgs),
     /// Show or change settings
     #[command(
-        after_help = "Examples:\n  kdb config\n  kdb config get home\n  kdb config set home ~/spice-cache"
+        after_help = format!("Examples:\n  kdb config\n  kdb config get home\n  kdb config set home ~/spice-cache\n\n{}", settings::help())
     )]
     Config(ConfigArgs),
     /// Delete the catalogue (never kernel files)

@@ -19,7 +19,7 @@ use std::io::IsTerminal;
 use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
 
 use super::ColorChoice;
-use super::settings::{KEYS, Settings};
+use super::settings::{CONFIG_ENV, Settings};
 use crate::commands::browse::BrowseReport;
 use crate::commands::dedup::DedupReport;
 use crate::commands::get::{GetPlan, GetReport, UpdateItem};
@@ -301,30 +301,16 @@ pub fn settings(w: &mut String, s: &Settings) {
     t.add_row(vec![
         "config file".to_owned(),
         s.config_file.value.display().to_string(),
-        s.config_file.source.describe("KDB_CONFIG"),
+        s.config_file.source.describe(CONFIG_ENV),
     ]);
-    t.add_row(vec![
-        "home".to_owned(),
-        s.home.value.display().to_string(),
-        s.home.source.describe(KEYS[0].env),
-    ]);
-    for (i, v) in [
-        &s.lock_timeout,
-        &s.jobs,
-        &s.connect_timeout,
-        &s.read_timeout,
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let key = &KEYS[i + 1];
+    for (key, v) in s.rows() {
         t.add_row(vec![
             key.name.to_owned(),
             v.value.to_string(),
             v.source.describe(key.env),
         ]);
     }
-    let home = &s.home.value;
+    let home = s.home();
     for (k, p) in [
         ("catalogue", home.join("kdb.sqlite")),
         ("objects", home.join("objects/sha256")),

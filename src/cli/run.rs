@@ -65,9 +65,9 @@ impl App<'_> {
     fn net(&self, jobs: Option<u64>) -> FetchConfig {
         let s = &self.settings;
         FetchConfig {
-            jobs_per_host: jobs.unwrap_or(s.jobs.value).max(1) as usize,
-            connect_timeout: Duration::from_secs(s.connect_timeout.value),
-            read_timeout: Duration::from_secs(s.read_timeout.value),
+            jobs_per_host: jobs.unwrap_or(s.jobs()).max(1) as usize,
+            connect_timeout: Duration::from_secs(s.connect_timeout()),
+            read_timeout: Duration::from_secs(s.read_timeout()),
             ..FetchConfig::default()
         }
     }
@@ -89,8 +89,8 @@ pub fn run(cli: Cli) -> Outcome {
     let reporter = CliReporter::new(show_progress, out.clone());
     let app = App {
         ctx: Ctx {
-            home: Home::new(settings.home.value.clone()),
-            lock_timeout: Duration::from_secs(settings.lock_timeout.value),
+            home: Home::new(settings.home().to_path_buf()),
+            lock_timeout: Duration::from_secs(settings.lock_timeout()),
             reporter: &reporter,
         },
         settings,

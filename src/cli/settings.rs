@@ -1,12 +1,25 @@
 //! Settings: the one place that reads the environment and the config file.
 //!
+//! Every setting is one row of [`SETTINGS`]: its key, environment variable, kind
+//! (parser, default, bounds) and help. That table alone drives loading, `kdb config`
+//! (table and `--json`), `kdb config get/set`, the list of known keys in errors and the
+//! help text; adding a setting is one row plus, if code reads it, one accessor.
+//!
 //! Precedence, highest first: command-line flag, environment variable, config file
 //! (`$KDB_CONFIG`, else `<platform config dir>/kdb/config.toml`), built-in default.
 //! `kdb config` shows each effective value and where it came from.
+//!
+//! Invariant: every directory setting (and the config file path) is absolute once
+//! [`Settings::load`] returns — a relative flag or environment value is taken against
+//! the current directory, a relative config-file value against the config file's
+//! directory. Only lexical `.` components are dropped; symlinks are never resolved, so
+//! the home the user named is the home kdb writes links under.
 
+use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
+use serde::ser::SerializeMap;
 
 use crate::store::fsio;
 
@@ -36,57 +49,111 @@ pub struct Sourced<T> {
     pub source: Source,
 }
 
-/// A settable key: its name, environment variable and meaning.
-pub struct Key {
+/// One settable key: the row of the settings table.
+#[derive(Debug)]
+pub struct Setting {
+    /// The key in the config file and in `kdb config get/set`.
     pub name: &'static str,
+    /// The environment variable that overrides the config file.
     pub env: &'static str,
+    pub kind: Kind,
     pub help: &'static str,
 }
 
-pub const KEYS: &[Key] = &[
-    Key {
+/// How a setting's text is parsed and what it is when unset.
+#[derive(Debug)]
+pub enum Kind {
+    /// A directory path (`~/` expanded, made absolute). `default` is the platform
+    /// directory used when nothing is set; `None` when the platform has none.
+    Dir { default: fn() -> Option<PathBuf> },
+    /// A whole number, at least `min`.
+    Number { default: u64, min: u64 },
+}
+
+/// The settings table, in the order `kdb config` shows them.
+pub const SETTINGS: &[Setting] = &[
+    Setting {
         name: "home",
         env: "KDB_HOME",
+        kind: Kind::Dir {
+            default: platform_data_dir,
+        },
         help: "directory holding the catalogue and the content store",
     },
-    Key {
+    Setting {
         name: "lock_timeout",
         env: "KDB_LOCK_TIMEOUT",
+        kind: Kind::Number {
+            default: 600,
+            min: 0,
+        },
         help: "seconds to wait for another kdb before giving up",
     },
-    Key {
+    Setting {
         name: "jobs",
         env: "KDB_JOBS",
+        kind: Kind::Number { default: 8, min: 1 },
         help: "parallel downloads per host",
     },
-    Key {
+    Setting {
         name: "connect_timeout",
         env: "KDB_CONNECT_TIMEOUT",
+        kind: Kind::Number {
+            default: 15,
+            min: 0,
+        },
         help: "seconds to wait for a connection",
     },
-    Key {
+    Setting {
         name: "read_timeout",
         env: "KDB_READ_TIMEOUT",
+        kind: Kind::Number {
+            default: 30,
+            min: 0,
+        },
         help: "seconds a download may stall before it is abandoned",
     },
 ];
 
-/// Numeric settings after `home`: (key, default).
-const NUMBERS: &[(&str, u64)] = &[
-    ("lock_timeout", 600),
-    ("jobs", 8),
-    ("connect_timeout", 15),
-    ("read_timeout", 30),
-];
+/// The environment variable naming the config file (not itself a key of the file).
+pub const CONFIG_ENV: &str = "KDB_CONFIG";
 
-#[derive(Clone, Debug, Serialize)]
+/// A setting's effective value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Value {
+    Dir(PathBuf),
+    Number(u64),
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Dir(p) => p.display().fmt(f),
+            Value::Number(n) => n.fmt(f),
+        }
+    }
+}
+
+impl Serialize for Value {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Value::Dir(p) => p.serialize(s),
+            Value::Number(n) => n.serialize(s),
+        }
+    }
+}
+
+/// Every setting's effective value and origin.
+///
+/// Serialises as `{"config_file": {value, source}, "<key>": {value, source}, …}` in
+/// table order (the `kdb config --json` contract).
+#[derive(Clone, Debug)]
 pub struct Settings {
     pub config_file: Sourced<PathBuf>,
-    pub home: Sourced<PathBuf>,
-    pub lock_timeout: Sourced<u64>,
-    pub jobs: Sourced<u64>,
-    pub connect_timeout: Sourced<u64>,
-    pub read_timeout: Sourced<u64>,
+    /// One entry per row of [`SETTINGS`], in table order.
+    values: Vec<(&'static Setting, Sourced<Value>)>,
+    /// The `home` row's value, kept typed so [`Settings::home`] cannot fail.
+    home: PathBuf,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -108,20 +175,177 @@ pub enum SettingsError {
         key: &'static str,
         value: String,
         origin: String,
-        why: &'static str,
+        why: String,
     },
-    #[error(
-        "unknown config key `{0}`; known keys: home, lock_timeout, jobs, connect_timeout, read_timeout"
-    )]
-    UnknownKey(String),
+    #[error("unknown config key `{key}`; known keys: {known}")]
+    UnknownKey { key: String, known: String },
     #[error("cannot determine a home directory; set KDB_HOME or pass --home")]
     NoDefault,
+    #[error("cannot determine the current directory to resolve `{path}`")]
+    CurrentDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot write config file `{path}`")]
     Write {
         path: PathBuf,
         #[source]
         source: crate::store::Error,
     },
+}
+
+impl Setting {
+    /// The row named `key`, or the error listing every known key.
+    pub fn find(key: &str) -> Result<&'static Setting, SettingsError> {
+        SETTINGS
+            .iter()
+            .find(|s| s.name == key)
+            .ok_or_else(|| SettingsError::UnknownKey {
+                key: key.to_owned(),
+                known: SETTINGS
+                    .iter()
+                    .map(|s| s.name)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+    }
+
+    /// The built-in default, as `kdb config --help` shows it.
+    pub fn default_text(&self) -> String {
+        match self.kind {
+            Kind::Dir { .. } => "platform data directory".into(),
+            Kind::Number { default, .. } => default.to_string(),
+        }
+    }
+
+    /// Parses `text` (from `origin`, named in errors) into a value. A relative
+    /// directory is taken against `base`: the current directory for the flag and the
+    /// environment, the config file's directory for the config file.
+    fn parse(&self, text: &str, origin: &str, base: &Path) -> Result<Value, SettingsError> {
+        let invalid = |why: String| SettingsError::Invalid {
+            key: self.name,
+            value: text.into(),
+            origin: origin.into(),
+            why,
+        };
+        match self.kind {
+            Kind::Dir { .. } => {
+                if text.is_empty() {
+                    return Err(invalid("must not be empty".into()));
+                }
+                Ok(Value::Dir(absolute_in(base, &expand_tilde(text))))
+            }
+            Kind::Number { min, .. } => {
+                let n: u64 = text
+                    .trim()
+                    .parse()
+                    .map_err(|_| invalid("expected a whole number".into()))?;
+                if n < min {
+                    return Err(invalid(format!("must be at least {min}")));
+                }
+                Ok(Value::Number(n))
+            }
+        }
+    }
+
+    fn default_value(&self) -> Result<Value, SettingsError> {
+        match self.kind {
+            Kind::Dir { default } => default().map(Value::Dir).ok_or(SettingsError::NoDefault),
+            Kind::Number { default, .. } => Ok(Value::Number(default)),
+        }
+    }
+
+    /// The effective value: `flag`, else the environment, else `table`, else the default.
+    fn resolve(
+        &self,
+        flag: Option<&Path>,
+        table: &toml::Table,
+        cwd: &Path,
+        config_dir: &Path,
+    ) -> Result<Sourced<Value>, SettingsError> {
+        if let Some(p) = flag {
+            let text = p.to_string_lossy();
+            let value = self.parse(&text, &Source::Flag.describe(self.env), cwd)?;
+            return Ok(Sourced {
+                value,
+                source: Source::Flag,
+            });
+        }
+        if let Some(text) = env(self.env) {
+            let value = self.parse(&text, &Source::Env.describe(self.env), cwd)?;
+            return Ok(Sourced {
+                value,
+                source: Source::Env,
+            });
+        }
+        if let Some(v) = table.get(self.name) {
+            let text = match (v, &self.kind) {
+                (toml::Value::String(s), _) => s.clone(),
+                (other, Kind::Number { .. }) => other.to_string(),
+                (other, Kind::Dir { .. }) => {
+                    return Err(SettingsError::Invalid {
+                        key: self.name,
+                        value: other.to_string(),
+                        origin: "config file".into(),
+                        why: "expected a path in quotes".into(),
+                    });
+                }
+            };
+            let value = self.parse(&text, "config file", config_dir)?;
+            return Ok(Sourced {
+                value,
+                source: Source::Config,
+            });
+        }
+        Ok(Sourced {
+            value: self.default_value()?,
+            source: Source::Default,
+        })
+    }
+
+    /// The TOML value `config set` stores for `text` (validated first). Relative
+    /// directories are stored absolute (against the current directory), as the user
+    /// meant them; `~/` is kept so the file stays portable across accounts.
+    fn to_toml(&self, text: &str, cwd: &Path) -> Result<toml::Value, SettingsError> {
+        let origin = "the command line";
+        match self.parse(text, origin, cwd)? {
+            Value::Dir(_) if text.starts_with("~/") => Ok(toml::Value::String(text.into())),
+            Value::Dir(p) => Ok(toml::Value::String(p.to_string_lossy().into_owned())),
+            Value::Number(n) => {
+                i64::try_from(n)
+                    .map(toml::Value::Integer)
+                    .map_err(|_| SettingsError::Invalid {
+                        key: self.name,
+                        value: text.into(),
+                        origin: origin.into(),
+                        why: "too large".into(),
+                    })
+            }
+        }
+    }
+}
+
+/// The key list for `kdb config --help`, built from [`SETTINGS`].
+pub fn help() -> String {
+    let width = SETTINGS.iter().map(|s| s.name.len()).max().unwrap_or(0);
+    let mut text = String::from("Keys:\n");
+    for s in SETTINGS {
+        text.push_str(&format!(
+            "  {:width$}  {}\n  {:width$}  [env: {}] [default: {}]\n",
+            s.name,
+            s.help,
+            "",
+            s.env,
+            s.default_text()
+        ));
+    }
+    text.push_str(&format!(
+        "\nThe config file is ${CONFIG_ENV}, else <platform config dir>/kdb/config.toml.\n\
+         A relative home is taken against the current directory (flag, environment)\n\
+         or against the config file's directory (config file)."
+    ));
+    text
 }
 
 fn env(name: &str) -> Option<String> {
@@ -132,16 +356,20 @@ fn dirs() -> Option<directories::ProjectDirs> {
     directories::ProjectDirs::from("", "", "kdb")
 }
 
-fn config_path() -> Result<Sourced<PathBuf>, SettingsError> {
-    if let Some(p) = env("KDB_CONFIG") {
+fn platform_data_dir() -> Option<PathBuf> {
+    dirs().map(|d| d.data_dir().to_path_buf())
+}
+
+fn config_path(cwd: &Path) -> Result<Sourced<PathBuf>, SettingsError> {
+    if let Some(p) = env(CONFIG_ENV) {
         return Ok(Sourced {
-            value: PathBuf::from(p),
+            value: absolute_in(cwd, Path::new(&p)),
             source: Source::Env,
         });
     }
     let d = dirs().ok_or(SettingsError::NoDefault)?;
     Ok(Sourced {
-        value: d.config_dir().join("config.toml"),
+        value: absolute_in(cwd, &d.config_dir().join("config.toml")),
         source: Source::Default,
     })
 }
@@ -162,125 +390,101 @@ fn read_table(path: &Path) -> Result<toml::Table, SettingsError> {
     }
 }
 
+fn current_dir(for_path: &Path) -> Result<PathBuf, SettingsError> {
+    std::env::current_dir().map_err(|source| SettingsError::CurrentDir {
+        path: for_path.to_path_buf(),
+        source,
+    })
+}
+
 impl Settings {
     /// Resolves every setting; `home_flag` is `--home`.
     pub fn load(home_flag: Option<&Path>) -> Result<Settings, SettingsError> {
-        let config_file = config_path()?;
+        let cwd = current_dir(Path::new("."))?;
+        let config_file = config_path(&cwd)?;
         let table = read_table(&config_file.value)?;
-        let home = if let Some(p) = home_flag {
-            Sourced {
-                value: p.to_path_buf(),
-                source: Source::Flag,
-            }
-        } else if let Some(p) = env("KDB_HOME") {
-            Sourced {
-                value: PathBuf::from(p),
-                source: Source::Env,
-            }
-        } else if let Some(p) = table.get("home").and_then(|v| v.as_str()) {
-            Sourced {
-                value: expand_tilde(p),
-                source: Source::Config,
-            }
-        } else {
-            Sourced {
-                value: dirs()
-                    .ok_or(SettingsError::NoDefault)?
-                    .data_dir()
-                    .to_path_buf(),
-                source: Source::Default,
-            }
-        };
-        let mut numbers = Vec::new();
-        for (i, (key, default)) in NUMBERS.iter().enumerate() {
-            let env_name = KEYS[i + 1].env;
-            let v = if let Some(v) = env(env_name) {
-                Sourced {
-                    value: parse_u64(key, &v, &format!("environment ({env_name})"))?,
-                    source: Source::Env,
-                }
-            } else if let Some(v) = table.get(*key) {
-                let text = v
-                    .as_integer()
-                    .map(|i| i.to_string())
-                    .unwrap_or_else(|| v.to_string());
-                Sourced {
-                    value: parse_u64(key, &text, "config file")?,
-                    source: Source::Config,
-                }
-            } else {
-                Sourced {
-                    value: *default,
-                    source: Source::Default,
-                }
-            };
-            numbers.push(v);
-        }
-        let mut numbers = numbers.into_iter();
-        let mut next = || {
-            numbers.next().unwrap_or(Sourced {
-                value: 0,
-                source: Source::Default,
+        let config_dir = config_file.value.parent().unwrap_or(&cwd).to_path_buf();
+        let values = SETTINGS
+            .iter()
+            .map(|s| {
+                let flag = home_flag.filter(|_| s.name == "home");
+                Ok((s, s.resolve(flag, &table, &cwd, &config_dir)?))
             })
-        };
-        let (lock_timeout, jobs, connect_timeout, read_timeout) = (next(), next(), next(), next());
-        if jobs.value == 0 {
-            return Err(SettingsError::Invalid {
-                key: "jobs",
-                value: "0".into(),
-                origin: jobs.source.describe("KDB_JOBS"),
-                why: "must be at least 1",
-            });
-        }
+            .collect::<Result<Vec<_>, SettingsError>>()?;
+        let home = values
+            .iter()
+            .find_map(|(s, v)| match &v.value {
+                Value::Dir(p) if s.name == "home" => Some(p.clone()),
+                _ => None,
+            })
+            .ok_or(SettingsError::NoDefault)?;
         Ok(Settings {
             config_file,
+            values,
             home,
-            lock_timeout,
-            jobs,
-            connect_timeout,
-            read_timeout,
         })
+    }
+
+    /// Every setting with its effective value, in table order.
+    pub fn rows(&self) -> impl Iterator<Item = (&'static Setting, &Sourced<Value>)> {
+        self.values.iter().map(|(s, v)| (*s, v))
+    }
+
+    fn value(&self, key: &str) -> Option<&Value> {
+        self.values
+            .iter()
+            .find(|(s, _)| s.name == key)
+            .map(|(_, v)| &v.value)
+    }
+
+    fn number(&self, key: &str) -> u64 {
+        match (self.value(key), Setting::find(key).map(|s| &s.kind)) {
+            (Some(Value::Number(n)), _) => *n,
+            // Unreachable: `load` fills every row; the default keeps this total.
+            (_, Ok(Kind::Number { default, .. })) => *default,
+            _ => 0,
+        }
+    }
+
+    /// The home directory (absolute).
+    pub fn home(&self) -> &Path {
+        &self.home
+    }
+
+    /// Seconds to wait for another kdb's lock.
+    pub fn lock_timeout(&self) -> u64 {
+        self.number("lock_timeout")
+    }
+
+    /// Parallel downloads per host (at least 1).
+    pub fn jobs(&self) -> u64 {
+        self.number("jobs")
+    }
+
+    /// Seconds to wait for a connection.
+    pub fn connect_timeout(&self) -> u64 {
+        self.number("connect_timeout")
+    }
+
+    /// Seconds a transfer may stall.
+    pub fn read_timeout(&self) -> u64 {
+        self.number("read_timeout")
     }
 
     /// The value of `key` as text.
     pub fn get(&self, key: &str) -> Result<String, SettingsError> {
-        match key {
-            "home" => Ok(self.home.value.display().to_string()),
-            "lock_timeout" => Ok(self.lock_timeout.value.to_string()),
-            "jobs" => Ok(self.jobs.value.to_string()),
-            "connect_timeout" => Ok(self.connect_timeout.value.to_string()),
-            "read_timeout" => Ok(self.read_timeout.value.to_string()),
-            other => Err(SettingsError::UnknownKey(other.to_owned())),
-        }
+        let s = Setting::find(key)?;
+        Ok(self.value(s.name).map(Value::to_string).unwrap_or_default())
     }
 
     /// Validates and stores `key = value` in the config file (atomically).
     pub fn set(&self, key: &str, value: &str) -> Result<PathBuf, SettingsError> {
+        let s = Setting::find(key)?;
+        let cwd = current_dir(Path::new(value))?;
+        let stored = s.to_toml(value, &cwd)?;
         let path = &self.config_file.value;
         let mut table = read_table(path)?;
-        match key {
-            "home" => {
-                if value.is_empty() {
-                    return Err(SettingsError::Invalid {
-                        key: "home",
-                        value: value.into(),
-                        origin: "the command line".into(),
-                        why: "must not be empty",
-                    });
-                }
-                table.insert("home".into(), toml::Value::String(value.into()));
-            }
-            key if NUMBERS.iter().any(|(k, _)| *k == key) => {
-                let name = NUMBERS
-                    .iter()
-                    .find(|(k, _)| *k == key)
-                    .map(|(k, _)| *k)
-                    .unwrap_or("lock_timeout");
-                let v = parse_u64(name, value, "the command line")?;
-                table.insert(name.into(), toml::Value::Integer(v as i64));
-            }
-            other => return Err(SettingsError::UnknownKey(other.to_owned())),
-        }
+        table.insert(s.name.into(), stored);
         let text = toml::to_string(&table).unwrap_or_default();
         fsio::write_atomic(path, text.as_bytes()).map_err(|source| SettingsError::Write {
             path: path.clone(),
@@ -290,18 +494,115 @@ impl Settings {
     }
 }
 
-fn parse_u64(key: &'static str, value: &str, origin: &str) -> Result<u64, SettingsError> {
-    value.trim().parse().map_err(|_| SettingsError::Invalid {
-        key,
-        value: value.into(),
-        origin: origin.into(),
-        why: "expected a whole number",
-    })
+impl Serialize for Settings {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.values.len() + 1))?;
+        map.serialize_entry("config_file", &self.config_file)?;
+        for (setting, v) in &self.values {
+            map.serialize_entry(setting.name, v)?;
+        }
+        map.end()
+    }
 }
 
 fn expand_tilde(p: &str) -> PathBuf {
     match (p.strip_prefix("~/"), env("HOME")) {
         (Some(rest), Some(home)) => Path::new(&home).join(rest),
         _ => PathBuf::from(p),
+    }
+}
+
+/// `p` made absolute against `base`, lexically: `.` components dropped, `..` and
+/// symlinks kept as written (resolving them could move the home to another tree).
+fn absolute_in(base: &Path, p: &Path) -> PathBuf {
+    let joined = base.join(p);
+    joined.components().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve(s: &Setting, table: &str) -> Result<Sourced<Value>, SettingsError> {
+        let table: toml::Table = table.parse().unwrap();
+        s.resolve(None, &table, Path::new("/cwd"), Path::new("/cfg"))
+    }
+
+    #[test]
+    fn names_and_env_vars_are_unique() {
+        for (i, a) in SETTINGS.iter().enumerate() {
+            for b in &SETTINGS[i + 1..] {
+                assert_ne!(a.name, b.name);
+                assert_ne!(a.env, b.env);
+            }
+            assert!(a.env.starts_with("KDB_"), "{}", a.env);
+        }
+    }
+
+    #[test]
+    fn every_accessor_names_a_row_of_the_matching_kind() {
+        for key in ["lock_timeout", "jobs", "connect_timeout", "read_timeout"] {
+            let s = Setting::find(key).unwrap();
+            assert!(matches!(s.kind, Kind::Number { .. }), "{key}");
+        }
+        assert!(matches!(
+            Setting::find("home").unwrap().kind,
+            Kind::Dir { .. }
+        ));
+    }
+
+    #[test]
+    fn unknown_key_lists_the_known_ones() {
+        let e = Setting::find("colour").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "unknown config key `colour`; known keys: home, lock_timeout, jobs, \
+             connect_timeout, read_timeout"
+        );
+    }
+
+    #[test]
+    fn config_values_parse_and_keep_their_source() {
+        let jobs = Setting::find("jobs").unwrap();
+        let v = resolve(jobs, "jobs = 3").unwrap();
+        assert_eq!((v.value, v.source), (Value::Number(3), Source::Config));
+        let v = resolve(jobs, "jobs = \"4\"").unwrap();
+        assert_eq!(v.value, Value::Number(4));
+        let v = resolve(jobs, "").unwrap();
+        assert_eq!((v.value, v.source), (Value::Number(8), Source::Default));
+        let e = resolve(jobs, "jobs = 0").unwrap_err().to_string();
+        assert!(e.contains("must be at least 1"), "{e}");
+        let e = resolve(jobs, "jobs = \"soon\"").unwrap_err().to_string();
+        assert!(e.contains("expected a whole number"), "{e}");
+    }
+
+    #[test]
+    fn a_relative_config_home_is_taken_against_the_config_directory() {
+        let home = Setting::find("home").unwrap();
+        let v = resolve(home, "home = \"./cache/../x\"").unwrap();
+        assert_eq!(v.value, Value::Dir(PathBuf::from("/cfg/cache/../x")));
+        let v = resolve(home, "home = \"/abs/./h\"").unwrap();
+        assert_eq!(v.value, Value::Dir(PathBuf::from("/abs/h")));
+        assert!(resolve(home, "home = \"\"").is_err());
+    }
+
+    #[test]
+    fn absolute_in_keeps_dotdot_and_drops_dot() {
+        assert_eq!(
+            absolute_in(Path::new("/w"), Path::new("./a/../b/.")),
+            PathBuf::from("/w/a/../b")
+        );
+        assert_eq!(
+            absolute_in(Path::new("/w"), Path::new("/x/y")),
+            PathBuf::from("/x/y")
+        );
+    }
+
+    #[test]
+    fn help_lists_every_key_and_variable() {
+        let h = help();
+        for s in SETTINGS {
+            assert!(h.contains(s.name) && h.contains(s.env), "{h}");
+        }
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::common::http::{Fault, HttpServer};
 use crate::common::*;
-use crate::metakernel_cli::{oracle, python};
+use crate::metakernel_cli::oracle;
 
 /// An archive laid out like NAIF's: `pub/naif/<M>/kernels/<sub>/<name>`.
 struct Archive {
@@ -527,8 +527,13 @@ fn kill_9_during_get_never_leaves_a_half_acquired_metakernel() {
     let calibrate = Env::new();
     let t = std::time::Instant::now();
     assert_ok(&get(&calibrate, &server, &mk, &[]));
-    let budget = t.elapsed();
+    let calibrated = t.elapsed();
+    // The delay stays uniform in [0, budget]; the budget follows the machine's load
+    // (the calibration may have run while other tests shared the cores): a get that
+    // finished before its kill shrinks it, a kill before the first write grows it.
+    let mut budget = calibrated;
     let mut interrupted = 0;
+    let mut wrote_then_killed = 0;
     for round in 0..30 {
         let env = Env::new();
         let mut child = env
@@ -544,6 +549,20 @@ fn kill_9_during_get_never_leaves_a_half_acquired_metakernel() {
         let status = child.wait().unwrap();
         if !status.success() {
             interrupted += 1;
+            // Killed after kdb had started writing (objects or staged transfers exist).
+            let wrote = ["objects", "tmp"].iter().any(|d| {
+                walkdir::WalkDir::new(env.home().join(d))
+                    .into_iter()
+                    .filter_map(Result::ok)
+                    .any(|e| e.file_type().is_file())
+            });
+            if wrote {
+                wrote_then_killed += 1;
+            } else {
+                budget = (budget * 5 / 4).min(2 * calibrated);
+            }
+        } else {
+            budget = budget * 3 / 4;
         }
         let tm = tree_path(&env, &server, "mk/m.tm");
         if metakernel_rows(&env) > 0 || tm.exists() {
@@ -575,7 +594,17 @@ fn kill_9_during_get_never_leaves_a_half_acquired_metakernel() {
         );
         assert_home_consistent(&env);
     }
-    eprintln!("{interrupted} of 30 kills interrupted a get");
+    eprintln!("{interrupted} of 30 kills interrupted a get; budget {budget:?} from {calibrated:?}");
+    // Under the full suite on 2 cores: 25–30 of 30 interrupted, 20–26 after the first
+    // write. The floors sit about 3.5 standard deviations below those rates, so they
+    // do not flake, while a calibration that lets every get finish fails at once.
+    assert_kills_landed("kill -9 during get", interrupted, 30, 60);
+    assert_kills_landed(
+        "kill -9 during get, after the first write",
+        wrote_then_killed,
+        30,
+        40,
+    );
 }
 
 #[test]

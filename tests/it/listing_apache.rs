@@ -319,11 +319,10 @@ fn in_process_server_listing_matches_apache() {
 /// naif.jpl.nasa.gov is (FancyIndexing with icons).
 #[test]
 fn realdata_naif_tree_through_apache() {
-    let Some(root) = std::env::var_os("KDB_REALDATA") else {
-        eprintln!("SKIPPED realdata_naif_tree_through_apache: KDB_REALDATA is not set");
+    let Some(root) = crate::common::realdata() else {
         return;
     };
-    let root = Path::new(&root).join("trees/naif_server_subset");
+    let root = root.join("trees/naif_server_subset");
     assert!(root.is_dir(), "`{}` is missing", root.display());
     let Some(apache) = Apache::start_with(&root, "FancyIndexing", ICONS) else {
         return;

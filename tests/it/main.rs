@@ -13,3 +13,4 @@ mod listing_apache;
 mod metakernel_cli;
 mod metakernel_conformance;
 mod progress;
+mod shape;

@@ -6,19 +6,6 @@ use std::process::Command;
 
 use crate::common::*;
 
-/// The python with SpiceyPy (`KDB_PYTHON`, else `.venv/bin/python`), if any.
-pub fn python() -> Option<PathBuf> {
-    let p = std::env::var_os("KDB_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
-    if p.exists() {
-        Some(p)
-    } else {
-        eprintln!("SKIP: no python with SpiceyPy (set KDB_PYTHON or create .venv)");
-        None
-    }
-}
-
 /// Runs the CSPICE oracle on (metakernel, cwd) pairs.
 pub fn oracle(py: &Path, jobs: &[(PathBuf, PathBuf)]) -> Vec<serde_json::Value> {
     let input: Vec<serde_json::Value> = jobs

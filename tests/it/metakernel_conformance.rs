@@ -16,9 +16,10 @@
 //! `absent_*` resolve but name missing kernels, `reject_*` are rejected by both CSPICE and
 //! kdb, `strict_*` are accepted by CSPICE (`LDPOOL`) but refused by kdb on purpose.
 //!
-//! Environment: `KDB_REALDATA` (the real-data folder; skipped when unset), `KDB_PYTHON`
-//! (a Python with SpiceyPy; default `.venv/bin/python`; CSPICE checks are skipped when
-//! neither exists). Relative paths are taken from the package root.
+//! Environment: `KDB_REALDATA` (the real-data folder) and `KDB_PYTHON` (a Python with
+//! SpiceyPy; default `.venv/bin/python`), read through `common::realdata`/`common::python`:
+//! skipped with a message when missing, a failure under `KDB_REQUIRE_REALDATA=1` /
+//! `KDB_REQUIRE_CSPICE=1`. Relative paths are taken from the package root.
 
 use std::collections::HashMap;
 use std::io::Write as _;
@@ -28,47 +29,14 @@ use std::process::{Command, Stdio};
 use kdb::metakernel::{Metakernel, ParseErrorKind, Span, WarningKind};
 use serde::Deserialize;
 
+use crate::common::{python, realdata};
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 fn fixtures() -> PathBuf {
     root().join("tests/fixtures/metakernels")
-}
-
-fn from_env(var: &str) -> Option<PathBuf> {
-    let value = std::env::var_os(var)?;
-    let path = root().join(value);
-    Some(path)
-}
-
-fn realdata() -> Option<PathBuf> {
-    match from_env("KDB_REALDATA") {
-        Some(p) if p.is_dir() => Some(p),
-        Some(p) => panic!("KDB_REALDATA={} is not a directory", p.display()),
-        None => {
-            eprintln!(
-                "metakernel_conformance: KDB_REALDATA is not set, skipping the real metakernels \
-                 (set it to the realdata folder to include them)"
-            );
-            None
-        }
-    }
-}
-
-fn python() -> Option<PathBuf> {
-    if let Some(p) = from_env("KDB_PYTHON") {
-        return Some(p);
-    }
-    let venv = root().join(".venv/bin/python");
-    if venv.exists() {
-        return Some(venv);
-    }
-    eprintln!(
-        "metakernel_conformance: no Python with SpiceyPy (set KDB_PYTHON or create .venv: \
-         python3 -m venv .venv && .venv/bin/pip install spiceypy), skipping the CSPICE checks"
-    );
-    None
 }
 
 /// A metakernel and the directory CSPICE should run from.

@@ -211,14 +211,83 @@ impl Rng {
     }
 }
 
-pub fn realdata() -> Option<PathBuf> {
-    match std::env::var_os("KDB_REALDATA") {
-        Some(p) if Path::new(&p).is_dir() => Some(PathBuf::from(p)),
-        _ => {
-            eprintln!("SKIP: KDB_REALDATA is not set; real-data checks skipped");
-            None
-        }
+/// Whether `KDB_REQUIRE_<what>=1`: a missing oracle or data set is then a failure,
+/// not a skip (`.ci/run` sets them, so CI cannot pass by testing nothing).
+pub fn required(var: &str) -> bool {
+    std::env::var(var).as_deref() == Ok("1")
+}
+
+/// Gives up on a test whose oracle or data is missing: `None` with a visible SKIP line,
+/// or a panic naming `require_var` when that variable is `1`.
+fn missing<T>(require_var: &str, why: &str, fix: &str) -> Option<T> {
+    if required(require_var) {
+        panic!("{why}, and {require_var}=1 makes this a failure; {fix}");
     }
+    eprintln!("SKIP: {why}; {fix} (or set {require_var}=1 to make this a failure)");
+    None
+}
+
+/// A path from the environment; relative values are taken from the package root.
+fn env_path(var: &str) -> Option<PathBuf> {
+    let value = std::env::var_os(var).filter(|v| !v.is_empty())?;
+    Some(Path::new(env!("CARGO_MANIFEST_DIR")).join(value))
+}
+
+/// The real-data folder (`KDB_REALDATA`, see /work/shared/realdata/MANIFEST.md).
+/// Missing: a SKIP line and `None`, or a panic under `KDB_REQUIRE_REALDATA=1`.
+pub fn realdata() -> Option<PathBuf> {
+    const FIX: &str = "set KDB_REALDATA to the real-data folder";
+    match env_path("KDB_REALDATA") {
+        Some(p) if p.is_dir() => Some(p),
+        Some(p) => missing(
+            "KDB_REQUIRE_REALDATA",
+            &format!("KDB_REALDATA=`{}` is not a directory", p.display()),
+            FIX,
+        ),
+        None => missing("KDB_REQUIRE_REALDATA", "KDB_REALDATA is not set", FIX),
+    }
+}
+
+/// The Python with SpiceyPy that runs the CSPICE oracle (`tests/cspice/oracle.py`):
+/// `KDB_PYTHON`, else `.venv/bin/python`, and only if it imports `spiceypy`.
+/// Missing: a SKIP line and `None`, or a panic under `KDB_REQUIRE_CSPICE=1`.
+pub fn python() -> Option<PathBuf> {
+    const FIX: &str = "set KDB_PYTHON to a Python with SpiceyPy, or run scripts/test.sh \
+                       (python3 -m venv .venv && .venv/bin/pip install spiceypy)";
+    let p = env_path("KDB_PYTHON")
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
+    let imports = Command::new(&p)
+        .args(["-c", "import spiceypy"])
+        .stdin(std::process::Stdio::null())
+        .output();
+    match imports {
+        Ok(out) if out.status.success() => Some(p),
+        Ok(out) => missing(
+            "KDB_REQUIRE_CSPICE",
+            &format!(
+                "`{}` cannot import spiceypy ({})",
+                p.display(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+            FIX,
+        ),
+        Err(e) => missing(
+            "KDB_REQUIRE_CSPICE",
+            &format!("no Python at `{}` ({e})", p.display()),
+            FIX,
+        ),
+    }
+}
+
+/// Asserts that at least `min_percent` of `attempts` kills landed mid-operation: a
+/// kill that always lands after the work finished proves nothing about crashes.
+pub fn assert_kills_landed(what: &str, landed: usize, attempts: usize, min_percent: usize) {
+    eprintln!("{what}: {landed} of {attempts} kills landed mid-operation");
+    assert!(
+        landed * 100 >= attempts * min_percent,
+        "{what}: only {landed} of {attempts} kills landed mid-operation (need {min_percent} %); \
+         the kill timing no longer exercises a crash"
+    );
 }
 
 /// Asserts kdb refused a hostile input as a usage error (exit 2, "refusing ...").
