@@ -1302,6 +1302,11 @@ mod tests {
     #[test]
     fn realdata_naif_captures() {
         let Some(root) = std::env::var_os("KDB_REALDATA") else {
+            // Under CI the real data must be there: a silent pass would hide its absence.
+            assert!(
+                std::env::var_os("KDB_REQUIRE_REALDATA").is_none_or(|v| v != "1"),
+                "KDB_REQUIRE_REALDATA=1 but KDB_REALDATA is not set"
+            );
             #[allow(clippy::print_stderr)]
             {
                 eprintln!("skipping realdata_naif_captures: KDB_REALDATA is not set");
