@@ -46,20 +46,32 @@ def main() -> None:
         work = Path(w)
         tree = work / "tree"
         subprocess.run(
-            [sys.executable, str(HERE / "gen_tree.py"), str(tree), str(n), "0", "--tiny"],
+            [
+                sys.executable,
+                str(HERE / "gen_tree.py"),
+                str(tree),
+                str(n),
+                "0",
+                "--tiny",
+            ],
             check=True,
         )
         home = work / "kdb-home"
         binary = kdb.find_binary()
         t0 = time.perf_counter()
-        subprocess.run([str(binary), "-q", "--home", str(home), "scan", str(tree)], check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [str(binary), "-q", "--home", str(home), "scan", str(tree)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         kdb_scan = time.perf_counter() - t0
         name = f"k{n // 2:06d}.tf"
         want = kdb.resolve(name, home=home)
         assert want.name == name, want
 
-        print(f"== resolve of one name among {n} registered kernels, {calls} calls each ==")
+        print(
+            f"== resolve of one name among {n} registered kernels, {calls} calls each =="
+        )
         print(f"kdb binary: {binary} ({kdb.version()}); kdb scan took {kdb_scan:.2f} s")
         k = timed(lambda: kdb.resolve(name, home=home), calls)
         print(f"kdb.resolve()  (Python API, one kdb process per call)   {summary(k)}")
@@ -71,7 +83,9 @@ def main() -> None:
             ),
             calls,
         )
-        print(f"kdb resolve    (bare subprocess, for the floor)          {summary(cli)}")
+        print(
+            f"kdb resolve    (bare subprocess, for the floor)          {summary(cli)}"
+        )
 
         try:
             from spice_kernel_db import KernelDB
@@ -87,10 +101,14 @@ def main() -> None:
             assert path is not None and Path(path).name == name, path
             print(f"spice-kernel-db scan took {ref_scan:.2f} s")
             ref = timed(lambda: db.resolve_kernel(name), calls)
-            print(f"KernelDB.resolve_kernel (in process, DB already open)   {summary(ref)}")
+            print(
+                f"KernelDB.resolve_kernel (in process, DB already open)   {summary(ref)}"
+            )
         med = statistics.median(k)
         verdict = "meets" if med < 20 else "MISSES"
-        print(f"kdb.resolve() median {med:.2f} ms per call: {verdict} the < 20 ms target")
+        print(
+            f"kdb.resolve() median {med:.2f} ms per call: {verdict} the < 20 ms target"
+        )
         if ref:
             r = statistics.median(ref)
             rel = f"{r / med:.1f}x faster" if med < r else f"{med / r:.1f}x slower"

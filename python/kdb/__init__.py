@@ -16,7 +16,17 @@ from __future__ import annotations
 
 from importlib import metadata as _metadata
 
-from ._api import KdbWarning, aliases, coverage, get, list, lock, resolve, restore, version
+from ._api import (
+    KdbWarning,
+    aliases,
+    coverage,
+    get,
+    list,
+    lock,
+    resolve,
+    restore,
+    version,
+)
 from ._errors import (
     Busy,
     Gone,

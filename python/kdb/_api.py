@@ -10,8 +10,9 @@ import datetime as _dt
 import os
 import re
 import warnings
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Union
 
 from ._errors import KdbError, Unsupported, Usage
 from ._process import PathLike, run
@@ -26,7 +27,7 @@ class KdbWarning(UserWarning):
     """A warning kdb reported alongside a successful result."""
 
 
-def _source(source: Union[str, "os.PathLike[str]"]) -> str:
+def _source(source: str | os.PathLike[str]) -> str:
     """A metakernel source for ``get``: URLs and names as given, local paths as file URLs."""
     if isinstance(source, str):
         return source
@@ -56,7 +57,7 @@ def _time(t: Time) -> str:
     raise TypeError(f"not a time: {t!r}")
 
 
-def _window(window: Tuple[Time, Time]) -> List[str]:
+def _window(window: tuple[Time, Time]) -> builtins.list[str]:
     try:
         start, stop = window
     except (TypeError, ValueError):
@@ -64,10 +65,12 @@ def _window(window: Tuple[Time, Time]) -> List[str]:
     return ["--from", _time(start), "--to", _time(stop)]
 
 
-_UNKNOWN = re.compile(r"unexpected argument '([^']+)'|unrecognized subcommand '([^']+)'")
+_UNKNOWN = re.compile(
+    r"unexpected argument '([^']+)'|unrecognized subcommand '([^']+)'"
+)
 
 
-def _unsupported(e: Usage, feature: str) -> Union[Unsupported, Usage]:
+def _unsupported(e: Usage, feature: str) -> Unsupported | Usage:
     """Turns clap's 'unknown option/subcommand' usage error into ``Unsupported``."""
     m = _UNKNOWN.search(e.message)
     if not m:
@@ -84,12 +87,12 @@ def _unsupported(e: Usage, feature: str) -> Union[Unsupported, Usage]:
 
 
 def get(
-    source: Union[str, "os.PathLike[str]"],
+    source: str | os.PathLike[str],
     *,
-    mission: Optional[str] = None,
+    mission: str | None = None,
     force: bool = False,
-    window: Optional[Tuple[Time, Time]] = None,
-    home: Optional[PathLike] = None,
+    window: tuple[Time, Time] | None = None,
+    home: PathLike | None = None,
 ) -> Path:
     """Fetch a metakernel and exactly the kernels missing; return the ready metakernel.
 
@@ -137,12 +140,12 @@ def get(
     return Path(mk)
 
 
-def list(  # noqa: A001 - the name of the kdb command
+def list(
     mk: PathLike,
     *,
-    kernel_type: Optional[str] = None,
-    home: Optional[PathLike] = None,
-) -> List[Dict[str, Any]]:
+    kernel_type: str | None = None,
+    home: PathLike | None = None,
+) -> builtins.list[dict[str, Any]]:
     """The entries FURNSH would load from a metakernel, in load order.
 
     Runs ``kdb list MK --json``. Each entry is a dict with ``index``, ``raw``,
@@ -171,8 +174,8 @@ def list(  # noqa: A001 - the name of the kdb command
 def resolve(
     name: str,
     *,
-    mission: Optional[str] = None,
-    home: Optional[PathLike] = None,
+    mission: str | None = None,
+    home: PathLike | None = None,
 ) -> Path:
     """The local path holding the kernel file ``name`` (exact name, never a prefix).
 
@@ -197,7 +200,7 @@ def resolve(
     return Path(report["path"])
 
 
-def aliases(name_or_hash: str, *, home: Optional[PathLike] = None) -> Dict[str, Any]:
+def aliases(name_or_hash: str, *, home: PathLike | None = None) -> dict[str, Any]:
     """Every name and location of one content.
 
     Runs ``kdb aliases NAME|HASH --json``: a dict with ``sha256``, ``canonical``,
@@ -216,18 +219,18 @@ def aliases(name_or_hash: str, *, home: Optional[PathLike] = None) -> Dict[str, 
 
 
 def coverage(
-    ids: Iterable[Union[int, str]] = (),
+    ids: Iterable[int | str] = (),
     *,
-    mk: Optional[PathLike] = None,
+    mk: PathLike | None = None,
     files: Sequence[PathLike] = (),
-    level: Optional[str] = None,
-    time: Optional[str] = None,
-    at: Optional[Time] = None,
-    window: Optional[Tuple[Time, Time]] = None,
+    level: str | None = None,
+    time: str | None = None,
+    at: Time | None = None,
+    window: tuple[Time, Time] | None = None,
     merge: bool = False,
     need_av: bool = False,
-    home: Optional[PathLike] = None,
-) -> Dict[str, Any]:
+    home: PathLike | None = None,
+) -> dict[str, Any]:
     """What the kernels of a metakernel (or the given files) cover, per body/frame ID.
 
     Runs ``kdb coverage [ID|NAME ...] (--mk MK | FILE ...) --json``: a dict
@@ -273,7 +276,7 @@ def coverage(
         raise _unsupported(e, "`kdb coverage` with these options") from None
 
 
-def lock(mk: PathLike, path: PathLike, *, home: Optional[PathLike] = None) -> Path:
+def lock(mk: PathLike, path: PathLike, *, home: PathLike | None = None) -> Path:
     """Write a lockfile pinning the exact bytes a metakernel loads.
 
     Runs ``kdb lock MK -o PATH``. The lockfile (TOML) records the metakernel's
@@ -300,8 +303,8 @@ def restore(
     *,
     offline: bool = False,
     mirrors: Sequence[str] = (),
-    into: Optional[PathLike] = None,
-    home: Optional[PathLike] = None,
+    into: PathLike | None = None,
+    home: PathLike | None = None,
 ) -> Path:
     """Materialise the metakernel and exactly the locked bytes of a lockfile.
 

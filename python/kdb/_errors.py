@@ -6,7 +6,8 @@ the code alone, never by parsing the message, and carries kdb's own message.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Sequence, Type
+from collections.abc import Sequence
+from typing import Any
 
 
 class KdbError(Exception):
@@ -27,7 +28,7 @@ class KdbError(Exception):
         *,
         code: int,
         command: Sequence[str] = (),
-        report: Optional[Any] = None,
+        report: Any | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -75,7 +76,7 @@ class Internal(KdbError):
     """Exit 10: an I/O or database failure inside kdb."""
 
 
-_BY_CODE: Dict[int, Type[KdbError]] = {
+_BY_CODE: dict[int, type[KdbError]] = {
     1: NotFound,
     2: Usage,
     3: Partial,
@@ -86,6 +87,6 @@ _BY_CODE: Dict[int, Type[KdbError]] = {
 }
 
 
-def error_class(code: int) -> Type[KdbError]:
+def error_class(code: int) -> type[KdbError]:
     """The exception class for kdb's exit ``code`` (``KdbError`` when undocumented)."""
     return _BY_CODE.get(code, KdbError)

@@ -16,8 +16,9 @@ import subprocess
 import sys
 import sysconfig
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, List, Optional, Sequence, Tuple, Union
+from typing import Any, Union
 
 from ._errors import KdbError, error_class
 
@@ -30,9 +31,9 @@ _EXE = "kdb.exe" if os.name == "nt" else "kdb"
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
 
 
-def _candidates() -> List[Path]:
+def _candidates() -> list[Path]:
     """Where a wheel puts the binary, most specific first, then ``PATH``."""
-    dirs: List[str] = []
+    dirs: list[str] = []
     scripts = sysconfig.get_path("scripts")
     if scripts:
         dirs.append(scripts)
@@ -85,7 +86,7 @@ def find_binary() -> Path:
     )
 
 
-def command(args: Sequence[str], home: Optional[PathLike]) -> List[str]:
+def command(args: Sequence[str], home: PathLike | None) -> list[str]:
     """The full command line: binary, global options, then ``args``."""
     cmd = [str(find_binary())]
     if home is not None:
@@ -105,13 +106,8 @@ def _message(stderr: str) -> str:
     return "\n".join(ln for ln in lines if ln).strip()
 
 
-def _run_piped(cmd: List[str]) -> Tuple[int, str, str]:
-    p = subprocess.run(
-        cmd,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+def _run_piped(cmd: list[str]) -> tuple[int, str, str]:
+    p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, check=False)
     return (
         p.returncode,
         p.stdout.decode("utf-8", "replace"),
@@ -119,7 +115,7 @@ def _run_piped(cmd: List[str]) -> Tuple[int, str, str]:
     )
 
 
-def _run_on_terminal(cmd: List[str]) -> Tuple[int, str, str]:
+def _run_on_terminal(cmd: list[str]) -> tuple[int, str, str]:
     """Runs with a pseudo-terminal as stderr so kdb draws progress; copies it to ours."""
     import fcntl
     import pty
@@ -135,9 +131,12 @@ def _run_on_terminal(cmd: List[str]) -> Tuple[int, str, str]:
         p = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave
         )
+    except BaseException:
+        os.close(master)
+        raise
     finally:
         os.close(slave)
-    out_chunks: List[bytes] = []
+    out_chunks: list[bytes] = []
 
     def drain_stdout() -> None:
         assert p.stdout is not None
@@ -183,7 +182,7 @@ def _stderr_is_terminal() -> bool:
 def run(
     args: Sequence[str],
     *,
-    home: Optional[PathLike] = None,
+    home: PathLike | None = None,
     progress: bool = False,
     json_out: bool = True,
     forward_stderr: bool = True,
@@ -218,7 +217,9 @@ def run(
         message = _message(err)
         if not message and isinstance(report, dict) and report.get("failed"):
             failed = report["failed"]
-            parts = [f"{f.get('name')} ({f.get('url')}): {f.get('error')}" for f in failed]
+            parts = [
+                f"{f.get('name')} ({f.get('url')}): {f.get('error')}" for f in failed
+            ]
             message = f"{len(failed)} kernel(s) failed: " + "; ".join(parts)
         if not message:
             message = f"kdb exited with code {code}"

@@ -11,9 +11,8 @@ import sys
 import sysconfig
 from pathlib import Path
 
-import pytest
-
 import kdb
+import pytest
 from conftest import DEMO_ENTRIES, DEMO_MK, DEMO_ROOT, REPO
 
 
@@ -23,7 +22,9 @@ def _spiceypy():
     except ImportError:
         if os.environ.get("KDB_REQUIRE_CSPICE") == "1":
             pytest.fail("KDB_REQUIRE_CSPICE=1 but spiceypy cannot be imported")
-        pytest.skip("spiceypy not installed (set KDB_REQUIRE_CSPICE=1 to make this fail)")
+        pytest.skip(
+            "spiceypy not installed (set KDB_REQUIRE_CSPICE=1 to make this fail)"
+        )
     return spiceypy
 
 
@@ -97,7 +98,9 @@ def test_get_over_http_and_force(http_demo: tuple[str, Path], home: Path) -> Non
     base, _ = http_demo
     mk = kdb.get(f"{base}/pub/naif/DEMO/kernels/mk/demo.tm", home=home)
     assert mk.is_file()
-    assert kdb.get(f"{base}/pub/naif/DEMO/kernels/mk/demo.tm", home=home, force=True) == mk
+    assert (
+        kdb.get(f"{base}/pub/naif/DEMO/kernels/mk/demo.tm", home=home, force=True) == mk
+    )
 
 
 def test_get_draws_nothing_on_stderr_when_it_is_not_a_terminal(
@@ -241,11 +244,13 @@ def test_lock_held_by_another_process_is_busy(
         [
             sys.executable,
             "-c",
-            "import fcntl, sys\n"
-            "f = open(sys.argv[1], 'a')\n"
-            "fcntl.flock(f, fcntl.LOCK_EX)\n"
-            "print('locked', flush=True)\n"
-            "sys.stdin.read()\n",
+            (
+                "import fcntl, sys\n"
+                "f = open(sys.argv[1], 'a')\n"
+                "fcntl.flock(f, fcntl.LOCK_EX)\n"
+                "print('locked', flush=True)\n"
+                "sys.stdin.read()\n"
+            ),
             str(home / ".lock"),
         ],
         stdin=subprocess.PIPE,
@@ -253,7 +258,9 @@ def test_lock_held_by_another_process_is_busy(
         text=True,
     )
     try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        assert (
+            holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        )
         monkeypatch.setenv("KDB_LOCK_TIMEOUT", "0")
         with pytest.raises(kdb.Busy) as e:
             kdb.get(demo_url, home=home)
@@ -301,11 +308,15 @@ def test_every_error_is_a_kdb_error() -> None:
 
 def test_window_needs_a_kdb_with_windowed_get(demo_url: str, home: Path) -> None:
     helptext = subprocess.run(
-        [str(kdb.find_binary()), "get", "--help"], capture_output=True, text=True
+        [str(kdb.find_binary()), "get", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     window = ("2020-01-01T00:00:00", "2020-01-02T00:00:00")
     if "--from" in helptext:
-        mk = kdb.get(demo_url, window=window, home=home)  # text kernels are always taken
+        # text kernels are always taken
+        mk = kdb.get(demo_url, window=window, home=home)
         assert [e["file_name"] for e in kdb.list(mk, home=home)] == DEMO_ENTRIES
     else:
         with pytest.raises(kdb.Unsupported) as e:
@@ -328,9 +339,9 @@ def test_coverage_lock_restore_need_their_commands(
     if "lock" in have and "restore" in have:
         assert kdb.lock(mk, lockfile, home=home) == lockfile.resolve()
         restored = kdb.restore(lockfile, home=tmp_path / "fresh-home")
-        assert [e["file_name"] for e in kdb.list(restored, home=tmp_path / "fresh-home")] == (
-            DEMO_ENTRIES
-        )
+        assert [
+            e["file_name"] for e in kdb.list(restored, home=tmp_path / "fresh-home")
+        ] == (DEMO_ENTRIES)
     else:
         with pytest.raises(kdb.Unsupported):
             kdb.lock(mk, lockfile, home=home)
@@ -344,7 +355,10 @@ def test_coverage_lock_restore_need_their_commands(
 def test_version_is_the_crates(home: Path) -> None:
     want = _cargo_version()
     out = subprocess.run(
-        [str(kdb.find_binary()), "--version"], capture_output=True, text=True, check=True
+        [str(kdb.find_binary()), "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     assert out == f"kdb {want}"
     assert kdb.version() == want
@@ -374,7 +388,11 @@ def test_kdb_binary_override(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
 def test_python_m_kdb_runs_the_cli(home: Path) -> None:
     cwd = str(Path(kdb.__file__).parents[1])
     v = subprocess.run(
-        [sys.executable, "-m", "kdb", "--version"], capture_output=True, text=True, cwd=cwd
+        [sys.executable, "-m", "kdb", "--version"],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        check=False,
     )
     assert v.returncode == 0 and v.stdout.strip() == f"kdb {_cargo_version()}"
     nf = subprocess.run(
@@ -382,5 +400,6 @@ def test_python_m_kdb_runs_the_cli(home: Path) -> None:
         capture_output=True,
         text=True,
         cwd=cwd,
+        check=False,
     )
     assert nf.returncode == 1 and nf.stderr.startswith("error:")
