@@ -56,6 +56,13 @@ def _candidates() -> list[Path]:
     return out
 
 
+_found: dict[str, Path] = {}
+
+
+def _executable(p: Path) -> bool:
+    return p.is_file() and os.access(p, os.X_OK)
+
+
 def find_binary() -> Path:
     """The kdb executable this package runs.
 
@@ -69,14 +76,22 @@ def find_binary() -> Path:
     override = os.environ.get(BINARY_ENV)
     if override:
         p = Path(override)
-        if p.is_file() and os.access(p, os.X_OK):
+        if _executable(p):
             return p
         raise KdbError(
             f"{BINARY_ENV}=`{override}` is not an executable file", code=-1000
         )
+    # The search costs about a millisecond (sysconfig); remember its answer while
+    # the file is still there and PATH has not changed.
+    key = os.environ.get("PATH", "")
+    cached = _found.get(key)
+    if cached is not None and _executable(cached):
+        return cached
     tried = _candidates()
     for p in tried:
-        if p.is_file() and os.access(p, os.X_OK):
+        if _executable(p):
+            _found.clear()
+            _found[key] = p
             return p
     places = ", ".join(f"`{p}`" for p in tried) or "(none)"
     raise KdbError(
