@@ -13,4 +13,4 @@ W=$(mktemp -d /tmp/kdb-bench-pyresolve-home.XXXXXX)
 trap 'rm -rf "$W"' EXIT
 export HOME=$W KDB_CONFIG=$W/kdb.toml
 PYTHONPATH="$PWD/python${PYTHONPATH:+:$PYTHONPATH}" KDB_BINARY="$PWD/target/release/kdb" \
-  exec "$VENV/bin/python" bench/python_resolve.py "$@"
+  "$VENV/bin/python" bench/python_resolve.py "$@"
