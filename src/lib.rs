@@ -3,10 +3,12 @@
 //! Dependencies point one way: `cli → commands → {store, db, kernel}`; the core
 //! modules do not call each other (except `store` ← nothing, `db` ← nothing).
 
+pub mod bundle;
 pub mod cli;
 pub mod commands;
 pub mod db;
 pub mod kernel;
+pub mod lockfile;
 pub mod metakernel;
 pub mod remote;
 pub mod store;
