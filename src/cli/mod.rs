@@ -4,6 +4,7 @@
 pub mod output;
 pub mod progress;
 pub mod prompt;
+pub mod reproduce;
 pub mod settings;
 
 use std::io::{IsTerminal, Write};
@@ -131,6 +132,29 @@ pub enum Command {
     Config(ConfigArgs),
     /// Delete the catalogue (never kernel files)
     Reset(ResetArgs),
+    /// Write the lockfile of an acquired metakernel: every entry's URL, sha256 and size
+    #[command(
+        after_help = "Examples:\n  kdb lock juice_ops.tm\n  kdb lock juice_ops.tm -o paper/juice_ops.kdb.lock"
+    )]
+    Lock(reproduce::LockArgs),
+    /// Materialise a lockfile's metakernel and exactly its locked bytes
+    #[command(
+        after_help = "Examples:\n  kdb restore juice_ops.kdb.lock\n  kdb restore juice_ops.kdb.lock --offline\n  kdb restore juice_ops.kdb.lock --mirror file:///mnt/naif"
+    )]
+    Restore(reproduce::RestoreArgs),
+    /// Write one file holding a lock, its metakernel and its kernels
+    #[command(
+        after_help = "Examples:\n  kdb export juice_ops.tm -o juice_ops.kdb.tar.zst\n  kdb export juice_ops.kdb.lock -o bundle.tar"
+    )]
+    Export(reproduce::ExportArgs),
+    /// Check a bundle in full, then store its kernels and lay out its metakernel
+    #[command(after_help = "Example:\n  kdb import juice_ops.kdb.tar.zst")]
+    Import(reproduce::ImportArgs),
+    /// Kernels added, removed and changed between two metakernels or locks
+    #[command(
+        after_help = "Examples:\n  kdb diff bc_plan.tm bc_ops.tm\n  kdb diff old.kdb.lock juice_ops.tm --json"
+    )]
+    Diff(reproduce::DiffArgs),
     /// Print a shell completion script
     #[command(
         after_help = "Example:\n  kdb completions bash > ~/.local/share/bash-completion/completions/kdb"
@@ -645,6 +669,14 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             Ok(0)
         }
         Command::Completions { .. } => Ok(0),
+        Command::Lock(a) => reproduce::lock(&ctx, &net(None), a),
+        Command::Restore(a) => {
+            let jobs = a.net.jobs;
+            reproduce::restore(&ctx, &net(jobs), &out, a)
+        }
+        Command::Export(a) => reproduce::export(&ctx, &net(None), a),
+        Command::Import(a) => reproduce::import(&ctx, a),
+        Command::Diff(a) => reproduce::diff(&ctx, a),
     }
 }
 

@@ -87,7 +87,7 @@ pub struct GetReport {
 pub type Confirm<'a> = dyn FnMut(&GetPlan) -> Result<bool> + 'a;
 
 /// Bridges download progress to the command reporter.
-struct Progress<'a>(&'a dyn super::Reporter);
+pub(crate) struct Progress<'a>(pub(crate) &'a dyn super::Reporter);
 
 impl fetch::Progress for Progress<'_> {
     fn total(&self, files: u64, bytes: u64) {
@@ -166,7 +166,7 @@ fn locate(cat: &Catalogue, source: &str, mission: Option<&str>) -> Result<(Vec<U
 
 /// The mission of a URL: a configured mission whose mk/ or server URL contains it,
 /// else the path segment before `kernels`.
-fn mission_for_url(cat: &Catalogue, url: &Url) -> Result<String> {
+pub(crate) fn mission_for_url(cat: &Catalogue, url: &Url) -> Result<String> {
     for m in cat.missions()? {
         if let Some(mk) = &m.mk_dir_url
             && let Some(base) = mk.strip_suffix("kernels/mk/").or(Some(mk.as_str()))
@@ -618,7 +618,7 @@ fn choose_plan(
 }
 
 /// One downloaded content, persisted as an object, ready to be recorded.
-struct Arrived {
+pub(crate) struct Arrived {
     name: String,
     url: String,
     validators: Validators,
@@ -628,7 +628,7 @@ struct Arrived {
 }
 
 impl Arrived {
-    fn record(&self, tx: &db::Tx<'_>) -> Result<()> {
+    pub(crate) fn record(&self, tx: &db::Tx<'_>) -> Result<()> {
         tx.insert_kernel(&NewKernel {
             sha256: &self.object.sha256,
             filename: &self.name,
@@ -651,7 +651,7 @@ impl Arrived {
 }
 
 /// Classifies a persisted object and builds its rows.
-fn arrived(
+pub(crate) fn arrived(
     name: &str,
     url: &str,
     validators: Validators,
@@ -701,7 +701,7 @@ fn content_path(ctx: &Ctx<'_>, row: &LocationRow) -> PathBuf {
 #[allow(clippy::too_many_arguments)]
 /// Puts `object`'s content at `dest`: a symlink (dedup on) or an independent copy.
 /// An existing entry is replaced by rename, never written into.
-fn lay_out(
+pub(crate) fn lay_out(
     dest: &Path,
     object: &Path,
     sha: &str,
@@ -752,7 +752,11 @@ fn lay_out(
 }
 
 /// The local metakernel: PATH_VALUES (or literal entries) made absolute into the tree.
-fn local_metakernel(loaded: &mk::Loaded, p: &RemotePlan, root: &Path) -> Result<Vec<u8>> {
+pub(crate) fn local_metakernel(
+    loaded: &mk::Loaded,
+    p: &RemotePlan,
+    root: &Path,
+) -> Result<Vec<u8>> {
     let bytes = if p.literal {
         let by_raw: BTreeMap<String, String> = p
             .entries

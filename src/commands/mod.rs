@@ -6,13 +6,17 @@
 //! the store's write path, and record the result in one transaction.
 
 pub mod browse;
+pub mod bundle;
 pub mod dedup;
+pub mod diff;
 pub mod get;
 pub mod inspect;
+pub mod lock;
 pub mod mission;
 pub mod mk;
 pub mod plan;
 pub mod reset;
+pub mod restore;
 pub mod scan;
 
 use std::path::{Path, PathBuf};
@@ -108,6 +112,10 @@ pub enum Error {
     Store(#[from] store::Error),
     #[error(transparent)]
     Db(#[from] db::Error),
+    #[error(transparent)]
+    Lockfile(#[from] crate::lockfile::Error),
+    #[error(transparent)]
+    Bundle(#[from] crate::bundle::Error),
 }
 
 impl Error {
@@ -126,6 +134,14 @@ impl Error {
             Error::Remote(_) => ExitClass::Network,
             Error::Store(store::Error::LockTimeout { .. }) => ExitClass::Busy,
             Error::Store(_) | Error::Db(_) => ExitClass::Internal,
+            Error::Lockfile(_) => ExitClass::Usage,
+            Error::Bundle(e) => match e {
+                crate::bundle::Error::Store(_) | crate::bundle::Error::Write(_) => {
+                    ExitClass::Internal
+                }
+                crate::bundle::Error::Source { .. } => ExitClass::Internal,
+                _ => ExitClass::Usage,
+            },
         }
     }
 }
