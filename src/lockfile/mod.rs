@@ -217,8 +217,24 @@ struct RawKernel {
     kernel_type: Spanned<String>,
 }
 
+/// Only the version, read first so that a lock of another schema is named as such
+/// rather than as a list of unknown fields.
+#[derive(Deserialize)]
+struct SchemaOnly {
+    schema: Spanned<i64>,
+}
+
 /// Parses lockfile text; `origin` (a path or URL) names it in errors.
 pub fn parse(origin: &str, text: &str) -> Result<Lock, Error> {
+    if let Ok(v) = toml::from_str::<SchemaOnly>(text)
+        && *v.schema.get_ref() != i64::from(SCHEMA)
+    {
+        return Err(Error::Schema {
+            origin: origin.to_owned(),
+            line: Validator { origin, text }.line(&v.schema),
+            found: *v.schema.get_ref(),
+        });
+    }
     let raw: RawLock = toml::from_str(text).map_err(|e| Error::Syntax {
         origin: origin.to_owned(),
         source: Box::new(e),

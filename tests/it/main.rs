@@ -7,5 +7,6 @@ mod fetch;
 mod foundation;
 mod http_server_selftest;
 mod listing_apache;
+mod lockfile;
 mod metakernel_cli;
 mod metakernel_conformance;
