@@ -93,6 +93,8 @@ struct Want {
     size: u64,
     source: Url,
     tried: Vec<Tried>,
+    /// The store's object for this hash holds other bytes: replace it, never keep it.
+    repair: bool,
 }
 
 /// Reads and parses a lockfile.
@@ -135,9 +137,22 @@ pub fn restore(ctx: &Ctx<'_>, net: &FetchConfig, opts: &RestoreOptions) -> Resul
     let mut found = Found::default();
     let now = db::now();
     // 1. The local store, by hash.
+    // Objects are re-hashed in parallel (a 300-kernel lock is mostly this).
+    let hashes: Vec<Option<Sha256Hex>> = {
+        use rayon::prelude::*;
+        wants
+            .par_iter()
+            .map(|w| {
+                hash::hash_file(&ctx.home.object_path(&w.sha))
+                    .ok()
+                    .map(|(h, _)| h)
+            })
+            .collect()
+    };
     let mut remaining = Vec::new();
-    for mut w in wants.drain(..) {
-        match held(ctx, &cat, &w, &now)? {
+    for (mut w, object_hash) in wants.drain(..).zip(hashes) {
+        w.repair = object_hash.as_ref().is_some_and(|h| *h != w.sha);
+        match held(ctx, &cat, &w, object_hash, &now)? {
             Ok((object, arrived)) => {
                 report.from_store += 1;
                 found.objects.insert(w.sha.clone(), object);
@@ -205,6 +220,7 @@ fn wants(lock: &Lock) -> Result<Vec<Want>> {
         size: m.size,
         source: url(&m.source_url)?,
         tried: Vec::new(),
+        repair: false,
     }];
     let mut seen: HashSet<Sha256Hex> = HashSet::from([m.sha256.clone()]);
     for k in &lock.kernels {
@@ -215,24 +231,27 @@ fn wants(lock: &Lock) -> Result<Vec<Want>> {
                 size: k.size,
                 source: url(&k.source_url)?,
                 tried: Vec::new(),
+                repair: false,
             });
         }
     }
     Ok(out)
 }
 
-/// The store object holding `w`'s bytes (re-hashed), adopting an intact catalogued
-/// copy into the store when there is no object yet; `Err` says why not.
+/// The store object holding `w`'s bytes (`object_hash`: what the object hashes to,
+/// if it exists), adopting an intact catalogued copy into the store when there is no
+/// object yet; `Err` says why not.
 fn held(
     ctx: &Ctx<'_>,
     cat: &Catalogue,
     w: &Want,
+    object_hash: Option<Sha256Hex>,
     now: &str,
 ) -> Result<std::result::Result<(PathBuf, Option<get::Arrived>), String>> {
     let object = ctx.home.object_path(&w.sha);
     let known = cat.kernel(w.sha.as_str())?.is_some();
-    match hash::hash_file(&object) {
-        Ok((h, _)) if h == w.sha => {
+    match object_hash {
+        Some(h) if h == w.sha => {
             let arrived = if known {
                 None
             } else {
@@ -248,19 +267,13 @@ fn held(
             };
             return Ok(Ok((object, arrived)));
         }
-        Ok((h, _)) => {
-            return Ok(Err(format!(
-                "object `{}` holds {h}, not its name (corrupt store; run `kdb verify`)",
-                object.display()
-            )));
-        }
-        Err(_) => {}
+        _ => {}
     }
     for row in cat.locations_of(w.sha.as_str())? {
         if !intact(&row) {
             continue;
         }
-        if let Some(object) = adopt(ctx, &row, &w.sha)? {
+        if let Some(object) = adopt(ctx, &row, &w.sha, w.repair)? {
             let arrived = get::arrived(
                 &w.name,
                 w.source.as_str(),
@@ -273,12 +286,24 @@ fn held(
             return Ok(Ok((object, Some(arrived))));
         }
     }
-    Ok(Err("not held".into()))
+    Ok(Err(if w.repair {
+        format!(
+            "object `{}` holds other bytes (corrupt store) and no intact copy is catalogued",
+            object.display()
+        )
+    } else {
+        "not held".into()
+    }))
 }
 
 /// Copies (or hard-links) a catalogued file into the store when its bytes still
 /// hash to `sha`.
-fn adopt(ctx: &Ctx<'_>, row: &LocationRow, sha: &Sha256Hex) -> Result<Option<PathBuf>> {
+fn adopt(
+    ctx: &Ctx<'_>,
+    row: &LocationRow,
+    sha: &Sha256Hex,
+    repair: bool,
+) -> Result<Option<PathBuf>> {
     let src = Path::new(&row.path);
     let tmp = ctx.home.tmp();
     let staged = match fsio::stage_hardlink(src, &tmp) {
@@ -293,7 +318,11 @@ fn adopt(ctx: &Ctx<'_>, row: &LocationRow, sha: &Sha256Hex) -> Result<Option<Pat
     }
     let object = ctx.home.object_path(sha);
     fsio::create_dir_all(object.parent().unwrap_or(Path::new("/")))?;
-    staged.persist_if_absent(&object, true)?;
+    if repair {
+        staged.persist(&object, true)?;
+    } else {
+        staged.persist_if_absent(&object, true)?;
+    }
     Ok(Some(object))
 }
 
@@ -411,7 +440,8 @@ fn fetch_rounds(
                     Ok(d) if d.staged.sha256() == &w.sha => {
                         let object = ctx.home.object_path(&w.sha);
                         fsio::create_dir_all(object.parent().unwrap_or(Path::new("/")))?;
-                        d.staged.persist_batched(&object, true, true, &mut dirs)?;
+                        d.staged
+                            .persist_batched(&object, true, !w.repair, &mut dirs)?;
                         found.arrivals.push(get::arrived(
                             &w.name,
                             req.url.as_str(),

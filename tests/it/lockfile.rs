@@ -693,3 +693,26 @@ fn lock_and_restore_refuse_clearly() {
     let out = kdb(&env, &["restore", newer.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
+
+/// A store object that no longer holds its bytes is never trusted: offline it is
+/// reported, online it is replaced by the locked bytes.
+#[test]
+fn a_corrupt_store_object_is_refused_then_repaired() {
+    let (ar, mk) = text_archive();
+    let server = HttpServer::start(ar.root());
+    let env = Env::new();
+    let lockfile = get_and_lock(&env, &server.url(&mk), "M");
+    let lock = read_lock(&lockfile);
+    let sha = lock.kernels[0].sha256.as_str();
+    let object = env.home().join("objects/sha256").join(&sha[..2]).join(sha);
+    std::fs::remove_file(&object).unwrap();
+    write(&object, &text_kernel(8));
+    let out = kdb(&env, &["restore", lockfile.to_str().unwrap(), "--offline"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("corrupt store"), "{}", stderr(&out));
+    let stdout = assert_ok(&kdb(&env, &["restore", lockfile.to_str().unwrap()]));
+    assert_eq!(sha256(&object), sha, "the object was not repaired");
+    if let Some(py) = cspice() {
+        assert_cspice_loads_locked_bytes(&py, &env, &ready_path(&stdout), &lock);
+    }
+}
