@@ -9,7 +9,7 @@
 //! committing in one transaction. A refused import writes nothing.
 
 use std::fs;
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufReader, BufWriter, Read};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -41,7 +41,7 @@ pub struct ExportReport {
 }
 
 /// Whether `arg` names a lockfile rather than a metakernel.
-fn is_lockfile(arg: &str) -> bool {
+pub(crate) fn is_lockfile(arg: &str) -> bool {
     arg.ends_with(".lock") && Path::new(arg).is_file()
 }
 
@@ -82,11 +82,9 @@ pub fn export(ctx: &Ctx<'_>, net: &FetchConfig, opts: &ExportOptions) -> Result<
         Ok(Box::new(fs::File::open(object(&k.sha256))?))
     };
     let writer = bundle::write(writer, opts.compression, &lock, &mut mk, &mut open)?;
-    let file = writer
+    writer
         .into_inner()
         .map_err(|e| bundle::Error::Write(e.into_error()))?;
-    let mut file = file;
-    file.flush().map_err(bundle::Error::Write)?;
     fsio::persist_temp(tmp, &out)?;
     let distinct = lock.distinct_kernels();
     Ok(ExportReport {
@@ -130,6 +128,11 @@ pub fn import(ctx: &Ctx<'_>, opts: &ImportOptions) -> Result<ImportReport> {
     let mut input = BufReader::with_capacity(1 << 20, file);
     // Checked in full, every member staged; nothing visible yet.
     let unpacked = bundle::read(&mut input, &ctx.home.tmp())?;
+    // The lock must agree with its metakernel, and every path be safe, before the
+    // first object is persisted.
+    let mk_bytes = fs::read(unpacked.metakernel.path())
+        .map_err(|e| crate::store::Error::io("read", unpacked.metakernel.path(), e))?;
+    restore::layout(ctx, &cat, &unpacked.lock, &mk_bytes, opts.into.as_deref())?;
     let lock = unpacked.lock;
     let now = crate::db::now();
     let mut found = Found::default();

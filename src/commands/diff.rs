@@ -41,7 +41,7 @@ impl DiffReport {
 
 /// The entries of `arg`: a lockfile (`*.lock`) or a metakernel.
 pub fn items(ctx: &Ctx<'_>, arg: &str) -> Result<(Side, Vec<Item>)> {
-    if arg.ends_with(".lock") && Path::new(arg).is_file() {
+    if super::bundle::is_lockfile(arg) {
         let lock = restore::read_lock(Path::new(arg))?;
         let items: Vec<Item> = lock
             .kernels

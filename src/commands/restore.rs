@@ -494,10 +494,9 @@ fn locked_plan(lock: &Lock, mk_url: &Url, loaded: &mk::Loaded) -> Result<RemoteP
             continue;
         };
         if p.entries.len() == lock.kernels.len()
-            && p.entries
-                .iter()
-                .zip(&lock.kernels)
-                .all(|(e, k)| e.url.as_str() == k.source_url && e.name == k.name)
+            && p.entries.iter().zip(&lock.kernels).all(|(e, k)| {
+                e.url.as_str() == k.source_url && e.name == k.name && e.raw == k.entry
+            })
         {
             return Ok(p);
         }
@@ -505,10 +504,70 @@ fn locked_plan(lock: &Lock, mk_url: &Url, loaded: &mk::Loaded) -> Result<RemoteP
     // Report the first difference against the metakernel's own directory.
     plan::plan(mk_url, loaded)?;
     Err(Error::Usage(format!(
-        "the lock does not agree with its metakernel `{mk_url}`: its {} entries resolve to other URLs or names than the {} locked kernels",
+        "refusing the lock: it does not agree with its metakernel `{mk_url}` (its {} entries are not the {} locked kernels (entry, name, URL)); nothing was written",
         loaded.entries.len(),
         lock.kernels.len()
     )))
+}
+
+/// Where a lock's tree goes: the plan reproducing the locked URLs, every path
+/// validated. Computed before anything is written.
+pub(crate) struct Layout {
+    loaded: mk::Loaded,
+    plan: RemotePlan,
+    mission: String,
+    root: PathBuf,
+    dests: Vec<PathBuf>,
+    mk_dest: PathBuf,
+    dedup: bool,
+}
+
+/// Plans the tree of `lock` from its metakernel's bytes (pure but for reading the
+/// mission's settings): refuses a lock that does not agree with its metakernel and
+/// any unsafe path, before the first write.
+pub(crate) fn layout(
+    ctx: &Ctx<'_>,
+    cat: &Catalogue,
+    lock: &Lock,
+    mk_bytes: &[u8],
+    into: Option<&Path>,
+) -> Result<Layout> {
+    let m = &lock.metakernel;
+    let mk_url = Url::parse(&m.source_url)
+        .map_err(|e| Error::Usage(format!("locked URL `{}`: {e}", m.source_url)))?;
+    let loaded = mk::parse(mk_url.to_string(), mk_bytes)?;
+    let plan = locked_plan(lock, &mk_url, &loaded)?;
+    let mission = match &m.mission {
+        Some(name) => name.clone(),
+        None => get::mission_for_url(cat, &mk_url).unwrap_or_else(|_| "default".into()),
+    };
+    super::mission::check_name(&mission)?;
+    let root = match into {
+        Some(dir) => absolute(dir),
+        None => ctx.home.missions().join(&mission),
+    };
+    let mut dests = Vec::new();
+    for e in &plan.entries {
+        dests.push(e.local.under(&root).map_err(crate::store::Error::Path)?);
+    }
+    let mk_dest = plan
+        .metakernel
+        .under(&root)
+        .map_err(crate::store::Error::Path)?;
+    let dedup = cat
+        .missions()?
+        .iter()
+        .find(|r| r.name.eq_ignore_ascii_case(&mission))
+        .is_none_or(|r| r.dedup);
+    Ok(Layout {
+        loaded,
+        plan,
+        mission,
+        root,
+        dests,
+        mk_dest,
+        dedup,
+    })
 }
 
 /// Lays out the tree of `lock` from `found` (which holds every content), writes the
@@ -523,37 +582,20 @@ pub(crate) fn materialise(
     now: &str,
 ) -> Result<PathBuf> {
     let m = &lock.metakernel;
-    let mk_url = Url::parse(&m.source_url)
-        .map_err(|e| Error::Usage(format!("locked URL `{}`: {e}", m.source_url)))?;
     let mk_object = found
         .objects
         .get(&m.sha256)
         .ok_or_else(|| Error::NotFound(format!("metakernel `{}` not restored", m.name)))?;
     let bytes = fs::read(mk_object).map_err(|e| crate::store::Error::io("read", mk_object, e))?;
-    let loaded = mk::parse(mk_url.to_string(), &bytes)?;
-    let remote_plan = locked_plan(lock, &mk_url, &loaded)?;
-    let mission = match &m.mission {
-        Some(name) => name.clone(),
-        None => get::mission_for_url(cat, &mk_url).unwrap_or_else(|_| "default".into()),
-    };
-    super::mission::check_name(&mission)?;
-    let root = match into {
-        Some(dir) => absolute(dir),
-        None => ctx.home.missions().join(&mission),
-    };
-    let mut dests = Vec::new();
-    for e in &remote_plan.entries {
-        dests.push(e.local.under(&root).map_err(crate::store::Error::Path)?);
-    }
-    let mk_dest = remote_plan
-        .metakernel
-        .under(&root)
-        .map_err(crate::store::Error::Path)?;
-    let dedup = cat
-        .missions()?
-        .iter()
-        .find(|r| r.name.eq_ignore_ascii_case(&mission))
-        .is_none_or(|r| r.dedup);
+    let Layout {
+        loaded,
+        plan: remote_plan,
+        mission,
+        root,
+        dests,
+        mk_dest,
+        dedup,
+    } = layout(ctx, cat, lock, &bytes, into)?;
     let dirs: HashSet<PathBuf> = dests
         .iter()
         .chain(std::iter::once(&mk_dest))

@@ -496,6 +496,14 @@ fn bundles_round_trip_and_hostile_ones_write_nothing() {
     let mut twice = good.clone();
     twice.push(good[kernel].clone());
     let whole = raw_tar(&good);
+    // Every member hashes right, but the lock does not describe its metakernel.
+    let text = String::from_utf8(good[0].2.clone()).unwrap();
+    let disagreeing = |from: &str, to: &str| {
+        assert!(text.contains(from), "{from}");
+        let mut m = good.clone();
+        m[0].2 = text.replacen(from, to, 1).into_bytes();
+        raw_tar(&m)
+    };
     let cases: Vec<(&str, Vec<u8>)> = vec![
         ("member ../x", with((b"../x".to_vec(), reg, b"x".to_vec()))),
         (
@@ -513,6 +521,14 @@ fn bundles_round_trip_and_hostile_ones_write_nothing() {
         ("bytes not matching the lock", raw_tar(&flipped)),
         ("truncated archive", whole[..whole.len() / 2].to_vec()),
         ("two members with one name", raw_tar(&twice)),
+        (
+            "a lock whose entry is not its metakernel's",
+            disagreeing("\"$KERNELS/lsk/a.tls\"", "\"$KERNELS/lsk/z.tls\""),
+        ),
+        (
+            "a lock whose URL is not its metakernel's",
+            disagreeing("/kernels/lsk/a.tls\"", "/kernels/lsk/z.tls\""),
+        ),
     ];
     // The first mutating command after the import sweeps the import's crash journal
     // (`tmp/journal`, housekeeping under the home lock); that is the only change a
