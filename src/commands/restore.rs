@@ -136,8 +136,8 @@ pub fn restore(ctx: &Ctx<'_>, net: &FetchConfig, opts: &RestoreOptions) -> Resul
     };
     let mut found = Found::default();
     let now = db::now();
-    // 1. The local store, by hash.
-    // Objects are re-hashed in parallel (a 300-kernel lock is mostly this).
+    // 1. The local store, by hash; objects are re-hashed in parallel (a restore from
+    // the store is mostly this).
     let hashes: Vec<Option<Sha256Hex>> = {
         use rayon::prelude::*;
         wants
@@ -188,18 +188,35 @@ pub fn restore(ctx: &Ctx<'_>, net: &FetchConfig, opts: &RestoreOptions) -> Resul
                 tried: w.tried,
             })
             .collect();
-        cat.write(|tx| -> Result<()> {
-            for a in &found.arrivals {
-                a.record(tx)?;
-            }
-            Ok(())
-        })?;
+        keep(&mut cat, &found.arrivals)?;
         return Ok(report);
     }
-    // 4. Lay out, write the ready metakernel, commit.
+    // 4. Lay out, write the ready metakernel, commit. A lock that does not agree with
+    // its metakernel is refused before the tree is touched; what arrived is kept.
+    let checked = found
+        .objects
+        .get(&lock.metakernel.sha256)
+        .ok_or_else(|| Error::NotFound(format!("`{}` not restored", lock.metakernel.name)))
+        .and_then(|mk| fs::read(mk).map_err(|e| crate::store::Error::io("read", mk, e).into()))
+        .and_then(|bytes| layout(ctx, &cat, &lock, &bytes, opts.into.as_deref()));
+    if let Err(e) = checked {
+        keep(&mut cat, &found.arrivals)?;
+        return Err(e);
+    }
     let mk_path = materialise(ctx, &mut cat, &lock, found, opts.into.as_deref(), &now)?;
     report.metakernel = Some(mk_path.display().to_string());
     Ok(report)
+}
+
+/// Records contents that arrived (verified objects) without registering a
+/// metakernel, as a failed `get` does: the next attempt need not fetch them again.
+fn keep(cat: &mut Catalogue, arrivals: &[get::Arrived]) -> Result<()> {
+    cat.write(|tx| -> Result<()> {
+        for a in arrivals {
+            a.record(tx)?;
+        }
+        Ok(())
+    })
 }
 
 /// Contents restored so far: the object holding each hash, and the catalogue rows
