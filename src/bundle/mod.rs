@@ -519,6 +519,21 @@ mod tests {
     }
 
     #[test]
+    fn long_metakernel_names_survive_the_round_trip() {
+        let mut l = lock();
+        l.metakernel.name = format!("{}.tm", "juice_ops_v461_20251127_001_".repeat(6));
+        assert!(mk_member(&l).len() > 100, "needs a GNU long-name header");
+        let ks = kernels();
+        let b = write(Vec::new(), Compression::None, &l, &mut &MK[..], &mut |k| {
+            let bytes = ks.iter().find(|(n, _)| *n == k.name).unwrap().1.clone();
+            Ok(Box::new(io::Cursor::new(bytes)))
+        })
+        .unwrap();
+        let dir = tmp();
+        assert_eq!(read(&mut &b[..], dir.path()).unwrap().lock, l);
+    }
+
+    #[test]
     fn export_refuses_bytes_that_are_not_locked() {
         let l = lock();
         let e = write(Vec::new(), Compression::None, &l, &mut &MK[..], &mut |_| {
