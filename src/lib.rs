@@ -5,11 +5,13 @@
 //! the write chokepoint) and `kernel` (a body is checked to be a kernel); `db`, `store`,
 //! `kernel` and `metakernel` use no other kdb module. docs/design.md draws the graph.
 
+pub mod bundle;
 pub mod cli;
 pub mod commands;
 pub mod content;
 pub mod db;
 pub mod kernel;
+pub mod lockfile;
 pub mod metakernel;
 pub mod remote;
 pub mod store;

@@ -30,13 +30,17 @@ macro_rules! report_status {
 pub(crate) use report_status;
 
 pub mod browse;
+pub mod bundle;
 pub mod dedup;
+pub mod diff;
 pub mod get;
 pub mod inspect;
+pub mod lock;
 pub mod mission;
 pub mod mk;
 pub mod plan;
 pub mod reset;
+pub mod restore;
 pub mod scan;
 
 use std::path::{Path, PathBuf};
@@ -130,6 +134,10 @@ pub enum Error {
     Store(#[from] store::Error),
     #[error(transparent)]
     Db(#[from] db::Error),
+    #[error(transparent)]
+    Lockfile(#[from] crate::lockfile::Error),
+    #[error(transparent)]
+    Bundle(#[from] crate::bundle::Error),
 }
 
 impl Error {
@@ -148,6 +156,14 @@ impl Error {
             Error::Remote(_) => ExitClass::Network,
             Error::Store(store::Error::LockTimeout { .. }) => ExitClass::Busy,
             Error::Store(_) | Error::Db(_) => ExitClass::Internal,
+            Error::Lockfile(_) => ExitClass::Usage,
+            Error::Bundle(e) => match e {
+                crate::bundle::Error::Store(_) | crate::bundle::Error::Write(_) => {
+                    ExitClass::Internal
+                }
+                crate::bundle::Error::Source { .. } => ExitClass::Internal,
+                _ => ExitClass::Usage,
+            },
         }
     }
 }

@@ -296,6 +296,18 @@ pub fn temp_file_in(dir: &Path) -> Result<tempfile::NamedTempFile, Error> {
         .map_err(|e| Error::io("create temporary file in", dir, e))
 }
 
+/// Makes a temporary file the caller filled itself (one from [`temp_file_in`], e.g.
+/// an archive written through an encoder) durable, renames it to `dest` (replacing
+/// any entry there without writing into it) and fsyncs the directory.
+pub fn persist_temp(file: tempfile::NamedTempFile, dest: &Path) -> Result<(), Error> {
+    file.as_file()
+        .sync_data()
+        .map_err(|e| Error::io("sync", file.path(), e))?;
+    file.persist(dest)
+        .map_err(|e| Error::io("persist", dest, e.error))?;
+    sync_parent(dest)
+}
+
 /// Replaces whatever is at `path` with a symlink to `target`: the link is made under
 /// a temporary name in the same directory and renamed over `path`.
 pub fn replace_with_symlink(path: &Path, target: &Path) -> Result<(), Error> {

@@ -10,6 +10,7 @@ mod http_server_selftest;
 mod human_output;
 mod json_contract;
 mod listing_apache;
+mod lockfile;
 mod metakernel_cli;
 mod metakernel_conformance;
 mod progress;

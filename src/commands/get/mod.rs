@@ -35,7 +35,8 @@ use super::{Ctx, Error, Result, intact, mk};
 use crate::db::{self, Catalogue, LocationRow, MetakernelRow};
 use crate::remote::fetch::{self, DownloadRequest, FetchConfig, Fetched};
 use crate::store::{Sha256Hex, fsio, hash};
-use execute::Arrived;
+pub(crate) use execute::{Arrived, Placement, arrived, lay_out, local_metakernel};
+pub(crate) use locate::mission_for_url;
 use present::{Listed, Listings};
 pub use update::{UpdateItem, UpdateOptions, update};
 
@@ -126,7 +127,7 @@ pub struct GetReport {
 pub type Confirm<'a> = dyn FnMut(&GetPlan) -> Result<bool> + 'a;
 
 /// Bridges download progress to the command reporter.
-struct Progress<'a>(&'a dyn super::Reporter);
+pub(crate) struct Progress<'a>(pub(crate) &'a dyn super::Reporter);
 
 impl fetch::Progress for Progress<'_> {
     fn total(&self, files: u64, bytes: u64) {
