@@ -19,6 +19,7 @@ pub struct LockArgs {
     /// Where to write the lock [default: `<stem>.kdb.lock` in the current directory]
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Print JSON instead of text (the shapes are in docs/cli.md)
     #[arg(long)]
     pub json: bool,
 }
@@ -39,6 +40,7 @@ pub struct RestoreArgs {
     pub into: Option<PathBuf>,
     #[command(flatten)]
     pub net: NetArgs,
+    /// Print JSON instead of text (the shapes are in docs/cli.md)
     #[arg(long)]
     pub json: bool,
 }
@@ -53,6 +55,7 @@ pub struct ExportArgs {
     /// Compress with zstd whatever the name
     #[arg(long)]
     pub zstd: bool,
+    /// Print JSON instead of text (the shapes are in docs/cli.md)
     #[arg(long)]
     pub json: bool,
 }
@@ -64,6 +67,7 @@ pub struct ImportArgs {
     /// Lay the tree out under DIR instead of `$KDB_HOME/missions/<MISSION>`
     #[arg(long, value_name = "DIR")]
     pub into: Option<PathBuf>,
+    /// Print JSON instead of text (the shapes are in docs/cli.md)
     #[arg(long)]
     pub json: bool,
 }
@@ -74,6 +78,7 @@ pub struct DiffArgs {
     pub a: String,
     /// The same for the other side
     pub b: String,
+    /// Print JSON instead of text (the shapes are in docs/cli.md)
     #[arg(long)]
     pub json: bool,
 }
