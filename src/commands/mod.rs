@@ -223,6 +223,16 @@ pub fn object_row(
     }
 }
 
+/// A test seam for the crash-ordering tests: when `KDB_CRASH_AT` names this point,
+/// the process dies on the spot (`abort`, as abrupt as `kill -9`: no destructor, no
+/// cleanup). Points: `flushed` (bodies on disk, nothing renamed), `renamed` (objects
+/// in place, nothing committed), `laid_out` (tree links in place, nothing committed).
+pub fn crash_point(point: &str) {
+    if std::env::var_os("KDB_CRASH_AT").is_some_and(|p| p == point) {
+        std::process::abort();
+    }
+}
+
 /// `path` made absolute without resolving links (the name as the user refers to it).
 pub fn absolute(path: &Path) -> PathBuf {
     store::fsio::absolute(path)

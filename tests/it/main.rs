@@ -14,4 +14,5 @@ mod lockfile;
 mod metakernel_cli;
 mod metakernel_conformance;
 mod progress;
+mod scale;
 mod shape;

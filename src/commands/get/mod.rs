@@ -233,6 +233,7 @@ fn acquire(
         return Ok(report);
     }
     let tree_rows = lay_out_tree(ctx, cat, &plan, target.mission, &downloads)?;
+    super::crash_point("laid_out");
     let local_mk = execute::local_metakernel(&loaded, &plan.remote, &plan.root)?;
     if fs::read(&plan.mk_dest).map_or(true, |b| b != local_mk) {
         ctx.home.journal_dirs(plan.mk_dest.parent())?;
@@ -420,6 +421,14 @@ fn download(
         &Progress(ctx.reporter),
     );
     ctx.reporter.finish();
+    let mut results = results;
+    // Every arrived body on disk before the first rename (one flush for a batch).
+    let mut staged: Vec<&mut fsio::Staged> = results
+        .iter_mut()
+        .filter_map(|r| r.as_mut().ok().map(|d| &mut d.staged))
+        .collect();
+    fsio::make_durable(&mut staged, &ctx.home.tmp())?;
+    super::crash_point("flushed");
     let mut out = Downloads {
         objects: HashMap::new(),
         arrivals: Vec::new(),
@@ -453,6 +462,7 @@ fn download(
         }
     }
     dir_syncs.sync()?;
+    super::crash_point("renamed");
     Ok(out)
 }
 
