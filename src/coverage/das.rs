@@ -1,0 +1,1 @@
+//! DAS placeholder (filled in below).
