@@ -39,7 +39,7 @@ pub const RECORD_DOUBLES: usize = 128;
 pub const FTP_STRING: &[u8; 28] = b"FTPSTR:\r:\n:\r\n:\r\x00:\x81:\x10\xce:ENDFTP";
 const FTP_OFFSET: usize = 699;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum ByteOrder {
     #[serde(rename = "BIG-IEEE")]
     Big,

@@ -281,6 +281,8 @@ impl Pool {
     }
 
     /// Numeric values of `name`; `None` when absent, an error when not all numbers.
+    /// `@`-dates count as numbers, as in CSPICE's pool: seconds past J2000 of the formal
+    /// (leap-second-free) calendar.
     pub fn numbers(&self, name: &str) -> Result<Option<Vec<f64>>, Error> {
         let Some(vals) = self.get(name) else {
             return Ok(None);
@@ -288,6 +290,13 @@ impl Pool {
         vals.iter()
             .map(|v| match v {
                 Value::Num(x) => Ok(*x),
+                Value::Date(d) => {
+                    super::time::formal_seconds(d).ok_or_else(|| Error::KernelVariable {
+                        file: self.source(name).unwrap_or("?").to_string(),
+                        name: name.to_string(),
+                        why: format!("holds the unreadable date @{d}"),
+                    })
+                }
                 other => Err(Error::KernelVariable {
                     file: self.source(name).unwrap_or("?").to_string(),
                     name: name.to_string(),

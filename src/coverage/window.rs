@@ -122,7 +122,11 @@ impl Window {
 /// when `[from, to]` lies inside one gap of the window, CSPICE's `wncomd` returns that
 /// whole gap, reaching past `to` (SpiceyPy: window `[-28,-28] [0,0]`, interval `[-5,-3]`
 /// gives `[-5, 0]`).
-pub fn gaps<'a>(windows: impl IntoIterator<Item = &'a Window>, from: f64, to: f64) -> Option<Window> {
+pub fn gaps<'a>(
+    windows: impl IntoIterator<Item = &'a Window>,
+    from: f64,
+    to: f64,
+) -> Option<Window> {
     let union = Window::from_intervals(windows.into_iter().flat_map(|w| w.0.iter().copied()));
     let c = union.complement(from, to)?;
     Some(Window(
@@ -166,7 +170,10 @@ mod tests {
         assert!(w.complement(5.0, 4.0).is_none());
         // CSPICE's quirk, kept by `complement` and clipped by `gaps`.
         let q = Window::from_intervals([[-28.0, -28.0], [0.0, 0.0]]);
-        assert_eq!(q.complement(-5.0, -3.0).unwrap().intervals(), &[[-5.0, 0.0]]);
+        assert_eq!(
+            q.complement(-5.0, -3.0).unwrap().intervals(),
+            &[[-5.0, 0.0]]
+        );
         assert_eq!(gaps([&q], -5.0, -3.0).unwrap().intervals(), &[[-5.0, -3.0]]);
         assert_eq!(
             Window::new().complement(1.0, 2.0).unwrap().intervals(),

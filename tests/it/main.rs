@@ -2,6 +2,7 @@
 
 mod acquire;
 mod common;
+mod coverage_reader;
 mod crash;
 mod fetch;
 mod foundation;
