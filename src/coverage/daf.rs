@@ -129,7 +129,8 @@ pub struct Summary {
     pub name: Option<String>,
 }
 
-/// Parses the id word at the start of a file into (architecture, type), e.g. `DAF/SPK`.
+/// The id word at the start of a file (its first blank-delimited token within the
+/// first 8 bytes, non-printing bytes as blanks), e.g. `DAF/SPK`.
 pub fn id_word(head: &[u8]) -> String {
     let end = head.len().min(8);
     head[..end]
@@ -142,7 +143,9 @@ pub fn id_word(head: &[u8]) -> String {
             }
         })
         .collect::<String>()
-        .trim()
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
         .to_string()
 }
 
@@ -264,6 +267,14 @@ pub fn parse_file_record(file: &str, rec: &[u8], len: u64) -> Result<FileRecord,
     let fward = pointer(76)?;
     let bward = pointer(80)?;
     let free = pointer(84)?;
+    // FREE is the first free word: a file shorter than the words before it was cut.
+    if free > 1 && (free - 1) * 8 > len {
+        return Err(Error::Truncated {
+            file: file.into(),
+            record: (free - 2) / RECORD_DOUBLES as u64 + 1,
+            len,
+        });
+    }
     if fward > records || fward == 1 {
         return Err(Error::PointerPastEof {
             file: file.into(),

@@ -183,3 +183,6 @@ pub fn identify(file: &str, head: &[u8]) -> Result<BinaryKind, Error> {
         }
     })
 }
+
+#[cfg(test)]
+mod tests;

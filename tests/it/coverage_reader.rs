@@ -768,3 +768,37 @@ fn reading_coverage_reads_a_tiny_fraction() {
         "one read for record 1, one per summary+name record pair"
     );
 }
+
+#[test]
+fn real_kernels_truncated_at_every_record_fail_clearly() {
+    let Some(real) = realdata() else { return };
+    let rows = manifest(&real);
+    // One of each: big-endian, little-endian, legacy without format field, CK, PCK.
+    let picks = [
+        "kernels/naif-pds4-bundler/spk/mro_psp60.big.bsp",
+        "trees/npb_mars2020_spice/spice_kernels/spk/m2020_edl_v01.bsp",
+        "trees/naif_server_subset/pub/naif/generic_kernels/spk/satellites/a_old_versions/mar022-1.bsp",
+        "trees/npb_mars2020_spice/spice_kernels/ck/m2020_edl_v01.bc",
+        "kernels/naif-pds4-bundler/pck/lunar_de403s_pa_v0.big.bpc",
+    ];
+    for rel in picks {
+        assert!(rows.iter().any(|r| r.0 == rel), "{rel} not in the manifest");
+        let bytes = read(&real.join(rel));
+        let mut cuts = 0;
+        for cut in (0..bytes.len()).step_by(1024) {
+            let mut src = &bytes[..cut];
+            let outcome = binary::read(&mut src, rel, true).and_then(|k| {
+                let mut src = &bytes[..cut];
+                binary::ck_coverage(&mut src, rel, &k, None, false, Level::Interval, None)
+            });
+            let e = outcome.expect_err(&format!("{rel} cut at {cut} bytes read fine"));
+            let m = e.to_string();
+            assert!(
+                m.contains(&format!("`{rel}`")) && m.contains("record"),
+                "{m}"
+            );
+            cuts += 1;
+        }
+        eprintln!("{rel}: {cuts} truncations, each refused");
+    }
+}
