@@ -333,3 +333,38 @@ pub fn ck_coverage<S: ByteSource + ?Sized>(
         })
         .collect())
 }
+
+/// Each segment's own coverage, for the precedence search ([`super::which`]): the
+/// segment bounds, or for a CK at interval level the segment's intervals (converted to
+/// TDB with `to_tdb` when given). Segments of CK types without interval support keep
+/// their bounds.
+pub fn segment_covers<S: ByteSource + ?Sized>(
+    src: &mut S,
+    file: &str,
+    kernel: &DafKernel,
+    level: Level,
+    mut to_tdb: Option<&mut dyn FnMut(i32, f64) -> Result<f64, Error>>,
+) -> Result<Vec<super::which::SegmentCover>, Error> {
+    let mut out = Vec::with_capacity(kernel.segments.len());
+    for s in &kernel.segments {
+        let ivs = if kernel.kind == KernelKind::Ck && level == Level::Interval {
+            ck::intervals(src, file, kernel.byte_order(), s)?
+                .unwrap_or_else(|| vec![[s.start, s.stop]])
+        } else {
+            vec![[s.start, s.stop]]
+        };
+        let mut conv = Vec::with_capacity(ivs.len());
+        for [a, b] in ivs {
+            conv.push(match (kernel.kind, to_tdb.as_mut()) {
+                (KernelKind::Ck, Some(f)) => [f(s.id, a)?, f(s.id, b)?],
+                _ => [a, b],
+            });
+        }
+        out.push(super::which::SegmentCover {
+            id: s.id,
+            index: s.index,
+            windows: Window::from_intervals(conv),
+        });
+    }
+    Ok(out)
+}

@@ -20,6 +20,8 @@ Jobs:
   {"op": "str2et", "kernels": [LSK], "strings": [...]}      -> {"ets": [BITS|null...]}
   {"op": "sct2e", "kernels": [LSK, SCLK], "clock": ID, "ticks": [BITS...]}
       -> {"ets": [BITS|null...], "ticks_back": [BITS|null...]}   (sct2e, then sce2c)
+  {"op": "spksfs", "kernels": [SPK...], "queries": [[BODY, BITS]...]}
+      -> {"hits": [{"file": F, "begin": ADDR}|null...]}        (load order = kernels)
   {"op": "dsk", "file": F}                                  -> {"bodies": {ID: [SURF...]}}
   {"op": "wncomd", "window": [..], "left": L, "right": R}   -> {"result": [...]}
 """
@@ -125,6 +127,21 @@ def run(job):
             except SpiceyError:
                 back.append(None)
         return {"ets": ets, "ticks_back": back}
+    if op == "spksfs":
+        files = {}
+        for k in job["kernels"]:
+            _, _, handle = sp.kinfo(k)
+            files[handle] = k
+        out = []
+        for body, b in job["queries"]:
+            with sp.no_found_check():
+                handle, descr, ident, found = sp.spksfs(body, unbits(b), 41)
+            if not found:
+                out.append(None)
+                continue
+            dc, ic = sp.dafus(descr, 2, 6)
+            out.append({"file": files[handle], "begin": int(ic[4])})
+        return {"hits": out}
     if op == "dsk":
         bodies = sp.dskobj(job["file"])
         out = {}

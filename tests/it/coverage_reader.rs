@@ -802,3 +802,90 @@ fn real_kernels_truncated_at_every_record_fail_clearly() {
         eprintln!("{rel}: {cuts} truncations, each refused");
     }
 }
+
+#[test]
+fn which_winner_equals_spksfs() {
+    use kdb::coverage::which::{KernelCover, SegmentCover, which};
+    let Some(real) = realdata() else { return };
+    let rows = manifest(&real);
+    let Some(py) = python() else { return };
+    let (mut rng, seed) = Rng::from_time();
+    eprintln!("which_winner_equals_spksfs: seed {seed}");
+    // Each tree's SPKs, loaded in path order, as one kernel set.
+    let mut sets: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for r in rows
+        .iter()
+        .filter(|r| r.1.starts_with("SPK (binary)") || r.1.starts_with("DAF ("))
+    {
+        sets.entry(tree(&r.0)).or_default().push(r.0.clone());
+    }
+    sets.retain(|_, v| v.len() >= 2);
+    assert!(sets.len() >= 3);
+    let mut jobs = Vec::new();
+    let mut expect = Vec::new();
+    let mut total = 0;
+    for files in sets.values() {
+        let kernels: Vec<(String, binary::DafKernel, Vec<SegmentCover>)> = files
+            .iter()
+            .map(|rel| {
+                let k = binary::read(
+                    &mut std::fs::File::open(real.join(rel)).unwrap(),
+                    rel,
+                    false,
+                )
+                .unwrap();
+                let covers = k.segments.iter().map(SegmentCover::of).collect();
+                (rel.clone(), k, covers)
+            })
+            .collect();
+        let all: Vec<&binary::Segment> = kernels.iter().flat_map(|k| &k.1.segments).collect();
+        let n = 1000 / sets.len() + 1;
+        let mut queries = Vec::new();
+        let mut answers = Vec::new();
+        for i in 0..n {
+            let s = all[rng.below(all.len() as u64) as usize];
+            let u = rng.below(1 << 30) as f64 / (1u64 << 30) as f64;
+            let t = match i % 5 {
+                0 => s.start,
+                1 => s.stop,
+                2 => s.start - 1.0 - u * 86400.0, // often outside any segment
+                _ => s.start + (s.stop - s.start) * u,
+            };
+            let covers: Vec<KernelCover> = kernels
+                .iter()
+                .map(|(f, _, c)| KernelCover {
+                    file: f,
+                    segments: c,
+                })
+                .collect();
+            let w = which(&covers, s.id, t);
+            let winner = w.winner.map(|h| {
+                let seg = &kernels[h.kernel].1.segments[h.segment];
+                (real.join(&h.file).display().to_string(), seg.begin)
+            });
+            queries.push(json!([s.id, bits(t)]));
+            answers.push(winner);
+        }
+        total += queries.len();
+        jobs.push(json!({"op": "spksfs", "kernels": files.iter().map(|f| real.join(f)).collect::<Vec<_>>(), "queries": queries}));
+        expect.push(answers);
+    }
+    let mut found = 0;
+    for ((a, want), files) in oracle(&py, &jobs).iter().zip(&expect).zip(sets.values()) {
+        let hits = a["hits"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{files:?}: {a}"));
+        for (h, w) in hits.iter().zip(want) {
+            let theirs = (!h.is_null()).then(|| {
+                (
+                    h["file"].as_str().unwrap().to_string(),
+                    h["begin"].as_i64().unwrap() as i32,
+                )
+            });
+            assert_eq!(w, &theirs, "{files:?}");
+            found += usize::from(theirs.is_some());
+        }
+    }
+    eprintln!("which: {total} (body, epoch) pairs, {found} covered");
+    assert!(total >= 1000 && found > total / 2 && found < total);
+}
