@@ -31,6 +31,7 @@
 
 pub mod binary;
 pub mod ck;
+pub mod context;
 pub mod daf;
 pub mod das;
 pub mod names;
@@ -43,6 +44,7 @@ pub mod which;
 pub mod window;
 
 pub use binary::{DafKernel, IdCoverage, KernelKind, Level, Segment};
+pub use context::TimeKernels;
 pub use daf::ByteOrder;
 pub use source::{ByteSource, Counting};
 pub use window::Window;

@@ -341,15 +341,16 @@ fn daf_windows_equal_cspice() {
                         }
                     }
                 }
-                if let Some((lsk, pool, _)) = tk {
+                if let Some((_, _, kernels)) = tk {
+                    let mut timek = coverage::TimeKernels::new();
+                    for k in kernels {
+                        timek.load(k, &read(Path::new(k))).unwrap();
+                    }
                     for (key, level) in [("seg_tdb", Level::Segment), ("int_tdb", Level::Interval)]
                     {
                         for id in k.ids() {
                             let theirs = &ids[&id.to_string()][key];
-                            let clock = coverage::sclk::ck_clock(Some(pool), id);
-                            let mut to_tdb = |_id: i32, t: f64| -> Result<f64, coverage::Error> {
-                                Sclk::from_pool(pool, clock)?.to_et(t, Some(lsk))
-                            };
+                            let mut to_tdb = |id: i32, t: f64| timek.ck_ticks_to_et(id, t);
                             let mine = binary::ck_coverage(
                                 &mut f,
                                 rel,
