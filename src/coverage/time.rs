@@ -137,7 +137,7 @@ fn parse_iso_parts(s: &str) -> Option<DateParts> {
     };
     let parts: Vec<&str> = date.split('-').collect();
     let ytxt = parts.first()?;
-    if ytxt.len() < 4 || !ytxt.bytes().all(|c| c.is_ascii_digit()) {
+    if !(4..=6).contains(&ytxt.len()) || !ytxt.bytes().all(|c| c.is_ascii_digit()) {
         return None;
     }
     let year: i64 = ytxt.parse().ok()?;
@@ -347,10 +347,11 @@ impl Lsk {
 
     /// `ET2UTC(ET, 'ISOC', PREC)`: `2031-07-02T10:14:00.000`. `prec` is clamped to 0..=14.
     pub fn et2utc(&self, et: f64, prec: u32) -> Result<String, Error> {
-        if !et.is_finite() {
+        // About ±30 million years: far beyond any kernel, and no day-number overflow.
+        if !et.is_finite() || et.abs() > 1e15 {
             return Err(Error::BadTime {
                 input: et.to_string(),
-                why: "not a finite number of seconds".into(),
+                why: "not a number of seconds within ±1e15 of J2000".into(),
             });
         }
         let prec = prec.min(14);
@@ -592,6 +593,17 @@ DELTET/DELTA_AT        = ( 10,   @1972-JAN-1
         // DELTET at ET 0: 32 leap seconds + 32.184 + K sin E.
         let d = lsk().delta_et(0.0);
         assert!((d - 64.1839).abs() < 1e-3, "{d}");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn conversions_never_panic(et in proptest::num::f64::ANY, s in "\\PC{0,40}", y in 0i64..2_000_000) {
+            let l = lsk();
+            let _ = l.et2utc(et, 3);
+            let _ = l.str2et(&s);
+            let _ = l.str2et(&format!("{y}-02-29T23:59:60.999"));
+            let _ = formal_seconds(&s);
+        }
     }
 
     #[test]

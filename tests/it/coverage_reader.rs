@@ -890,3 +890,34 @@ fn which_winner_equals_spksfs() {
     eprintln!("which: {total} (body, epoch) pairs, {found} covered");
     assert!(total >= 1000 && found > total / 2 && found < total);
 }
+
+#[test]
+fn real_non_kernels_are_named_for_what_they_are() {
+    let Some(real) = realdata() else { return };
+    let rows = manifest(&real);
+    let mut n = 0;
+    for (rel, kind, _) in &rows {
+        let expect = if kind.starts_with("Git LFS") {
+            "a Git LFS pointer"
+        } else if kind.starts_with("HTML") {
+            "an HTML page"
+        } else if matches!(kind.as_str(), "LSK" | "SCLK" | "FK" | "IK")
+            || kind.starts_with("metakernel")
+        {
+            "text"
+        } else {
+            continue;
+        };
+        let bytes = read(&real.join(rel));
+        let e = binary::read(&mut &bytes[..], rel, true).expect_err(rel);
+        let m = e.to_string();
+        assert!(
+            m.contains(expect) && m.contains(&format!("`{rel}`")) && m.contains("record 1"),
+            "{rel}: {m}"
+        );
+        let e = das::read(&mut &bytes[..], rel).expect_err(rel);
+        assert!(e.to_string().contains(expect), "{rel}: {e}");
+        n += 1;
+    }
+    assert!(n > 50, "{n}");
+}
