@@ -22,6 +22,9 @@ Jobs:
       -> {"ets": [BITS|null...], "ticks_back": [BITS|null...]}   (sct2e, then sce2c)
   {"op": "spksfs", "kernels": [SPK...], "queries": [[BODY, BITS]...]}
       -> {"hits": [{"file": F, "begin": ADDR}|null...]}        (load order = kernels)
+  {"op": "names", "kernels": [FK...], "body_names": [...], "body_codes": [...],
+   "frame_names": [...]}   -> {"bodies": {NAME: CODE|null}, "codes": {CODE: NAME|null},
+                               "frames": {NAME: CODE|null}}      (bodn2c, bodc2n, namfrm)
   {"op": "dsk", "file": F}                                  -> {"bodies": {ID: [SURF...]}}
   {"op": "wncomd", "window": [..], "left": L, "right": R}   -> {"result": [...]}
 """
@@ -142,6 +145,19 @@ def run(job):
             dc, ic = sp.dafus(descr, 2, 6)
             out.append({"file": files[handle], "begin": int(ic[4])})
         return {"hits": out}
+    if op == "names":
+        bodies, frames, codes = {}, {}, {}
+        with sp.no_found_check():
+            for n in job.get("body_names", []):
+                code, found = sp.bodn2c(n)
+                bodies[n] = code if found else None
+            for c in job.get("body_codes", []):
+                name, found = sp.bodc2n(c)
+                codes[str(c)] = name if found else None
+        for n in job.get("frame_names", []):
+            code = sp.namfrm(n)
+            frames[n] = code if code != 0 else None
+        return {"bodies": bodies, "codes": codes, "frames": frames}
     if op == "dsk":
         bodies = sp.dskobj(job["file"])
         out = {}

@@ -921,3 +921,116 @@ fn real_non_kernels_are_named_for_what_they_are() {
     }
     assert!(n > 50, "{n}");
 }
+
+#[test]
+fn names_equal_bodn2c_and_namfrm() {
+    use kdb::coverage::names;
+    let Some(py) = python() else { return };
+    // The built-in tables against an empty pool.
+    let builtin = include_str!("../../src/coverage/bodies.tsv");
+    let rows: Vec<(i32, String, bool)> = builtin
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (f[0].parse().unwrap(), f[1].to_string(), f[2] == "1")
+        })
+        .collect();
+    let b = names::builtin_bodies();
+    let fr = names::builtin_frames();
+    let frame_names: Vec<&str> = [
+        "J2000",
+        "ECLIPJ2000",
+        "B1950",
+        "GALACTIC",
+        "IAU_EARTH",
+        "IAU_MARS",
+        "ITRF93",
+        "MARSIAU",
+    ]
+    .to_vec();
+    let mut jobs = vec![json!({
+        "op": "names",
+        "body_names": rows.iter().map(|r| r.1.clone()).collect::<Vec<_>>(),
+        "body_codes": rows.iter().map(|r| r.0).collect::<BTreeSet<_>>(),
+        "frame_names": frame_names,
+    })];
+    // Every FK and metakernel-free text kernel of the collection with body or frame names.
+    let mut fks = Vec::new();
+    if let Some(real) = realdata() {
+        for (rel, kind, _) in manifest(&real) {
+            if kind != "FK" {
+                continue;
+            }
+            let mut pool = Pool::new();
+            pool.load(&rel, &read(&real.join(&rel)))
+                .unwrap_or_else(|e| panic!("{e}"));
+            let bodies = names::bodies(Some(&pool));
+            let frames = names::frames(Some(&pool));
+            let body_names: Vec<String> = pool
+                .strings("NAIF_BODY_NAME")
+                .unwrap_or_default()
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            let frame_names: Vec<String> = pool
+                .names()
+                .filter_map(|n| {
+                    n.strip_prefix("FRAME_")?
+                        .strip_suffix("_NAME")
+                        .map(|_| n.to_string())
+                })
+                .filter_map(|n| pool.strings(&n)?.first().map(|s| s.to_string()))
+                .collect();
+            jobs.push(json!({"op": "names", "kernels": [real.join(&rel)], "body_names": body_names, "frame_names": frame_names}));
+            fks.push((rel, bodies, frames, body_names, frame_names));
+        }
+    }
+    let answers = oracle(&py, &jobs);
+    for (code, name, primary) in &rows {
+        assert_eq!(
+            answers[0]["bodies"][name].as_i64(),
+            Some(i64::from(*code)),
+            "bodn2c({name})"
+        );
+        assert_eq!(b.code(name), Some(*code), "{name}");
+        if *primary {
+            assert_eq!(
+                answers[0]["codes"][code.to_string()].as_str(),
+                Some(name.as_str())
+            );
+            assert_eq!(b.name(*code), Some(name.as_str()));
+        }
+    }
+    for n in &frame_names {
+        assert_eq!(
+            answers[0]["frames"][n].as_i64(),
+            fr.code(n).map(i64::from),
+            "namfrm({n})"
+        );
+    }
+    let mut checked = 0;
+    for ((rel, bodies, frames, body_names, frame_names), a) in fks.iter().zip(&answers[1..]) {
+        for n in body_names {
+            assert_eq!(
+                a["bodies"][n].as_i64(),
+                bodies.code(n).map(i64::from),
+                "{rel}: bodn2c({n})"
+            );
+            checked += 1;
+        }
+        for n in frame_names {
+            assert_eq!(
+                a["frames"][n].as_i64(),
+                frames.code(n).map(i64::from),
+                "{rel}: namfrm({n})"
+            );
+            checked += 1;
+        }
+    }
+    eprintln!(
+        "names: {} built-in bodies, {checked} FK names over {} FKs",
+        rows.len(),
+        fks.len()
+    );
+}
