@@ -66,7 +66,7 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<Vec<Assignment>, Error> {
         if !data {
             continue;
         }
-        tokenize(file, line, line_no, &mut toks)?;
+        tokenize(line, line_no, &mut toks);
         eols.push(toks.len());
     }
     let err = |line: usize, why: String| Error::TextKernel {
@@ -160,12 +160,7 @@ pub fn parse_number(w: &str) -> Option<f64> {
     s.parse::<f64>().ok().filter(|v| v.is_finite())
 }
 
-fn tokenize(
-    file: &str,
-    line: &str,
-    line_no: usize,
-    out: &mut Vec<(Tok, usize)>,
-) -> Result<(), Error> {
+fn tokenize(line: &str, line_no: usize, out: &mut Vec<(Tok, usize)>) {
     let b = line.as_bytes();
     let mut i = 0;
     while i < b.len() {
@@ -236,7 +231,6 @@ fn tokenize(
             }
         }
     }
-    Ok(())
 }
 
 /// A kernel pool: variables from text kernels in load order (`=` replaces, `+=`
