@@ -1,5 +1,6 @@
-//! CK interval-level coverage for data types 1, 2 and 3, as CSPICE's `ZZCKCV01`,
-//! `ZZCKCV02` and `ZZCKCV03` (called by `ckcov` with level `INTERVAL`) compute it.
+//! CK interval-level coverage for data types 1, 2, 3, 5 and 6, as CSPICE's `ZZCKCV01`,
+//! `ZZCKCV02`, `ZZCKCV03`, `ZZCKCV05` and `ZZCKCV06` (called by `ckcov` with level
+//! `INTERVAL`) compute it. Type 4 (Chebyshev) is given at segment level, flagged.
 //!
 //! Segment layouts (NAIF *CK Required Reading*, "Data Types"):
 //!
@@ -12,6 +13,10 @@
 //!   directory, NINT interpolation-interval starts, their directory, NINT, NREC.
 //!   Coverage: each interval runs from its start to the last epoch before the next
 //!   interval's start (the last one to the last epoch).
+//! - Type 5 (Hermite/Lagrange): as type 3 with subtype-dependent packet sizes (8, 4,
+//!   14, 7) and a 5-double tail; intervals are truncated to the segment bounds.
+//! - Type 6: mini-segments; each covers its interval start to the smaller of its
+//!   interval end and its last epoch, truncated to the segment bounds.
 //!
 //! Reads: types 1 and 2 need every epoch and read them in one call per segment; type 3
 //! reads the interval starts in one call and finds each interval's last epoch by a
@@ -40,6 +45,8 @@ pub fn intervals<S: ByteSource + ?Sized>(
         1 => type1(&mut r).map(Some),
         2 => type2(&mut r).map(Some),
         3 => type3(&mut r).map(Some),
+        5 => type5(&mut r).map(Some),
+        6 => type6(&mut r).map(Some),
         _ => Ok(None),
     }
 }
@@ -207,9 +214,33 @@ fn type3<S: ByteSource + ?Sized>(r: &mut SegmentReader<'_, S>) -> Result<Vec<[f6
     };
     let tick0 = r.begin + rsize * nrec;
     let starts = r.doubles(tick0 + nrec + ndir, invls)?;
+    let mut out = Vec::new();
+    for (k, begin, finish) in interpolation_intervals(r, tick0, nrec, &starts)? {
+        match finish {
+            Some(f) if begin <= f => out.push([begin, f]),
+            _ => {
+                return Err(r.bad(format!(
+                    "type 3 interpolation interval {k} starting at {begin} holds no epoch"
+                )));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// ZZCKCV03/ZZCKCV05's walk: each interpolation interval from its start to the last
+/// epoch before the next interval's start (the last interval to the last epoch).
+/// Returns (interval number, begin, finish); `finish` is `None` where CSPICE would use
+/// a value left over from an earlier interval (an interval that holds no epoch).
+#[allow(clippy::type_complexity)]
+fn interpolation_intervals<S: ByteSource + ?Sized>(
+    r: &mut SegmentReader<'_, S>,
+    tick0: u64,
+    nrec: u64,
+    starts: &[f64],
+) -> Result<Vec<(usize, f64, Option<f64>)>, Error> {
     let last = (nrec - 1) as usize;
     let tick = |r: &mut SegmentReader<'_, S>, i: usize| r.double(tick0 + i as u64);
-
     // ZZCKCV03's linear "advance while tick < start and not at the last tick",
     // as a galloping search: the first index >= `from` whose tick >= `start`, or `last`.
     let advance = |r: &mut SegmentReader<'_, S>, from: usize, start: f64| -> Result<usize, Error> {
@@ -269,13 +300,82 @@ fn type3<S: ByteSource + ?Sized>(r: &mut SegmentReader<'_, S>) -> Result<Vec<[f6
                 t += 1;
             }
         }
-        match finish {
-            Some(f) if begin <= f => out.push([begin, f]),
-            _ => {
-                return Err(r.bad(format!(
-                    "type 3 interpolation interval {k} starting at {begin} holds no epoch"
-                )));
-            }
+        out.push((k, begin, finish));
+    }
+    Ok(out)
+}
+
+fn type5<S: ByteSource + ?Sized>(r: &mut SegmentReader<'_, S>) -> Result<Vec<[f64; 2]>, Error> {
+    if r.len() < 5 {
+        return Err(r.bad("type 5 segment shorter than its control area".into()));
+    }
+    let tail = r.doubles(r.end - 3, 4)?;
+    let rsize = match tail[0].round() {
+        0.0 => 8,
+        1.0 => 4,
+        2.0 => 14,
+        3.0 => 7,
+        other => return Err(r.bad(format!("type 5 subtype {other} is not 0..3"))),
+    };
+    let invls = r.count(tail[2].round(), "the interval count")?;
+    let nrec = r.count(tail[3].round(), "the record count")?;
+    let ndir = (nrec - 1) / 100;
+    let tick0 = r.begin + rsize * nrec;
+    let starts = r.doubles(tick0 + nrec + ndir, invls)?;
+    let (lo, hi) = (r.seg.start, r.seg.stop);
+    let mut out = Vec::new();
+    for (k, begin, finish) in interpolation_intervals(r, tick0, nrec, &starts)? {
+        let Some(finish) = finish else {
+            return Err(r.bad(format!(
+                "type 5 interpolation interval {k} starting at {begin} holds no epoch"
+            )));
+        };
+        // Truncated to the segment bounds; empty intervals are dropped (ZZCKCV05).
+        let (b, f) = (begin.max(lo), finish.min(hi));
+        if b <= f {
+            out.push([b, f]);
+        }
+    }
+    Ok(out)
+}
+
+/// ZZCKCV06: each mini-segment covers from its interval start to the smaller of its
+/// interval end and its last epoch, truncated to the segment bounds.
+fn type6<S: ByteSource + ?Sized>(r: &mut SegmentReader<'_, S>) -> Result<Vec<[f64; 2]>, Error> {
+    let raw = r.doubles(r.end, 1)?[0].round();
+    let nintvl = r.count(raw, "the mini-segment count")?;
+    let ptrbas = (r.end as i64) - 2 - (nintvl as i64 + 1);
+    let ivlbas = ptrbas - (nintvl / 100) as i64 - (nintvl as i64 + 1);
+    if ivlbas + 1 < r.begin as i64 {
+        return Err(r.bad(format!(
+            "type 6 directory of {nintvl} mini-segments does not fit"
+        )));
+    }
+    let bounds = r.doubles(ivlbas as u64 + 1, nintvl + 1)?;
+    let ptrs = r.doubles(ptrbas as u64 + 1, nintvl + 1)?;
+    let (lo, hi) = (r.seg.start, r.seg.stop);
+    let mut out = Vec::new();
+    for i in 0..nintvl as usize {
+        let p = ptrs[i + 1].round();
+        if !(p >= 2.0 && p <= r.len() as f64 + 1.0) {
+            return Err(r.bad(format!("type 6 mini-segment {i} has the end pointer {p}")));
+        }
+        let minie = r.begin - 1 + p as u64 - 1;
+        let nrec = r.double(minie)?.round();
+        if !(nrec >= 1.0 && nrec <= r.len() as f64) {
+            return Err(r.bad(format!("type 6 mini-segment {i} has {nrec} records")));
+        }
+        let ndir = (nrec as u64 - 1) / 100;
+        let Some(epaddr) = minie.checked_sub(4 + ndir).filter(|a| *a >= r.begin) else {
+            return Err(r.bad(format!(
+                "type 6 mini-segment {i} is shorter than its control area"
+            )));
+        };
+        let last_epoch = r.double(epaddr)?;
+        let b = bounds[i].max(lo);
+        let f = last_epoch.min(bounds[i + 1]).min(hi);
+        if b <= f {
+            out.push([b, f]);
         }
     }
     Ok(out)

@@ -389,12 +389,12 @@ fn ck_interval_levels() {
         "{e}"
     );
     // Types without interval support fall back to segment bounds and say so.
-    let t5 = ck(vec![(5, 1.0, 2.0, vec![0.0; 10])]);
-    let mut src = &t5[..];
-    let k = binary::read(&mut src, "t5.bc", false).unwrap();
+    let t4 = ck(vec![(4, 1.0, 2.0, vec![0.0; 10])]);
+    let mut src = &t4[..];
+    let k = binary::read(&mut src, "t4.bc", false).unwrap();
     let cov =
-        binary::ck_coverage(&mut src, "t5.bc", &k, None, false, Level::Interval, None).unwrap();
-    assert_eq!(cov[0].segment_level_types, vec![5]);
+        binary::ck_coverage(&mut src, "t4.bc", &k, None, false, Level::Interval, None).unwrap();
+    assert_eq!(cov[0].segment_level_types, vec![4]);
     assert_eq!(cov[0].windows.intervals(), &[[1.0, 2.0]]);
 }
 
