@@ -80,7 +80,7 @@ pub enum DafKind {
     Ck,
     Pck,
     /// Legacy `NAIF/DAF` (before id words carried the type): typed by ND/NI and by the
-    /// segment descriptors, see [`super::classify_legacy`].
+    /// segment descriptors, see [`super::binary::classify_legacy`].
     Legacy,
     /// Another `DAF/xxx` word (e.g. `DAF/EK` does not exist, but `DAF/ABC` might).
     Other,

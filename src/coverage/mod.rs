@@ -19,6 +19,20 @@
 //! `sct2e`, `sce2c`); CSPICE N0067 through SpiceyPy is the test oracle
 //! (`tests/it/coverage_reader.rs`, `tests/cspice/coverage_oracle.py`).
 //!
+//! # Use
+//!
+//! - Identify: [`identify`] on the first bytes; DAF kernels: [`binary::read`] (file
+//!   record + segment descriptors); DAS: [`das::read`] (DSK bodies/surfaces).
+//! - Coverage per ID: [`binary::et_coverage`] (`spkcov`/`pckcov`) and
+//!   [`binary::ck_coverage`] (`ckcov`, levels, `needav`, ticks or TDB through
+//!   [`TimeKernels::ck_ticks_to_et`]); union over kernels: [`Window::union`] /
+//!   [`Window::from_intervals`] (`brief -a`'s merge).
+//! - `which`: [`binary::segment_covers`] per kernel in load order, then
+//!   [`which::which`]. `gaps`: [`window::gaps`].
+//! - Times: [`TimeKernels`] (text kernels in load order; `ET:<s>` or ISO UTC epochs),
+//!   [`time::Lsk::et2utc`] for output, [`sclk::Sclk`] for ticks.
+//! - Names: [`names::bodies`] / [`names::frames`]. JSON: [`report`].
+//!
 //! # Invariants
 //!
 //! - No input makes a reader panic or loop: every record pointer is checked against the
