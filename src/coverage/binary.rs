@@ -368,3 +368,47 @@ pub fn segment_covers<S: ByteSource + ?Sized>(
     }
     Ok(out)
 }
+
+/// `--merge` (as `brief -a`): per ID, the union of its windows over every kernel.
+/// Ascending by ID; the segment-level flags are united too.
+pub fn merge<'a>(per_kernel: impl IntoIterator<Item = &'a [IdCoverage]>) -> Vec<IdCoverage> {
+    let mut by_id: BTreeMap<i32, (Vec<[f64; 2]>, Vec<i32>)> = BTreeMap::new();
+    for covs in per_kernel {
+        for c in covs {
+            let e = by_id.entry(c.id).or_default();
+            e.0.extend_from_slice(c.windows.intervals());
+            for t in &c.segment_level_types {
+                if !e.1.contains(t) {
+                    e.1.push(*t);
+                }
+            }
+        }
+    }
+    by_id
+        .into_iter()
+        .map(|(id, (ivs, types))| IdCoverage {
+            id,
+            windows: Window::from_intervals(ivs),
+            segment_level_types: types,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_unites_per_id() {
+        let c = |id, ivs: &[[f64; 2]]| IdCoverage {
+            id,
+            windows: Window::from_intervals(ivs.iter().copied()),
+            segment_level_types: Vec::new(),
+        };
+        let a = vec![c(399, &[[0.0, 1.0]]), c(301, &[[5.0, 6.0]])];
+        let b = vec![c(399, &[[1.0, 2.0], [4.0, 5.0]])];
+        let m = merge([a.as_slice(), b.as_slice()]);
+        assert_eq!(m.iter().map(|c| c.id).collect::<Vec<_>>(), [301, 399]);
+        assert_eq!(m[1].windows.intervals(), &[[0.0, 2.0], [4.0, 5.0]]);
+    }
+}
