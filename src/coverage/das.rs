@@ -70,10 +70,10 @@ enum Ty {
     Int = 2,
 }
 
-/// A cluster: its first record and record count, and the first logical address it holds.
+/// A cluster of one type: its first record and record count, and the first logical
+/// address it holds.
 #[derive(Clone, Copy, Debug)]
 struct Cluster {
-    ty: Ty,
     record: u64,
     records: u64,
     first_addr: u64,
@@ -83,7 +83,8 @@ struct Das<'a, S: ?Sized> {
     src: &'a mut S,
     file: &'a str,
     bo: ByteOrder,
-    clusters: Vec<Cluster>,
+    /// Per type (character, double, integer), in increasing logical address order.
+    clusters: [Vec<Cluster>; 3],
 }
 
 const PER_RECORD: [u64; 3] = [1024, 128, 256];
@@ -104,10 +105,11 @@ impl<S: ByteSource + ?Sized> Das<'_, S> {
     /// The record and byte offset holding logical address `addr` of type `ty`.
     fn locate(&self, ty: Ty, addr: u64) -> Result<(u64, usize), Error> {
         let per = PER_RECORD[ty as usize];
-        for c in self.clusters.iter().filter(|c| c.ty == ty) {
-            let n = c.records * per;
-            if addr >= c.first_addr && addr < c.first_addr + n {
-                let k = addr - c.first_addr;
+        let list = &self.clusters[ty as usize];
+        let i = list.partition_point(|c| c.first_addr <= addr);
+        if let Some(c) = i.checked_sub(1).and_then(|i| list.get(i)) {
+            let k = addr - c.first_addr;
+            if k < c.records * per {
                 let width = RECORD_LEN as u64 / per;
                 return Ok((c.record + k / per, ((k % per) * width) as usize));
             }
@@ -217,7 +219,7 @@ pub fn read<S: ByteSource + ?Sized>(src: &mut S, file: &str) -> Result<DasFile, 
         src,
         file,
         bo,
-        clusters: Vec::new(),
+        clusters: [Vec::new(), Vec::new(), Vec::new()],
     };
     let records = len / RECORD_LEN as u64;
     let mut dir = 2 + nresvr + ncomr;
@@ -265,8 +267,7 @@ pub fn read<S: ByteSource + ?Sized>(src: &mut S, file: &str) -> Result<DasFile, 
                     ),
                 ));
             }
-            das.clusters.push(Cluster {
-                ty,
+            das.clusters[ty as usize].push(Cluster {
                 record: rec,
                 records: n,
                 first_addr: next_addr[ty as usize],
@@ -286,7 +287,8 @@ pub fn read<S: ByteSource + ?Sized>(src: &mut S, file: &str) -> Result<DasFile, 
         let mut base = header[1];
         let mut seen = HashSet::new();
         while base >= 0 {
-            if !seen.insert(base) || seen.len() > 1_000_000 {
+            // Real DSKs hold at most thousands of segments.
+            if !seen.insert(base) || seen.len() > 100_000 {
                 return Err(das.bad(
                     0,
                     format!("the DLA segment list loops at integer address {base}"),
