@@ -25,6 +25,9 @@ Jobs:
   {"op": "names", "kernels": [FK...], "body_names": [...], "body_codes": [...],
    "frame_names": [...]}   -> {"bodies": {NAME: CODE|null}, "codes": {CODE: NAME|null},
                                "frames": {NAME: CODE|null}}      (bodn2c, bodc2n, namfrm)
+  {"op": "ckw", "path": P, "segments": [{"type": 1|2|3|5, "inst", "av", "begin", "end",
+   "times", "stops" (type 2), "starts" (types 3, 5)}]}  -> as "daf" for the CK written
+      with ckw01/ckw02/ckw03/ckw05 at P (replaced if present).
   {"op": "dsk", "file": F}                                  -> {"bodies": {ID: [SURF...]}}
   {"op": "wncomd", "window": [..], "left": L, "right": R}   -> {"result": [...]}
 """
@@ -98,6 +101,39 @@ def daf(job):
     return {"ids": out}
 
 
+def ckw(job):
+    """Writes a CK with CSPICE's own writers, then reads its coverage back."""
+    import os
+    import numpy as np
+
+    path = job["path"]
+    if os.path.exists(path):
+        os.remove(path)
+    handle = sp.ckopn(path, "kdb oracle", 0)
+    for i, seg in enumerate(job["segments"]):
+        t = np.array(seg["times"], dtype=float)
+        n = len(t)
+        quats = np.tile([1.0, 0.0, 0.0, 0.0], (n, 1))
+        avvs = np.zeros((n, 3))
+        segid = "seg %d" % i
+        kind = seg["type"]
+        if kind == 1:
+            sp.ckw01(handle, seg["begin"], seg["end"], seg["inst"], "J2000", seg["av"], segid, n, t, quats, avvs)
+        elif kind == 2:
+            stops = np.array(seg["stops"], dtype=float)
+            sp.ckw02(handle, seg["begin"], seg["end"], seg["inst"], "J2000", segid, n, t, stops, quats, avvs, np.ones(n))
+        elif kind == 3:
+            starts = np.array(seg["starts"], dtype=float)
+            sp.ckw03(handle, seg["begin"], seg["end"], seg["inst"], "J2000", seg["av"], segid, n, t, quats, avvs, len(starts), starts)
+        elif kind == 5:
+            starts = np.array(seg["starts"], dtype=float)
+            packets = [[1.0, 0.0, 0.0, 0.0]] * n  # subtype 1: quaternions only
+            sp.ckw05(handle, 1, 3, seg["begin"], seg["end"], seg["inst"], "J2000", seg["av"], segid, t, packets, 1.0, len(starts), starts)
+    sp.ckcls(handle)
+    job = dict(job, file=path, kind="ck")
+    return daf(job)
+
+
 def run(job):
     sp.kclear()
     for k in job.get("kernels", []):
@@ -158,6 +194,8 @@ def run(job):
             code = sp.namfrm(n)
             frames[n] = code if code != 0 else None
         return {"bodies": bodies, "codes": codes, "frames": frames}
+    if op == "ckw":
+        return ckw(job)
     if op == "dsk":
         bodies = sp.dskobj(job["file"])
         out = {}
