@@ -238,7 +238,7 @@ pub struct IdCoverage {
     pub id: i32,
     pub windows: Window,
     /// CK segment data types for which interval level was asked but only segment level
-    /// could be given (types other than 1, 2 and 3). Empty otherwise.
+    /// could be given (types other than 1, 2, 3, 5 and 6, i.e. type 4). Empty otherwise.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub segment_level_types: Vec<i32>,
 }

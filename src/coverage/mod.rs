@@ -9,7 +9,7 @@
 //!
 //! References (NAIF, `https://naif.jpl.nasa.gov/pub/naif/toolkit_docs/C/req/`):
 //! *DAF Required Reading* (`daf.html`: file record, summary and name records),
-//! *SPK*, *CK* and *PCK Required Reading* (segment descriptors, CK data types 1–3),
+//! *SPK*, *CK* and *PCK Required Reading* (segment descriptors, CK data types 1, 2, 3, 5, 6),
 //! *DAS Required Reading* and *DSK Required Reading* (`das.html`, `dsk.html`),
 //! *Windows Required Reading* (`windows.html`), *Time Required Reading* and *SCLK
 //! Required Reading* (`time.html`, `sclk.html`), *Kernel Required Reading* (text

@@ -321,7 +321,7 @@ fn daf_windows_equal_cspice() {
                                 mine.map(|c| c.segment_level_types.clone())
                                     .unwrap_or_default(),
                             );
-                            continue; // types 4-6 at interval level: segment bounds, said so
+                            continue; // type 4 at interval level: segment bounds, said so
                         }
                         let got: Vec<i64> = mine
                             .map(|c| flat(&c.windows))
