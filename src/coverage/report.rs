@@ -3,8 +3,68 @@
 
 use serde::Serialize;
 
-use super::binary::KernelKind;
+use super::Error;
+use super::binary::{IdCoverage, KernelKind};
 use super::daf::ByteOrder;
+use super::names::Names;
+use super::time::Lsk;
+use super::which::{Hit, Which};
+use super::window::Window;
+
+/// How window bounds are printed: as numbers (ET seconds, or ticks for CK windows left
+/// in SCLK) or as `et2utc(et, 'ISOC', 3)` strings.
+#[derive(Clone, Copy, Debug)]
+pub enum Format<'a> {
+    Seconds,
+    Utc(&'a Lsk),
+}
+
+/// A window's intervals as printable bounds.
+pub fn bounds(w: &Window, format: Format<'_>) -> Result<Vec<[Bound; 2]>, Error> {
+    w.intervals()
+        .iter()
+        .map(|&[a, b]| {
+            Ok(match format {
+                Format::Seconds => [Bound::Seconds(a), Bound::Seconds(b)],
+                Format::Utc(lsk) => [Bound::Utc(lsk.et2utc(a, 3)?), Bound::Utc(lsk.et2utc(b, 3)?)],
+            })
+        })
+        .collect()
+}
+
+/// Per-ID reports from coverage results, named with `names` (bodies for SPK, frames
+/// for PCK and CK).
+pub fn id_reports(
+    covs: &[IdCoverage],
+    names: &Names,
+    format: Format<'_>,
+) -> Result<Vec<IdReport>, Error> {
+    covs.iter()
+        .map(|c| {
+            Ok(IdReport {
+                id: c.id,
+                name: names.name(c.id).map(str::to_string),
+                windows: bounds(&c.windows, format)?,
+                level: (!c.segment_level_types.is_empty()).then(|| "segment".to_string()),
+            })
+        })
+        .collect()
+}
+
+impl WhichReport {
+    /// From a precedence answer; every hit's kernel kind is `kind`.
+    pub fn new(w: &Which, kind: Option<KernelKind>) -> WhichReport {
+        let seg = |h: &Hit| WhichSegment {
+            file: h.file.clone(),
+            segment: h.segment,
+            kind,
+        };
+        WhichReport {
+            winner: w.winner.as_ref().map(seg),
+            covering: w.covering.iter().map(seg).collect(),
+        }
+    }
+}
 
 /// A window bound: seconds (ET, or encoded SCLK ticks with `--time sclk`) or, with
 /// `--time utc`, an ISO string (`et2utc(et, 'ISOC', 3)`).
@@ -73,6 +133,47 @@ pub struct GapsReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn builders() {
+        let lsk = Lsk::parse(
+            "l",
+            b"\\begindata\nDELTET/DELTA_T_A = 32.184\nDELTET/K = 1.657D-3\nDELTET/EB = 1.671D-2\nDELTET/M = ( 6.239996D0 1.99096871D-7 )\nDELTET/DELTA_AT = ( 10, @1972-JAN-1 32, @1999-JAN-1 )\n",
+        )
+        .unwrap();
+        let covs = vec![IdCoverage {
+            id: 399,
+            windows: Window::from_intervals([[0.0, 0.0]]),
+            segment_level_types: vec![4],
+        }];
+        let r = id_reports(
+            &covs,
+            &crate::coverage::names::builtin_bodies(),
+            Format::Utc(&lsk),
+        )
+        .unwrap();
+        assert_eq!(
+            serde_json::to_string(&r).unwrap(),
+            r#"[{"id":399,"name":"EARTH","windows":[["2000-01-01T11:58:55.816","2000-01-01T11:58:55.816"]],"level":"segment"}]"#
+        );
+        let w = Which {
+            winner: Some(Hit {
+                file: "b".into(),
+                kernel: 1,
+                segment: 3,
+            }),
+            covering: vec![Hit {
+                file: "a".into(),
+                kernel: 0,
+                segment: 0,
+            }],
+        };
+        let j = serde_json::to_string(&WhichReport::new(&w, Some(KernelKind::Spk))).unwrap();
+        assert_eq!(
+            j,
+            r#"{"winner":{"file":"b","segment":3,"type":"spk"},"covering":[{"file":"a","segment":0,"type":"spk"}]}"#
+        );
+    }
 
     #[test]
     fn json_shapes() {
