@@ -315,6 +315,34 @@ SCLK01_COEFFICIENTS_155   = (
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn hostile_clocks_never_panic(
+            moduli in proptest::collection::vec(-2.0f64..1e6, 1..4),
+            parts in proptest::collection::vec((-1e9f64..1e12, -1e9f64..1e12), 1..4),
+            coeffs in proptest::collection::vec((-1e9f64..1e12, -1e9f64..1e9, -10.0f64..1e6), 1..6),
+            sys in 0i32..4,
+            t in proptest::num::f64::ANY,
+        ) {
+            let list = |v: &[f64]| v.iter().map(|x| format!("{x:e}")).collect::<Vec<_>>().join(" ");
+            let text = format!(
+                "\\begindata\nSCLK01_TIME_SYSTEM_9 = {sys}\nSCLK01_N_FIELDS_9 = {}\nSCLK01_MODULI_9 = ( {} )\nSCLK01_OFFSETS_9 = ( {} )\nSCLK_PARTITION_START_9 = ( {} )\nSCLK_PARTITION_END_9 = ( {} )\nSCLK01_COEFFICIENTS_9 = ( {} )\n",
+                moduli.len(),
+                list(&moduli),
+                list(&vec![0.0; moduli.len()]),
+                list(&parts.iter().map(|p| p.0).collect::<Vec<_>>()),
+                list(&parts.iter().map(|p| p.1).collect::<Vec<_>>()),
+                list(&coeffs.iter().flat_map(|c| [c.0, c.1, c.2]).collect::<Vec<_>>()),
+            );
+            let mut pool = Pool::new();
+            pool.load("h.tsc", text.as_bytes()).unwrap();
+            if let Ok(s) = Sclk::from_pool(&pool, -9) {
+                let _ = s.to_et(t, None);
+                let _ = s.from_et(t, None);
+            }
+        }
+    }
+
     #[test]
     fn ck_clock_rule() {
         assert_eq!(ck_clock(None, -82000), -82);

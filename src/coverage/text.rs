@@ -356,6 +356,23 @@ mod tests {
         assert!(p.numbers("S").is_err());
     }
 
+    proptest::proptest! {
+        /// Any bytes: parsing never panics, and a pool built from them feeds the LSK and
+        /// SCLK readers without panicking either.
+        #[test]
+        fn any_text_is_safe(body in "(\\\\begindata|\\\\begintext|[A-Z_0-9/+=()',@ .:-]|\\n|\\PC){0,400}") {
+            let bytes = format!("\\begindata\n{body}");
+            let _ = parse("p.tk", bytes.as_bytes());
+            let mut pool = Pool::new();
+            if pool.load("p.tk", bytes.as_bytes()).is_ok() {
+                let _ = crate::coverage::time::Lsk::from_pool(&pool);
+                let _ = crate::coverage::sclk::Sclk::from_pool(&pool, -82);
+                let _ = crate::coverage::names::frames(Some(&pool));
+                let _ = crate::coverage::names::bodies(Some(&pool));
+            }
+        }
+    }
+
     #[test]
     fn errors_name_file_and_line() {
         let e = parse("k.tsc", b"\\begindata\nA = ( 1 2\n").unwrap_err();
