@@ -27,3 +27,4 @@ pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     }
     s
 }
+pub mod coverage;

@@ -3,6 +3,7 @@
 
 mod acquire;
 mod common;
+mod coverage_reader;
 mod crash;
 mod fetch;
 mod foundation;
