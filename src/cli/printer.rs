@@ -33,9 +33,12 @@ impl Printer {
 
     /// Writes `value` as pretty JSON and a newline.
     pub fn json<T: Serialize + ?Sized>(&mut self, value: &T) -> io::Result<()> {
+        // Serialised whole first: stdout is line-buffered, and thousands of entries
+        // must not cost one `write` per line.
+        let mut buf = serde_json::to_vec_pretty(value).map_err(io::Error::from)?;
+        buf.push(b'\n');
         let mut lock = self.stdout.lock();
-        serde_json::to_writer_pretty(&mut lock, value).map_err(io::Error::from)?;
-        writeln!(lock)?;
+        lock.write_all(&buf)?;
         lock.flush()
     }
 

@@ -155,6 +155,28 @@ pub struct ListEntry {
 pub fn list(ctx: &Ctx<'_>, arg: &str, only: Option<KernelType>) -> Result<ListReport> {
     let loaded = load(ctx, arg)?;
     let cat = Catalogue::open_existing(&ctx.home.catalogue()).ok();
+    let entries = match &cat {
+        Some(cat) => cat.snapshot(|cat| list_entries(Some(cat), &loaded, only))?,
+        None => list_entries(None, &loaded, only)?,
+    };
+    Ok(ListReport {
+        metakernel: loaded.origin,
+        entries,
+        warnings: loaded
+            .mk
+            .warnings()
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+    })
+}
+
+/// The list rows of `loaded`'s entries, with what the catalogue (if any) holds.
+fn list_entries(
+    cat: Option<&Catalogue>,
+    loaded: &Loaded,
+    only: Option<KernelType>,
+) -> Result<Vec<ListEntry>> {
     let mut entries = Vec::new();
     for (i, e) in loaded.entries.iter().enumerate() {
         let name = file_name(&e.path);
@@ -163,7 +185,7 @@ pub fn list(ctx: &Ctx<'_>, arg: &str, only: Option<KernelType>) -> Result<ListRe
             continue;
         }
         let (mut sha256, mut size, mut other_names) = (None, None, 0);
-        if let Some(cat) = &cat
+        if let Some(cat) = cat
             && let Some(r) = resolve_hinted(
                 cat,
                 name,
@@ -192,16 +214,7 @@ pub fn list(ctx: &Ctx<'_>, arg: &str, only: Option<KernelType>) -> Result<ListRe
             other_names,
         });
     }
-    Ok(ListReport {
-        metakernel: loaded.origin,
-        entries,
-        warnings: loaded
-            .mk
-            .warnings()
-            .iter()
-            .map(ToString::to_string)
-            .collect(),
-    })
+    Ok(entries)
 }
 
 // ---------------------------------------------------------------- check
@@ -247,6 +260,11 @@ super::report_status! {
 pub fn check(ctx: &Ctx<'_>, arg: &str, mission: Option<&str>) -> Result<CheckReport> {
     let loaded = load(ctx, arg)?;
     let cat = ctx.read()?;
+    cat.snapshot(|cat| check_entries(cat, &loaded, mission))
+}
+
+/// Resolves every entry of `loaded` against the catalogue.
+fn check_entries(cat: &Catalogue, loaded: &Loaded, mission: Option<&str>) -> Result<CheckReport> {
     let mut report = CheckReport {
         metakernel: loaded.origin.clone(),
         present: 0,
@@ -261,7 +279,7 @@ pub fn check(ctx: &Ctx<'_>, arg: &str, mission: Option<&str>) -> Result<CheckRep
             exact: &exact,
             suffix: Some(entry_suffix(&e.path)),
         };
-        let r = resolve_hinted(&cat, name, mission, &hint)?;
+        let r = resolve_hinted(cat, name, mission, &hint)?;
         let status = match &r {
             None => {
                 report.missing += 1;

@@ -126,6 +126,23 @@ impl Catalogue {
         &self.conn
     }
 
+    /// Runs the reads of `f` in one read transaction: one consistent snapshot, and the
+    /// file locks taken once instead of once per statement (which dominates a plan of
+    /// thousands of small reads).
+    pub fn snapshot<T, E: From<Error>>(
+        &self,
+        f: impl FnOnce(&Catalogue) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.conn.execute_batch("BEGIN").map_err(Error::from)?;
+        let out = f(self);
+        // Ending a read transaction cannot lose anything; a failure to end it is
+        // reported only when `f` succeeded.
+        let ended = self.conn.execute_batch("COMMIT").map_err(Error::from);
+        let out = out?;
+        ended?;
+        Ok(out)
+    }
+
     /// Runs `f` in one write transaction (`BEGIN IMMEDIATE`), committing on `Ok`.
     pub fn write<T, E: From<Error>>(
         &mut self,
