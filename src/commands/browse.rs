@@ -4,7 +4,7 @@
 //! "Local" is decided from the validators stored when the metakernel was acquired
 //! (ETag, Last-Modified as a time, size), never by comparing date strings.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDateTime};
 use serde::Serialize;
@@ -140,6 +140,16 @@ pub fn run(ctx: &Ctx<'_>, net: &FetchConfig, opts: &BrowseOptions) -> Result<Bro
         .fetch_listing(&dir)
         .map_err(|e| Error::Remote(Box::new(e)))?;
     let filter = opts.filter.as_deref().map(str::to_ascii_lowercase);
+    // Acquired metakernels by the URLs they came from (one query, not one per row).
+    let mut acquired: HashMap<String, MetakernelRow> = HashMap::new();
+    if let Some(c) = &cat {
+        for m in c.metakernels()? {
+            if let Some(f) = &m.final_url {
+                acquired.insert(f.clone(), m.clone());
+            }
+            acquired.insert(m.source_url.clone(), m);
+        }
+    }
     let mut all = Vec::new();
     for e in listing.entries.iter().filter(|e| !e.is_dir) {
         if !e.name.to_ascii_lowercase().ends_with(".tm") {
@@ -154,10 +164,7 @@ pub fn run(ctx: &Ctx<'_>, net: &FetchConfig, opts: &BrowseOptions) -> Result<Bro
         let url = dir
             .join(&percent_encoding::utf8_percent_encode(&e.name, super::plan::SEGMENT).to_string())
             .map_err(|err| Error::Usage(err.to_string()))?;
-        let row = match &cat {
-            Some(c) => c.metakernel_by_url(url.as_str())?,
-            None => None,
-        };
+        let row = acquired.get(url.as_str());
         let split = split_version(&e.name);
         all.push(BrowseEntry {
             name: e.name.clone(),
@@ -166,7 +173,7 @@ pub fn run(ctx: &Ctx<'_>, net: &FetchConfig, opts: &BrowseOptions) -> Result<Bro
             size: e.size.map(Size::bytes),
             size_exact: e.size.is_some_and(Size::is_exact),
             modified: e.modified.map(|m| m.format("%Y-%m-%d %H:%M").to_string()),
-            local: local_state(row.as_ref(), e.size, e.modified),
+            local: local_state(row, e.size, e.modified),
             url: url.to_string(),
             snapshots: 0,
         });
@@ -175,12 +182,15 @@ pub fn run(ctx: &Ctx<'_>, net: &FetchConfig, opts: &BrowseOptions) -> Result<Bro
     for e in all.iter().filter(|e| e.version.is_some()) {
         *counts.entry(e.base.clone()).or_default() += 1;
     }
+    let unversioned: HashSet<&str> = all
+        .iter()
+        .filter(|e| e.version.is_none())
+        .map(|e| e.base.as_str())
+        .collect();
     let mut shown: Vec<BrowseEntry> = all
         .iter()
         .filter(|e| {
-            opts.show_versioned
-                || e.version.is_none()
-                || !all.iter().any(|o| o.version.is_none() && o.base == e.base)
+            opts.show_versioned || e.version.is_none() || !unversioned.contains(e.base.as_str())
         })
         .cloned()
         .map(|mut e| {
