@@ -310,11 +310,14 @@ def ref_home(tag):
     return rh
 
 
-def ref_get(mk_url, mission, tag):
+def ref_get(mk_url, mission, tag, warm_too):
     rh = ref_home(tag)
     cmd = [REF, "--db", f"{rh}/db.duckdb", "get", mk_url, "-y", "--download-dir", f"{rh}/kernels", "--mission", mission]
     cold = timeboxed(cmd, dict(os.environ, HOME=rh))
-    warm = timeboxed(cmd, dict(os.environ, HOME=rh)) if isinstance(cold, float) else None
+    log(f"spice-kernel-db cold get {tag}: {cold}")
+    warm = timeboxed(cmd, dict(os.environ, HOME=rh)) if warm_too and isinstance(cold, float) else None
+    if warm_too:
+        log(f"spice-kernel-db warm get {tag}: {warm}")
     shutil.rmtree(rh)
     return cold, warm
 
@@ -505,14 +508,15 @@ def main():
         # -- spice-kernel-db, time-boxed ------------------------------------------------------
         if REF:
             log("spice-kernel-db runs (time-boxed)")
-            rc, rw = ref_get(ck_mk, "SCALE", "ck")
+            rc, rw = ref_get(ck_mk, "SCALE", "ck", True)
             ref_line(f"cold get of the {CK_N}-entry mk", ck_cold, rc)
             if isinstance(rw, float):
                 note(f"spice-kernel-db warm get of the {CK_N}-entry mk: {rw * 1e3:.0f} ms; kdb {warm * 1e3:.1f} ms")
-            rc, _ = ref_get(big_mk, "BIG", "big")
+            rc, _ = ref_get(big_mk, "BIG", "big", False)
             ref_line(f"cold get of the {BIG_N}-entry mk", big_cold, rc)
             rh = ref_home("scan")
             rs = timeboxed([REF, "--db", f"{rh}/db.duckdb", "scan", tree], dict(os.environ, HOME=rh))
+            log(f"spice-kernel-db scan: {rs}")
             ref_line(f"first scan of {SCAN_N} files", s, rs)
             shutil.rmtree(rh)
         else:
@@ -520,7 +524,9 @@ def main():
     finally:
         proc.terminate()
         proc.wait()
+        log(f"removing {W}")
         shutil.rmtree(W, ignore_errors=True)
+        log("removed")
 
     load = (lambda la: " ".join(f"{x:.2f}" for x in la))
     print(f"\n== kdb at scale ({'QUICK' if QUICK else 'full'}), {CORES} cores, load average {load(LOAD0)} at start, "

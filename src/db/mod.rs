@@ -90,7 +90,7 @@ impl Catalogue {
         conn.busy_timeout(Duration::from_secs(30))
             .map_err(open_err)?;
         conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+            "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;",
         )
         .map_err(open_err)?;
         Ok(Catalogue {
