@@ -401,6 +401,29 @@ def fill_catalogue(home, target):
     return have, total
 
 
+def report():
+    load = (lambda la: " ".join(f"{x:.2f}" for x in la))
+    print(f"\n== kdb at scale ({'QUICK' if QUICK else 'full'}), {CORES} cores, load average {load(LOAD0)} at start, "
+          f"{load(os.getloadavg())} at end, {time.perf_counter() - T0:.0f} s in all ==")
+    print("figures are medians: cold get of RUNS={0}, scan of SCAN_RUNS={1}, latencies of LAT_RUNS={2}".format(
+        RUNS, SCAN_RUNS, LAT_RUNS))
+    print(f"floors: cold get = curl -s -Z --parallel-max 8 --remote-name-all of the same URLs + find | xargs -0 "
+          f"-P{CORES} -n 64 sha256sum; scan = find | xargs -0 -P{CORES} -n 1000 sha256sum (page cache warm); "
+          "browse = curl of the same listing (kdb figure = whole kdb process minus that)")
+    print(f"spice-kernel-db 0.22.3 runs are time-boxed at REF_TIMEOUT={REF_TIMEOUT} s each")
+    rows = [r for r in FIGURES if r[1] is not None]
+    w = max(len(r[0]) for r in rows)
+    print(f"{'figure':<{w}}  {'kdb':>10}  {'floor':>10}  {'ratio':>7}  {'target':<15} result")
+    for r in FIGURES:
+        if r[1] is None:
+            print(r[0])
+        else:
+            print(f"{r[0]:<{w}}  {r[1]:>10}  {r[2]:>10}  {r[3]:>7}  {r[4]:<15} {r[5]}")
+    met = sum(1 for r in rows if r[5] == "met")
+    print(f"\n{met} of {len(rows)} targets met; not met: " +
+          (", ".join(r[0] for r in rows if r[5] != "met") or "none"))
+
+
 def main():
     log(f"generating shapes under {W} ({'QUICK' if QUICK else 'full'} mode)")
     big_urls = make_big()
@@ -521,33 +544,13 @@ def main():
             shutil.rmtree(rh)
         else:
             note("spice-kernel-db: not installed, no side-by-side figures")
+        report()
     finally:
         proc.terminate()
         proc.wait()
         log(f"removing {W}")
-        shutil.rmtree(W, ignore_errors=True)
+        subprocess.run(["rm", "-rf", W])
         log("removed")
-
-    load = (lambda la: " ".join(f"{x:.2f}" for x in la))
-    print(f"\n== kdb at scale ({'QUICK' if QUICK else 'full'}), {CORES} cores, load average {load(LOAD0)} at start, "
-          f"{load(os.getloadavg())} at end, {time.perf_counter() - T0:.0f} s in all ==")
-    print("figures are medians: cold get of RUNS={0}, scan of SCAN_RUNS={1}, latencies of LAT_RUNS={2}".format(
-        RUNS, SCAN_RUNS, LAT_RUNS))
-    print(f"floors: cold get = curl -s -Z --parallel-max 8 --remote-name-all of the same URLs + find | xargs -0 "
-          f"-P{CORES} -n 64 sha256sum; scan = find | xargs -0 -P{CORES} -n 1000 sha256sum (page cache warm); "
-          "browse = curl of the same listing (kdb figure = whole kdb process minus that)")
-    print(f"spice-kernel-db 0.22.3 runs are time-boxed at REF_TIMEOUT={REF_TIMEOUT} s each")
-    rows = [r for r in FIGURES if r[1] is not None]
-    w = max(len(r[0]) for r in rows)
-    print(f"{'figure':<{w}}  {'kdb':>10}  {'floor':>10}  {'ratio':>7}  {'target':<15} result")
-    for r in FIGURES:
-        if r[1] is None:
-            print(r[0])
-        else:
-            print(f"{r[0]:<{w}}  {r[1]:>10}  {r[2]:>10}  {r[3]:>7}  {r[4]:<15} {r[5]}")
-    met = sum(1 for r in rows if r[5] == "met")
-    print(f"\n{met} of {len(rows)} targets met; not met: " +
-          (", ".join(r[0] for r in rows if r[5] != "met") or "none"))
 
 
 main()
