@@ -195,28 +195,38 @@ fn adopt_partial_by_copy(
     Ok(staged)
 }
 
-/// How many staged files make one filesystem-wide flush cheaper than one
-/// `fdatasync` each (each of which waits for a journal commit of its own).
+/// How many staged files are worth flushing from several threads at once.
 const BATCH_FLUSH_MIN: usize = 8;
 
-/// Makes every staged file durable before any of them is renamed into place:
-/// `fdatasync` each when there are few, else one `syncfs(2)` of the filesystem that
-/// holds `dir` (where they were staged), which flushes them all in one go. Invariant
-/// 3 holds either way: data on disk → rename → directory fsync → catalogue commit.
-pub fn make_durable(staged: &mut [&mut Staged], dir: &Path) -> Result<(), Error> {
-    let pending = staged.iter().filter(|s| !s.durable).count();
-    if pending < BATCH_FLUSH_MIN {
-        for s in staged.iter_mut() {
-            s.sync()?;
-        }
-        return Ok(());
+/// Threads that flush a batch: concurrent `fdatasync` calls share the filesystem
+/// journal's commits (group commit), so thousands of small files cost a few commit
+/// latencies instead of one each.
+const FLUSH_THREADS: usize = 32;
+
+/// Makes every staged file durable before any of them is renamed into place: one
+/// `fdatasync` each, issued from up to [`FLUSH_THREADS`] threads when there are many.
+/// (Not `syncfs(2)`: on a shared machine it would also flush, and wait for, every
+/// other process's dirty data.) Invariant 3 holds: data on disk → rename → directory
+/// fsync → catalogue commit.
+pub fn make_durable(staged: &mut [&mut Staged], _dir: &Path) -> Result<(), Error> {
+    let mut pending: Vec<&mut Staged> = staged
+        .iter_mut()
+        .filter(|s| !s.durable)
+        .map(|s| &mut **s)
+        .collect();
+    if pending.len() < BATCH_FLUSH_MIN {
+        return pending.into_iter().try_for_each(Staged::sync);
     }
-    let handle = File::open(dir).map_err(|e| Error::io("open", dir, e))?;
-    rustix::fs::syncfs(&handle).map_err(|e| Error::io("sync the filesystem of", dir, e.into()))?;
-    for s in staged.iter_mut() {
-        s.durable = true;
-    }
-    Ok(())
+    let chunk = pending.len().div_ceil(FLUSH_THREADS);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = pending
+            .chunks_mut(chunk)
+            .map(|part| scope.spawn(move || part.iter_mut().try_for_each(|s| s.sync())))
+            .collect();
+        handles
+            .into_iter()
+            .try_for_each(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+    })
 }
 
 /// Appends `bytes` to kdb's own append-only journal at `path` (never a kernel path)
@@ -397,15 +407,9 @@ impl DirSyncs {
         if dirs.len() <= 2 {
             return dirs.iter().try_for_each(|d| sync_dir(d));
         }
-        // Many directories on one filesystem: one `syncfs(2)` commits them all.
-        if dirs.len() >= BATCH_FLUSH_MIN && same_filesystem(&dirs) {
-            let handle = File::open(&dirs[0]).map_err(|e| Error::io("open", &dirs[0], e))?;
-            return rustix::fs::syncfs(&handle)
-                .map_err(|e| Error::io("sync the filesystem of", &dirs[0], e.into()));
-        }
         // Directory fsyncs are latency-bound; overlapping them lets the filesystem
         // journal commit them together.
-        let chunk = dirs.len().div_ceil(16);
+        let chunk = dirs.len().div_ceil(FLUSH_THREADS);
         std::thread::scope(|s| {
             let handles: Vec<_> = dirs
                 .chunks(chunk)
@@ -416,14 +420,6 @@ impl DirSyncs {
                 .try_for_each(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
         })
     }
-}
-
-/// Whether every directory lives on one device (a failed stat says no).
-fn same_filesystem(dirs: &[PathBuf]) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    let mut devs = dirs.iter().map(|d| fs::metadata(d).map(|m| m.dev()).ok());
-    let first = devs.next().flatten();
-    first.is_some() && devs.all(|d| d == first)
 }
 
 fn sync_dir(dir: &Path) -> Result<(), Error> {
