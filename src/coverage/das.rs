@@ -155,6 +155,86 @@ impl<S: ByteSource + ?Sized> Das<'_, S> {
     }
 }
 
+/// The byte order of a DAS file record: its format field, or for pre-N0052 files
+/// (no field) the order in which the reserved/comment counts are plausible.
+fn byte_order(head: &[u8], file: &str) -> Result<ByteOrder, Error> {
+    Ok(match &head[84..92] {
+        b"BIG-IEEE" => ByteOrder::Big,
+        b"LTL-IEEE" => ByteOrder::Little,
+        other => {
+            // Pre-N0052 DAS files have no format field: the reserved/comment counts are
+            // small non-negative integers in the native order of their writer.
+            let le = ByteOrder::Little.i32(&head[76..]);
+            let be = ByteOrder::Big.i32(&head[76..]);
+            let plausible = |v: i32| (0..=1_000_000).contains(&v);
+            match (plausible(le), plausible(be)) {
+                (true, false) => ByteOrder::Little,
+                (false, true) => ByteOrder::Big,
+                _ => {
+                    return Err(Error::UnsupportedFormat {
+                        file: file.into(),
+                        format: String::from_utf8_lossy(other).escape_default().to_string(),
+                    });
+                }
+            }
+        }
+    })
+}
+
+/// A DSK's segment descriptors, following the DLA segment list.
+fn dsk_segments<S: ByteSource + ?Sized>(das: &mut Das<'_, S>) -> Result<Vec<DskSegment>, Error> {
+    let mut segments = Vec::new();
+    let header = das.ints(1, 3)?;
+    let mut base = header[1];
+    let mut seen = HashSet::new();
+    while base >= 0 {
+        // Real DSKs hold at most thousands of segments.
+        if !seen.insert(base) || seen.len() > 100_000 {
+            return Err(das.bad(
+                0,
+                format!("the DLA segment list loops at integer address {base}"),
+            ));
+        }
+        if base < 1 {
+            return Err(das.bad(0, format!("DLA descriptor address {base} is not positive")));
+        }
+        let dsc = das.ints(base as u64, 8)?;
+        let (dbase, dsize) = (dsc[4], dsc[5]);
+        if dbase < 0 || dsize < 24 {
+            return Err(das.bad(
+                0,
+                format!(
+                    "DLA segment {} has no DSK descriptor (double base {dbase}, size {dsize})",
+                    segments.len()
+                ),
+            ));
+        }
+        let v = das.doubles(dbase as u64 + 1, 24)?;
+        let int = |x: f64| {
+            if x.is_finite() && x.fract() == 0.0 && x.abs() <= f64::from(i32::MAX) {
+                x as i32
+            } else {
+                i32::MIN
+            }
+        };
+        segments.push(DskSegment {
+            index: segments.len(),
+            surface: int(v[0]),
+            body: int(v[1]),
+            data_class: int(v[2]),
+            data_type: int(v[3]),
+            frame: int(v[4]),
+            start: v[22],
+            stop: v[23],
+        });
+        base = dsc[1];
+        if base == -1 {
+            break;
+        }
+    }
+    Ok(segments)
+}
+
 /// Reads a DAS file's record 1, its directory, and (for a DSK) its segment descriptors.
 pub fn read<S: ByteSource + ?Sized>(src: &mut S, file: &str) -> Result<DasFile, Error> {
     let len = src.len();
@@ -185,27 +265,7 @@ pub fn read<S: ByteSource + ?Sized>(src: &mut S, file: &str) -> Result<DasFile, 
             len,
         });
     }
-    let bo = match &head[84..92] {
-        b"BIG-IEEE" => ByteOrder::Big,
-        b"LTL-IEEE" => ByteOrder::Little,
-        other => {
-            // Pre-N0052 DAS files have no format field: the reserved/comment counts are
-            // small non-negative integers in the native order of their writer.
-            let le = ByteOrder::Little.i32(&head[76..]);
-            let be = ByteOrder::Big.i32(&head[76..]);
-            let plausible = |v: i32| (0..=1_000_000).contains(&v);
-            match (plausible(le), plausible(be)) {
-                (true, false) => ByteOrder::Little,
-                (false, true) => ByteOrder::Big,
-                _ => {
-                    return Err(Error::UnsupportedFormat {
-                        file: file.into(),
-                        format: String::from_utf8_lossy(other).escape_default().to_string(),
-                    });
-                }
-            }
-        }
-    };
+    let bo = byte_order(&head, file)?;
     let count = |at: usize| -> Result<u64, Error> {
         let v = bo.i32(&head[at..]);
         u64::try_from(v).map_err(|_| Error::BadDas {
@@ -281,57 +341,11 @@ pub fn read<S: ByteSource + ?Sized>(src: &mut S, file: &str) -> Result<DasFile, 
         }
         dir = fwd as u64;
     }
-    let mut segments = Vec::new();
-    if kind == DasKind::Dsk {
-        let header = das.ints(1, 3)?;
-        let mut base = header[1];
-        let mut seen = HashSet::new();
-        while base >= 0 {
-            // Real DSKs hold at most thousands of segments.
-            if !seen.insert(base) || seen.len() > 100_000 {
-                return Err(das.bad(
-                    0,
-                    format!("the DLA segment list loops at integer address {base}"),
-                ));
-            }
-            if base < 1 {
-                return Err(das.bad(0, format!("DLA descriptor address {base} is not positive")));
-            }
-            let dsc = das.ints(base as u64, 8)?;
-            let (dbase, dsize) = (dsc[4], dsc[5]);
-            if dbase < 0 || dsize < 24 {
-                return Err(das.bad(
-                    0,
-                    format!(
-                        "DLA segment {} has no DSK descriptor (double base {dbase}, size {dsize})",
-                        segments.len()
-                    ),
-                ));
-            }
-            let v = das.doubles(dbase as u64 + 1, 24)?;
-            let int = |x: f64| {
-                if x.is_finite() && x.fract() == 0.0 && x.abs() <= f64::from(i32::MAX) {
-                    x as i32
-                } else {
-                    i32::MIN
-                }
-            };
-            segments.push(DskSegment {
-                index: segments.len(),
-                surface: int(v[0]),
-                body: int(v[1]),
-                data_class: int(v[2]),
-                data_type: int(v[3]),
-                frame: int(v[4]),
-                start: v[22],
-                stop: v[23],
-            });
-            base = dsc[1];
-            if base == -1 {
-                break;
-            }
-        }
-    }
+    let segments = if kind == DasKind::Dsk {
+        dsk_segments(&mut das)?
+    } else {
+        Vec::new()
+    };
     Ok(DasFile {
         id_word: word,
         kind,
