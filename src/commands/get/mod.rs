@@ -435,9 +435,10 @@ fn download(
         now: db::now(),
     };
     let mut dir_syncs = fsio::DirSyncs::default();
+    let mut made = HashSet::new();
     for (req, result) in requests.iter().zip(results) {
         let persisted = result.map_err(FailureCause::Download).and_then(|d| {
-            execute::persist_object(ctx, d, &mut dir_syncs).map_err(FailureCause::Store)
+            execute::persist_object(ctx, d, &mut dir_syncs, &mut made).map_err(FailureCause::Store)
         });
         match persisted {
             Ok((sha, object, len, validators)) => {
