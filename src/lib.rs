@@ -9,6 +9,7 @@ pub mod cli;
 pub mod commands;
 pub mod content;
 pub mod db;
+pub mod integrity;
 pub mod kernel;
 pub mod metakernel;
 pub mod remote;

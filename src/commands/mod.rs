@@ -35,9 +35,12 @@ pub mod get;
 pub mod inspect;
 pub mod mission;
 pub mod mk;
+pub mod outdated;
 pub mod plan;
+pub mod prune;
 pub mod reset;
 pub mod scan;
+pub mod verify;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
