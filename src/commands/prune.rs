@@ -47,9 +47,9 @@ report_status! {
         /// A mission-tree entry whose content no root needs.
         Unreferenced => "unreferenced",
         /// A link whose target does not exist.
-        Dangling => "dangling_link",
+        DanglingLink => "dangling_link",
         /// An object no root references.
-        Object => "unreferenced_object",
+        UnreferencedObject => "unreferenced_object",
         /// A file in the object store the catalogue does not know.
         Stray => "stray",
         /// The local `.tm` of a removed metakernel.
@@ -271,10 +271,10 @@ fn plan_sweep(
             Err(_) => None,
             Ok(_) if !in_home(path) => None,
             Ok(m) if m.file_type().is_symlink() && fs::metadata(path).is_err() => {
-                Some(Reason::Dangling)
+                Some(Reason::DanglingLink)
             }
             Ok(_) if live.contains(&r.sha256) => None,
-            Ok(_) if r.kind == LocationKind::Object => Some(Reason::Object),
+            Ok(_) if r.kind == LocationKind::Object => Some(Reason::UnreferencedObject),
             Ok(_) => Some(Reason::Unreferenced),
         };
         if let Some(reason) = reason {
@@ -338,7 +338,7 @@ fn sweep_untracked(
             && !known.contains(p.to_str().unwrap_or(""))
             && fs::metadata(p).is_err()
         {
-            plan.removals.push(removal(p, None, Reason::Dangling));
+            plan.removals.push(removal(p, None, Reason::DanglingLink));
         }
     }
 }

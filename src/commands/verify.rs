@@ -18,7 +18,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
-use std::io::Read;
+use std::io::{Read, Seek};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -42,7 +42,7 @@ super::report_status! {
         /// A link points somewhere other than the object of its content.
         WrongLink => "wrong_link",
         /// A link whose target is gone.
-        Dangling => "dangling_link",
+        DanglingLink => "dangling_link",
         SizeMismatch => "size_mismatch",
         /// The bytes no longer hash to the recorded content.
         HashMismatch => "hash_mismatch",
@@ -51,17 +51,17 @@ super::report_status! {
         /// A DAF/DAS whose records are inconsistent (chain past EOF, FTP string, …).
         BadStructure => "bad_structure",
         /// A metakernel entry that does not resolve to a file.
-        Unresolved => "unresolved_entry",
+        UnresolvedEntry => "unresolved_entry",
         /// The file differs from a published checksum table.
         ChecksumMismatch => "checksum_mismatch",
         /// The path cannot be read (permissions, I/O error).
         Unreadable => "unreadable",
         /// Warning: an object is writable (objects are 0444).
-        Writable => "writable_object",
+        WritableObject => "writable_object",
         /// Warning: modified since hashed, same size (quick mode cannot tell more).
-        Changed => "changed_since_hashed",
+        ChangedSinceHashed => "changed_since_hashed",
         /// Warning: a file in the object store the catalogue does not know.
-        Untracked => "untracked_object",
+        UntrackedObject => "untracked_object",
     }
 }
 
@@ -70,7 +70,7 @@ impl Problem {
     pub fn is_warning(self) -> bool {
         matches!(
             self,
-            Problem::Writable | Problem::Changed | Problem::Untracked
+            Problem::WritableObject | Problem::ChangedSinceHashed | Problem::UntrackedObject
         )
     }
 }
@@ -238,7 +238,7 @@ fn check_metakernels(mks: &[MetakernelRow], report: &mut VerifyReport) -> HashMa
                 report.findings.push(Finding {
                     path: path.display().to_string(),
                     sha256: None,
-                    problem: Problem::Unresolved,
+                    problem: Problem::UnresolvedEntry,
                     detail: format!("entry of metakernel {} does not resolve to a file", m.name),
                     fix: format!("kdb get --force {}", m.source_url),
                 });
@@ -335,7 +335,7 @@ fn quick_check(cx: &FixContext<'_>, row: &LocationRow) -> Option<Finding> {
         Err(e) => {
             return finding(
                 row,
-                Problem::Dangling,
+                Problem::DanglingLink,
                 format!("link target unreadable: {e}"),
                 cx.refetch(row),
             );
@@ -360,7 +360,7 @@ fn quick_check(cx: &FixContext<'_>, row: &LocationRow) -> Option<Finding> {
         );
         return finding(
             row,
-            Problem::Writable,
+            Problem::WritableObject,
             detail,
             format!("chmod 0444 {}", row.path),
         );
@@ -368,7 +368,7 @@ fn quick_check(cx: &FixContext<'_>, row: &LocationRow) -> Option<Finding> {
     if FileStamp::of(&meta) != row.stamp {
         return finding(
             row,
-            Problem::Changed,
+            Problem::ChangedSinceHashed,
             "inode or modification time changed since it was hashed".into(),
             "kdb verify --deep".into(),
         );
@@ -426,10 +426,9 @@ fn deep_check(
         .collect();
     let mut by_inode: BTreeMap<(u64, u64), Physical> = BTreeMap::new();
     for (i, row) in rows.iter().enumerate() {
-        if quick[i]
-            .as_ref()
-            .is_some_and(|f| f.problem != Problem::Changed && f.problem != Problem::Writable)
-        {
+        if quick[i].as_ref().is_some_and(|f| {
+            f.problem != Problem::ChangedSinceHashed && f.problem != Problem::WritableObject
+        }) {
             continue;
         }
         let Ok(meta) = fs::metadata(&row.path) else {
@@ -520,6 +519,9 @@ fn examine(path: &str, name: &str) -> Examined {
         _ if len == 0 => Some((Problem::Impostor, "empty file".to_owned())),
         _ => None,
     };
+    if let Err(e) = (&file).seek(std::io::SeekFrom::Start(0)) {
+        return fail(e);
+    }
     match hash::hash_reader(&mut &file) {
         Ok((sha, _)) => Examined {
             sha256: Some(sha),
@@ -540,12 +542,12 @@ fn apply_examined(
     report.checked += u64::from(f.rows.is_empty());
     if f.rows.is_empty() {
         let (problem, detail) = ex.defect.unwrap_or((
-            Problem::Untracked,
+            Problem::UntrackedObject,
             "in the object store but not in the catalogue".to_owned(),
         ));
         let detail = match (&ex.sha256, Path::new(&f.path).file_name()) {
             (Some(sha), Some(n))
-                if n.to_str() != Some(sha.as_str()) && problem == Problem::Untracked =>
+                if n.to_str() != Some(sha.as_str()) && problem == Problem::UntrackedObject =>
             {
                 format!("{detail}; its name is not its SHA-256")
             }
@@ -575,7 +577,7 @@ fn apply_examined(
             finding(row, *problem, detail.clone(), cx.refetch(row))
         } else if quick[i]
             .as_ref()
-            .is_some_and(|q| q.problem == Problem::Changed)
+            .is_some_and(|q| q.problem == Problem::ChangedSinceHashed)
         {
             None // the bytes are what was recorded; only the stat moved
         } else {
