@@ -275,7 +275,12 @@ impl ScanArgs {
                 archive: self.archive,
             },
         )?;
-        done(p.emit(self.json, &report, |w, r| output::scan(w, &app.out, r)))
+        // A file that could not be registered or archived (unreadable, disk full) is a
+        // partial failure (exit 3), as in `dedup`.
+        finish(
+            p.emit(self.json, &report, |w, r| output::scan(w, &app.out, r)),
+            exit_if(!report.skipped.is_empty(), ExitClass::Partial),
+        )
     }
 }
 
