@@ -79,7 +79,7 @@ pub enum Command {
     /// Configure missions (NAIF and ESA servers built in)
     #[command(subcommand)]
     Mission(MissionCommand),
-    /// Acquired metakernels (`--remove NAME` unregisters one; its kernels stay until `prune`)
+    /// Acquired metakernels (--remove NAME unregisters one)
     #[command(visible_alias = "mk")]
     Metakernels(MetakernelsArgs),
     /// Register every kernel under a directory (incremental)

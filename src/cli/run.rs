@@ -275,11 +275,15 @@ impl ScanArgs {
                 archive: self.archive,
             },
         )?;
-        // A file that could not be registered or archived (unreadable, disk full) is a
-        // partial failure (exit 3), as in `dedup`.
+        // A content `--archive` could not move into the store (disk full, I/O error)
+        // is a partial failure (exit 3), as in `dedup`; impostors are only reported.
+        let archive_failed = report
+            .skipped
+            .iter()
+            .any(|s| matches!(s.reason, scan::SkipReason::Archive(_)));
         finish(
             p.emit(self.json, &report, |w, r| output::scan(w, &app.out, r)),
-            exit_if(!report.skipped.is_empty(), ExitClass::Partial),
+            exit_if(archive_failed, ExitClass::Partial),
         )
     }
 }

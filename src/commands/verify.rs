@@ -18,7 +18,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
-use std::io::{Read, Seek};
+use std::io::Read;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -30,7 +30,7 @@ use super::{Ctx, Error, Result, mk};
 use crate::db::{Catalogue, LocationKind, LocationRow, MetakernelRow};
 use crate::integrity::{checksums, daf};
 use crate::kernel::{self, Detection, Format};
-use crate::store::{FileStamp, Home, Sha256Hex, hash};
+use crate::store::{FileStamp, Home, Sha256Hex};
 
 super::report_status! {
     /// What is wrong at a path.
@@ -519,16 +519,37 @@ fn examine(path: &str, name: &str) -> Examined {
         _ if len == 0 => Some((Problem::Impostor, "empty file".to_owned())),
         _ => None,
     };
-    if let Err(e) = (&file).seek(std::io::SeekFrom::Start(0)) {
-        return fail(e);
-    }
-    match hash::hash_reader(&mut &file) {
-        Ok((sha, _)) => Examined {
+    match hash_rest(&file, &head) {
+        Ok(sha) => Examined {
             sha256: Some(sha),
             defect,
         },
         Err(e) => fail(e),
     }
+}
+
+thread_local! {
+    /// One read buffer per hashing thread, reused across files.
+    static BUF: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0u8; 1 << 18]);
+}
+
+/// SHA-256 of `head` followed by the rest of `file` (read from its current position).
+fn hash_rest(mut file: &fs::File, head: &[u8]) -> std::io::Result<Sha256Hex> {
+    use sha2::Digest as _;
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(head);
+    BUF.with(|buf| {
+        let mut buf = buf.borrow_mut();
+        loop {
+            match file.read(&mut buf) {
+                Ok(0) => return Ok(()),
+                Ok(n) => hasher.update(&buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    })?;
+    Ok(Sha256Hex::from_digest(hasher.finalize().into()))
 }
 
 fn apply_examined(
