@@ -190,7 +190,7 @@ pub fn run(ctx: &Ctx<'_>, opts: &VerifyOptions) -> Result<VerifyReport> {
         home: &ctx.home,
         owners: &owners,
     };
-    let mut quick: Vec<Option<Finding>> = rows.iter().map(|r| quick_check(&ctxf, r)).collect();
+    let mut quick: Vec<Option<Finding>> = rows.par_iter().map(|r| quick_check(&ctxf, r)).collect();
     report.checked += rows.len() as u64;
     if opts.deep {
         deep_check(&ctxf, &cat, &rows, &mut quick, &mut report)?;

@@ -1078,3 +1078,33 @@ fn chaos_eight_processes_with_kill_9() {
         "only {landed} kills landed in {rounds} rounds"
     );
 }
+
+/// No false positives from the structural check on any real DAF/DAS in the collection
+/// (big- and little-endian, pre-N0046 files without a format field, DSKs, trimmed
+/// NPB stand-ins); Git LFS pointers and other impostors are not DAFs at all.
+#[test]
+fn daf_structure_check_accepts_every_real_binary_kernel() {
+    let Some(real) = realdata() else { return };
+    let mut checked = 0;
+    let mut bad = Vec::new();
+    for e in walkdir::WalkDir::new(&real)
+        .into_iter()
+        .filter_map(Result::ok)
+    {
+        if !e.file_type().is_file() {
+            continue;
+        }
+        let bytes = std::fs::read(e.path()).unwrap();
+        let id = String::from_utf8_lossy(&bytes[..bytes.len().min(8)]).into_owned();
+        if !(id.starts_with("DAF/") || id.starts_with("DAS/") || id.starts_with("NAIF/DA")) {
+            continue;
+        }
+        checked += 1;
+        if let Err(err) = kdb::integrity::daf::check(&bytes[..], bytes.len() as u64) {
+            bad.push(format!("{}: {err:?}", e.path().display()));
+        }
+    }
+    eprintln!("checked {checked} real DAF/DAS files");
+    assert!(checked > 20, "only {checked} binary kernels found");
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
