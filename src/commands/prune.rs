@@ -334,11 +334,18 @@ fn sweep_untracked(
     }
     for e in walk(home.missions()) {
         let p = e.path();
-        if e.file_type().is_symlink()
-            && !known.contains(p.to_str().unwrap_or(""))
-            && fs::metadata(p).is_err()
-        {
+        if !e.file_type().is_symlink() || known.contains(p.to_str().unwrap_or("")) {
+            continue;
+        }
+        // A link no row records (its row went with a prune or a get killed midway):
+        // removed when it dangles, or when the object it names is not live.
+        if fs::metadata(p).is_err() {
             plan.removals.push(removal(p, None, Reason::DanglingLink));
+        } else if let Some(sha) = object_behind(home, p)
+            && !live.contains(&sha)
+        {
+            plan.removals
+                .push(removal(p, Some(sha), Reason::Unreferenced));
         }
     }
 }
