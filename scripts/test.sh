@@ -32,3 +32,9 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --no-fail-fast "$@"
 fi
+
+# The Python distribution: the kdb-spice wheel (maturin from PyPI) installed into a
+# fresh venv without Rust, then its pytest suite (KDB_SKIP_PYTHON=1 skips it).
+if [ "${KDB_SKIP_PYTHON:-0}" != 1 ]; then
+  bash scripts/test_python.sh
+fi

@@ -6,12 +6,14 @@
 //! the write chokepoint) and `kernel` (a body is checked to be a kernel); `db`, `store`,
 //! `kernel` and `metakernel` use no other kdb module. docs/design.md draws the graph.
 
+pub mod bundle;
 pub mod cli;
 pub mod commands;
 pub mod content;
 pub mod db;
 pub mod integrity;
 pub mod kernel;
+pub mod lockfile;
 pub mod metakernel;
 pub mod remote;
 pub mod store;
@@ -27,3 +29,4 @@ pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     }
     s
 }
+pub mod coverage;

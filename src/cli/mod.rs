@@ -2,10 +2,12 @@
 //! Only this module prints.
 
 pub mod integrity_output;
+#[macro_use]
 pub mod output;
 pub mod printer;
 pub mod progress;
 pub mod prompt;
+pub mod reproduce;
 mod run;
 pub mod settings;
 
@@ -156,6 +158,29 @@ pub enum Command {
         after_help = "Examples:\n  kdb outdated\n  kdb outdated juice_ops.tm --json\n  kdb outdated --offline-ok\n\nExit: 0, or 6 when a server could not be reached (0 with --offline-ok)."
     )]
     Outdated(OutdatedArgs),
+    /// Write the lockfile of an acquired metakernel: every entry's URL, sha256 and size
+    #[command(
+        after_help = "Examples:\n  kdb lock juice_ops.tm\n  kdb lock juice_ops.tm -o paper/juice_ops.kdb.lock"
+    )]
+    Lock(reproduce::LockArgs),
+    /// Materialise a lockfile's metakernel and exactly its locked bytes
+    #[command(
+        after_help = "Examples:\n  kdb restore juice_ops.kdb.lock\n  kdb restore juice_ops.kdb.lock --offline\n  kdb restore juice_ops.kdb.lock --mirror file:///mnt/naif"
+    )]
+    Restore(reproduce::RestoreArgs),
+    /// Write one file holding a lock, its metakernel and its kernels
+    #[command(
+        after_help = "Examples:\n  kdb export juice_ops.tm -o juice_ops.kdb.tar.zst\n  kdb export juice_ops.kdb.lock -o bundle.tar"
+    )]
+    Export(reproduce::ExportArgs),
+    /// Check a bundle in full, then store its kernels and lay out its metakernel
+    #[command(after_help = "Example:\n  kdb import juice_ops.kdb.tar.zst")]
+    Import(reproduce::ImportArgs),
+    /// Kernels added, removed and changed between two metakernels or locks
+    #[command(
+        after_help = "Examples:\n  kdb diff bc_plan.tm bc_ops.tm\n  kdb diff old.kdb.lock juice_ops.tm --json"
+    )]
+    Diff(reproduce::DiffArgs),
     /// Print a shell completion script
     #[command(
         after_help = "Example:\n  kdb completions bash > ~/.local/share/bash-completion/completions/kdb"
@@ -188,6 +213,9 @@ pub struct GetArgs {
     pub dry_run: bool,
     #[command(flatten)]
     pub net: NetArgs,
+    /// After a successful get, write a lockfile of exactly these bytes to FILE
+    #[arg(long, value_name = "FILE")]
+    pub lock: Option<PathBuf>,
     /// Print JSON instead of text (the shapes are in docs/cli.md)
     #[arg(long)]
     pub json: bool,

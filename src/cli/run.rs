@@ -62,7 +62,7 @@ pub struct App<'a> {
 
 impl App<'_> {
     /// The network settings, with `jobs` overriding the configured parallelism.
-    fn net(&self, jobs: Option<u64>) -> FetchConfig {
+    pub(super) fn net(&self, jobs: Option<u64>) -> FetchConfig {
         let s = &self.settings;
         FetchConfig {
             jobs_per_host: jobs.unwrap_or(s.jobs()).max(1) as usize,
@@ -144,17 +144,22 @@ pub fn run(cli: Cli) -> Outcome {
             super::integrity_output::pins,
         )),
         Command::Outdated(a) => a.run(&app, &mut p),
+        Command::Lock(a) => reproduce::lock(&app, &mut p, a),
+        Command::Restore(a) => reproduce::restore(&app, &mut p, a),
+        Command::Export(a) => reproduce::export(&app, &mut p, a),
+        Command::Import(a) => reproduce::import(&app, &mut p, a),
+        Command::Diff(a) => reproduce::diff(&app, &mut p, a),
         Command::Completions { .. } => Ok(0),
     }
 }
 
 /// Exit 0 once the output is written.
-fn done(written: std::io::Result<()>) -> Outcome {
+pub(super) fn done(written: std::io::Result<()>) -> Outcome {
     finish(written, 0)
 }
 
 /// Exit `code` once the output is written.
-fn finish(written: std::io::Result<()>, code: i32) -> Outcome {
+pub(super) fn finish(written: std::io::Result<()>, code: i32) -> Outcome {
     written.map_err(Failure::output)?;
     Ok(code)
 }
@@ -173,7 +178,17 @@ impl GetArgs {
             dry_run: self.dry_run,
         };
         let mut confirm = confirmer(&app.out, self.yes, self.json);
-        let r = get::get(&app.ctx, &app.net(self.net.jobs), &opts, &mut confirm)?;
+        let net = app.net(self.net.jobs);
+        let r = get::get(&app.ctx, &net, &opts, &mut confirm)?;
+        if let (Some(path), Some(_)) = (&self.lock, &r.metakernel) {
+            let locked = crate::commands::lock::lock(
+                &app.ctx,
+                &net,
+                &r.plan.metakernel_url,
+                Some(path.as_path()),
+            )?;
+            app.out.note(&format!("locked: {}", locked.lockfile));
+        }
         finish(
             p.emit(self.json, &r, |w, r| output::get(w, &app.out, r)),
             get_exit(&r),

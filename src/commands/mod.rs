@@ -30,15 +30,19 @@ macro_rules! report_status {
 pub(crate) use report_status;
 
 pub mod browse;
+pub mod bundle;
 pub mod dedup;
+pub mod diff;
 pub mod get;
 pub mod inspect;
+pub mod lock;
 pub mod mission;
 pub mod mk;
 pub mod outdated;
 pub mod plan;
 pub mod prune;
 pub mod reset;
+pub mod restore;
 pub mod scan;
 pub mod verify;
 
@@ -133,6 +137,10 @@ pub enum Error {
     Store(#[from] store::Error),
     #[error(transparent)]
     Db(#[from] db::Error),
+    #[error(transparent)]
+    Lockfile(#[from] crate::lockfile::Error),
+    #[error(transparent)]
+    Bundle(#[from] crate::bundle::Error),
 }
 
 impl Error {
@@ -151,6 +159,14 @@ impl Error {
             Error::Remote(_) => ExitClass::Network,
             Error::Store(store::Error::LockTimeout { .. }) => ExitClass::Busy,
             Error::Store(_) | Error::Db(_) => ExitClass::Internal,
+            Error::Lockfile(_) => ExitClass::Usage,
+            Error::Bundle(e) => match e {
+                crate::bundle::Error::Store(_) | crate::bundle::Error::Write(_) => {
+                    ExitClass::Internal
+                }
+                crate::bundle::Error::Source { .. } => ExitClass::Internal,
+                _ => ExitClass::Usage,
+            },
         }
     }
 }
@@ -223,6 +239,16 @@ pub fn object_row(
         link_target: None,
         stamp,
         hashed_at,
+    }
+}
+
+/// A test seam for the crash-ordering tests: when `KDB_CRASH_AT` names this point,
+/// the process dies on the spot (`abort`, as abrupt as `kill -9`: no destructor, no
+/// cleanup). Points: `flushed` (bodies on disk, nothing renamed), `renamed` (objects
+/// in place, nothing committed), `laid_out` (tree links in place, nothing committed).
+pub fn crash_point(point: &str) {
+    if std::env::var_os("KDB_CRASH_AT").is_some_and(|p| p == point) {
+        std::process::abort();
     }
 }
 

@@ -345,6 +345,73 @@ impl Catalogue {
             .optional()?)
     }
 
+    // Set-based reads: one statement for a whole plan instead of one per entry (a
+    // metakernel of thousands of entries must not pay thousands of queries). The keys
+    // travel as one JSON array, expanded by SQLite's `json_each`.
+
+    /// Every location whose file name is one of `names` (through the file-name index;
+    /// callers filter further, e.g. by source URL), ordered by path.
+    pub fn locations_named_any(&self, names: &[&str]) -> Result<Vec<LocationRow>, Error> {
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT {LOCATION_COLS} FROM locations
+             WHERE filename IN (SELECT value FROM json_each(?1)) ORDER BY path"
+        ))?;
+        let rows = st.query_map([json_array(names)], location)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The locations at `paths` (absent paths are simply not in the map).
+    pub fn locations_at(
+        &self,
+        paths: &[&str],
+    ) -> Result<std::collections::HashMap<String, LocationRow>, Error> {
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT {LOCATION_COLS} FROM locations WHERE path IN (SELECT value FROM json_each(?1))"
+        ))?;
+        let rows = st.query_map([json_array(paths)], location)?;
+        rows.map(|r| r.map(|row| (row.path.clone(), row)).map_err(Error::from))
+            .collect()
+    }
+
+    /// How many names each of `hashes` is known under.
+    pub fn alias_counts(
+        &self,
+        hashes: &[&Sha256Hex],
+    ) -> Result<std::collections::HashMap<Sha256Hex, u64>, Error> {
+        let keys: Vec<&str> = hashes.iter().map(|h| h.as_str()).collect();
+        let mut st = self.conn.prepare_cached(
+            "SELECT sha256, COUNT(*) FROM kernel_aliases
+             WHERE sha256 IN (SELECT value FROM json_each(?1)) GROUP BY sha256",
+        )?;
+        let rows = st.query_map([json_array(&keys)], |r| {
+            Ok((r.get::<_, Sha256Hex>(0)?, r.get::<_, i64>(1)? as u64))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The recorded downloads of `urls`, by URL.
+    pub fn downloads_of(
+        &self,
+        urls: &[&str],
+    ) -> Result<std::collections::HashMap<String, DownloadRow>, Error> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT url, sha256, etag, last_modified, size, fetched_at FROM downloads
+             WHERE url IN (SELECT value FROM json_each(?1))",
+        )?;
+        let rows = st.query_map([json_array(urls)], |r| {
+            Ok(DownloadRow {
+                url: r.get(0)?,
+                sha256: r.get(1)?,
+                etag: r.get(2)?,
+                last_modified: r.get(3)?,
+                size: r.get::<_, i64>(4)? as u64,
+                fetched_at: r.get(5)?,
+            })
+        })?;
+        rows.map(|r| r.map(|d| (d.url.clone(), d)).map_err(Error::from))
+            .collect()
+    }
+
     pub fn table_counts(&self) -> Result<(u64, u64, u64), Error> {
         let c = |sql: &str| -> Result<u64, Error> {
             Ok(self.conn.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64)
@@ -355,6 +422,11 @@ impl Catalogue {
             c("SELECT COUNT(*) FROM kernel_aliases")?,
         ))
     }
+}
+
+/// `keys` as a JSON array of strings (the parameter of a `json_each` set query).
+fn json_array(keys: &[&str]) -> String {
+    serde_json::to_string(keys).unwrap_or_else(|_| "[]".to_owned())
 }
 
 /// A new content (ignored when the hash is already known: canonical = first name).

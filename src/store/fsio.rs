@@ -31,6 +31,8 @@ pub struct Staged {
     file: tempfile::NamedTempFile,
     sha256: Sha256Hex,
     len: u64,
+    /// The bytes are known to be on disk (synced one by one or by a batch flush).
+    durable: bool,
 }
 
 impl Staged {
@@ -48,6 +50,18 @@ impl Staged {
 
     pub fn path(&self) -> &Path {
         self.file.path()
+    }
+
+    /// Flushes the bytes to disk now (so a later persist need not).
+    pub fn sync(&mut self) -> Result<(), Error> {
+        if !self.durable {
+            self.file
+                .as_file()
+                .sync_data()
+                .map_err(|e| Error::io("sync", self.file.path(), e))?;
+            self.durable = true;
+        }
+        Ok(())
     }
 
     /// Checks length and hash against what the caller expects.
@@ -99,14 +113,16 @@ impl Staged {
         if keep_existing && fs::symlink_metadata(dest).is_ok() {
             return Ok(false);
         }
-        let Staged { file, .. } = self;
+        let Staged { file, durable, .. } = self;
         if read_only {
             fs::set_permissions(file.path(), fs::Permissions::from_mode(0o444))
                 .map_err(|e| Error::io("set permissions on", file.path(), e))?;
         }
-        file.as_file()
-            .sync_data()
-            .map_err(|e| Error::io("sync", file.path(), e))?;
+        if !durable {
+            file.as_file()
+                .sync_data()
+                .map_err(|e| Error::io("sync", file.path(), e))?;
+        }
         file.persist(dest)
             .map_err(|e| Error::io("persist", dest, e.error))?;
         dirs.add(dest);
@@ -161,6 +177,7 @@ impl Staged {
             file: tempfile::NamedTempFile::from_parts(file, reserved),
             sha256,
             len,
+            durable: false,
         })
     }
 }
@@ -176,6 +193,30 @@ fn adopt_partial_by_copy(
     staged.verify(&partial.display().to_string(), Some(len), Some(&sha256))?;
     remove_entry(partial)?;
     Ok(staged)
+}
+
+/// How many staged files make one filesystem-wide flush cheaper than one
+/// `fdatasync` each (each of which waits for a journal commit of its own).
+const BATCH_FLUSH_MIN: usize = 8;
+
+/// Makes every staged file durable before any of them is renamed into place:
+/// `fdatasync` each when there are few, else one `syncfs(2)` of the filesystem that
+/// holds `dir` (where they were staged), which flushes them all in one go. Invariant
+/// 3 holds either way: data on disk → rename → directory fsync → catalogue commit.
+pub fn make_durable(staged: &mut [&mut Staged], dir: &Path) -> Result<(), Error> {
+    let pending = staged.iter().filter(|s| !s.durable).count();
+    if pending < BATCH_FLUSH_MIN {
+        for s in staged.iter_mut() {
+            s.sync()?;
+        }
+        return Ok(());
+    }
+    let handle = File::open(dir).map_err(|e| Error::io("open", dir, e))?;
+    rustix::fs::syncfs(&handle).map_err(|e| Error::io("sync the filesystem of", dir, e.into()))?;
+    for s in staged.iter_mut() {
+        s.durable = true;
+    }
+    Ok(())
 }
 
 /// Appends `bytes` to kdb's own append-only journal at `path` (never a kernel path)
@@ -263,6 +304,7 @@ pub fn stage(
         file,
         sha256: Sha256Hex::from_digest(hasher.finalize().into()),
         len,
+        durable: false,
     })
 }
 
@@ -282,7 +324,12 @@ pub fn stage_hardlink(existing: &Path, dir: &Path) -> Result<Option<Staged>, Err
     };
     let (sha256, len) = super::hash::hash_reader(&mut file.as_file())
         .map_err(|e| Error::io("read", existing, e))?;
-    Ok(Some(Staged { file, sha256, len }))
+    Ok(Some(Staged {
+        file,
+        sha256,
+        len,
+        durable: false,
+    }))
 }
 
 /// errno of a cross-device link or rename.
@@ -294,6 +341,18 @@ pub fn temp_file_in(dir: &Path) -> Result<tempfile::NamedTempFile, Error> {
         .prefix(TEMP_PREFIX)
         .tempfile_in(dir)
         .map_err(|e| Error::io("create temporary file in", dir, e))
+}
+
+/// Makes a temporary file the caller filled itself (one from [`temp_file_in`], e.g.
+/// an archive written through an encoder) durable, renames it to `dest` (replacing
+/// any entry there without writing into it) and fsyncs the directory.
+pub fn persist_temp(file: tempfile::NamedTempFile, dest: &Path) -> Result<(), Error> {
+    file.as_file()
+        .sync_data()
+        .map_err(|e| Error::io("sync", file.path(), e))?;
+    file.persist(dest)
+        .map_err(|e| Error::io("persist", dest, e.error))?;
+    sync_parent(dest)
 }
 
 /// Replaces whatever is at `path` with a symlink to `target`: the link is made under
@@ -338,6 +397,12 @@ impl DirSyncs {
         if dirs.len() <= 2 {
             return dirs.iter().try_for_each(|d| sync_dir(d));
         }
+        // Many directories on one filesystem: one `syncfs(2)` commits them all.
+        if dirs.len() >= BATCH_FLUSH_MIN && same_filesystem(&dirs) {
+            let handle = File::open(&dirs[0]).map_err(|e| Error::io("open", &dirs[0], e))?;
+            return rustix::fs::syncfs(&handle)
+                .map_err(|e| Error::io("sync the filesystem of", &dirs[0], e.into()));
+        }
         // Directory fsyncs are latency-bound; overlapping them lets the filesystem
         // journal commit them together.
         let chunk = dirs.len().div_ceil(16);
@@ -351,6 +416,14 @@ impl DirSyncs {
                 .try_for_each(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
         })
     }
+}
+
+/// Whether every directory lives on one device (a failed stat says no).
+fn same_filesystem(dirs: &[PathBuf]) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let mut devs = dirs.iter().map(|d| fs::metadata(d).map(|m| m.dev()).ok());
+    let first = devs.next().flatten();
+    first.is_some() && devs.all(|d| d == first)
 }
 
 fn sync_dir(dir: &Path) -> Result<(), Error> {

@@ -72,12 +72,26 @@ impl SafeRelPath {
     /// `root/self`, refusing when an existing component below `root` is a symlink
     /// (the final component may be a link: it is replaced by rename, never followed).
     pub fn under(&self, root: &Path) -> Result<PathBuf, PathError> {
+        self.under_checked(root, &mut std::collections::HashSet::new())
+    }
+
+    /// [`SafeRelPath::under`] for many paths: directories already found not to be
+    /// links (in `checked`) are not looked at again, so thousands of entries in one
+    /// directory cost one `lstat` per directory, not per entry.
+    pub fn under_checked(
+        &self,
+        root: &Path,
+        checked: &mut std::collections::HashSet<PathBuf>,
+    ) -> Result<PathBuf, PathError> {
         let mut cur = root.to_path_buf();
         let segs: Vec<&str> = self.0.split('/').collect();
         for (i, seg) in segs.iter().enumerate() {
             cur.push(seg);
             if i + 1 == segs.len() {
                 break;
+            }
+            if checked.contains(&cur) {
+                continue;
             }
             if let Ok(meta) = std::fs::symlink_metadata(&cur)
                 && meta.file_type().is_symlink()
@@ -88,6 +102,7 @@ impl SafeRelPath {
                     root: root.to_path_buf(),
                 });
             }
+            checked.insert(cur.clone());
         }
         Ok(cur)
     }

@@ -3,6 +3,7 @@
 
 mod acquire;
 mod common;
+mod coverage_reader;
 mod crash;
 mod fetch;
 mod foundation;
@@ -11,7 +12,9 @@ mod human_output;
 mod integrity;
 mod json_contract;
 mod listing_apache;
+mod lockfile;
 mod metakernel_cli;
 mod metakernel_conformance;
 mod progress;
+mod scale;
 mod shape;

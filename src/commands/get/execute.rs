@@ -15,7 +15,7 @@ use crate::remote::fetch::Validators;
 use crate::store::{FileStamp, Sha256Hex, fsio, hash};
 
 /// One downloaded content, persisted as an object, ready to be recorded.
-pub(super) struct Arrived {
+pub(crate) struct Arrived {
     name: String,
     url: String,
     validators: Validators,
@@ -25,7 +25,7 @@ pub(super) struct Arrived {
 }
 
 impl Arrived {
-    pub(super) fn record(&self, tx: &db::Tx<'_>) -> Result<()> {
+    pub(crate) fn record(&self, tx: &db::Tx<'_>) -> Result<()> {
         tx.insert_kernel(&NewKernel {
             sha256: &self.object.sha256,
             filename: &self.name,
@@ -48,7 +48,7 @@ impl Arrived {
 }
 
 /// Classifies a persisted object and builds its rows.
-pub(super) fn arrived(
+pub(crate) fn arrived(
     name: &str,
     url: &str,
     validators: Validators,
@@ -82,7 +82,7 @@ pub(super) fn arrived(
 }
 
 /// Persists a verified download as its object (read-only, directory sync batched).
-pub(super) fn persist_object(
+pub(crate) fn persist_object(
     ctx: &Ctx<'_>,
     d: crate::remote::fetch::Downloaded,
     dir_syncs: &mut fsio::DirSyncs,
@@ -96,7 +96,7 @@ pub(super) fn persist_object(
 }
 
 /// Where the bytes of a present location live (an object, or the file itself).
-pub(super) fn content_path(ctx: &Ctx<'_>, row: &LocationRow) -> PathBuf {
+pub(crate) fn content_path(ctx: &Ctx<'_>, row: &LocationRow) -> PathBuf {
     let object = ctx.home.object_path(&row.sha256);
     if object.exists() {
         object
@@ -106,7 +106,7 @@ pub(super) fn content_path(ctx: &Ctx<'_>, row: &LocationRow) -> PathBuf {
 }
 
 /// Where one entry's content goes, and how.
-pub(super) struct Placement<'a> {
+pub(crate) struct Placement<'a> {
     pub dest: &'a Path,
     pub object: &'a Path,
     pub sha: &'a Sha256Hex,
@@ -118,7 +118,7 @@ pub(super) struct Placement<'a> {
 
 /// Puts the object's content at the destination: a symlink, or an independent copy.
 /// An existing entry is replaced by rename, never written into.
-pub(super) fn lay_out(
+pub(crate) fn lay_out(
     p: &Placement<'_>,
     now: Timestamp,
     dirs: &mut fsio::DirSyncs,
@@ -169,7 +169,7 @@ pub(super) fn lay_out(
 }
 
 /// The local metakernel: PATH_VALUES (or literal entries) made absolute into the tree.
-pub(super) fn local_metakernel(
+pub(crate) fn local_metakernel(
     loaded: &mk::Loaded,
     p: &RemotePlan,
     root: &Path,

@@ -73,7 +73,7 @@ pub(super) fn locate(
 
 /// The mission of a URL: a configured mission whose mk/ or server URL contains it,
 /// else the path segment before `kernels`.
-fn mission_for_url(cat: &Catalogue, url: &Url) -> Result<String> {
+pub(crate) fn mission_for_url(cat: &Catalogue, url: &Url) -> Result<String> {
     for m in cat.missions()? {
         if let Some(mk) = &m.mk_dir_url
             && let Some(base) = mk.strip_suffix("kernels/mk/").or(Some(mk.as_str()))

@@ -30,12 +30,13 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use url::Url;
 
-use super::plan::RemotePlan;
+use super::plan::{self, RemotePlan};
 use super::{Ctx, Error, Result, intact, mk};
 use crate::db::{self, Catalogue, LocationRow, MetakernelRow};
 use crate::remote::fetch::{self, DownloadRequest, FetchConfig, Fetched};
 use crate::store::{Sha256Hex, fsio, hash};
-use execute::Arrived;
+pub(crate) use execute::{Arrived, Placement, arrived, lay_out, local_metakernel};
+pub(crate) use locate::mission_for_url;
 use present::{Listed, Listings};
 pub use update::{UpdateItem, UpdateOptions, update};
 
@@ -126,7 +127,7 @@ pub struct GetReport {
 pub type Confirm<'a> = dyn FnMut(&GetPlan) -> Result<bool> + 'a;
 
 /// Bridges download progress to the command reporter.
-struct Progress<'a>(&'a dyn super::Reporter);
+pub(crate) struct Progress<'a>(pub(crate) &'a dyn super::Reporter);
 
 impl fetch::Progress for Progress<'_> {
     fn total(&self, files: u64, bytes: u64) {
@@ -232,8 +233,10 @@ fn acquire(
         return Ok(report);
     }
     let tree_rows = lay_out_tree(ctx, cat, &plan, target.mission, &downloads)?;
+    super::crash_point("laid_out");
     let local_mk = execute::local_metakernel(&loaded, &plan.remote, &plan.root)?;
     if fs::read(&plan.mk_dest).map_or(true, |b| b != local_mk) {
+        ctx.home.journal_dirs(plan.mk_dest.parent())?;
         fsio::write_atomic(&plan.mk_dest, &local_mk)?;
     }
     let mk_row = metakernel_row(target, &fetched, &plan.mk_dest, downloads.now)?;
@@ -266,10 +269,15 @@ fn plan_acquisition(
     let remote = present::choose_plan(cat, listings, &fetched.final_url, loaded)?;
     let root = ctx.home.missions().join(target.mission);
     // Validate every local path (no symlinked directory on the way) before any write.
+    let mut checked = HashSet::new();
     let dests = remote
         .entries
         .iter()
-        .map(|e| e.local.under(&root).map_err(crate::store::Error::Path))
+        .map(|e| {
+            e.local
+                .under_checked(&root, &mut checked)
+                .map_err(crate::store::Error::Path)
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let mk_dest = remote
         .metakernel
@@ -285,6 +293,8 @@ fn plan_acquisition(
     } else {
         held(cat, listings, &remote)?
     };
+    let held_hashes: Vec<&Sha256Hex> = present.values().map(|r| &r.sha256).collect();
+    let names = cat.alias_counts(&held_hashes)?;
     let mut entries = Vec::with_capacity(remote.entries.len());
     for (e, dest) in remote.entries.iter().zip(&dests) {
         let row = present.get(e.url.as_str());
@@ -298,10 +308,9 @@ fn plan_acquisition(
                 EntryStatus::Download
             },
             size: row.map(|r| r.stamp.size),
-            other_names: match row {
-                Some(r) => cat.alias_count(&r.sha256)?.saturating_sub(1),
-                None => 0,
-            },
+            other_names: row
+                .and_then(|r| names.get(&r.sha256))
+                .map_or(0, |n| n.saturating_sub(1)),
         });
     }
     let mut once = HashSet::new();
@@ -336,16 +345,27 @@ fn held(
     listings: &mut Listings<'_>,
     remote: &RemotePlan,
 ) -> Result<HashMap<String, LocationRow>> {
+    let names: Vec<&str> = remote.entries.iter().map(|e| e.name.as_str()).collect();
+    // Every location downloaded under one of the names, in one query, by (name, URL).
+    let mut recorded: HashMap<(String, String), Vec<LocationRow>> = HashMap::new();
+    for row in cat.locations_named_any(&names)? {
+        if let Some(url) = row.source_url.clone() {
+            recorded
+                .entry((row.filename.clone(), url))
+                .or_default()
+                .push(row);
+        }
+    }
     let mut present = HashMap::new();
     let mut ambiguous = Vec::new();
     for e in &remote.entries {
         if present.contains_key(e.url.as_str()) {
             continue;
         }
-        if let Some(row) = cat
-            .locations_from(&e.name, e.url.as_str())?
-            .into_iter()
-            .find(intact)
+        let key = (e.name.clone(), e.url.to_string());
+        if let Some(row) = recorded
+            .remove(&key)
+            .and_then(|rows| rows.into_iter().find(intact))
         {
             match listings.verdict(&e.url, &e.name, &row) {
                 Listed::Agrees => {
@@ -401,6 +421,14 @@ fn download(
         &Progress(ctx.reporter),
     );
     ctx.reporter.finish();
+    let mut results = results;
+    // Every arrived body on disk before the first rename (one flush for a batch).
+    let mut staged: Vec<&mut fsio::Staged> = results
+        .iter_mut()
+        .filter_map(|r| r.as_mut().ok().map(|d| &mut d.staged))
+        .collect();
+    fsio::make_durable(&mut staged, &ctx.home.tmp())?;
+    super::crash_point("flushed");
     let mut out = Downloads {
         objects: HashMap::new(),
         arrivals: Vec::new(),
@@ -434,6 +462,7 @@ fn download(
         }
     }
     dir_syncs.sync()?;
+    super::crash_point("renamed");
     Ok(out)
 }
 
@@ -447,23 +476,38 @@ fn lay_out_tree(
     mission: &str,
     downloads: &Downloads,
 ) -> Result<Vec<LocationRow>> {
-    let dirs: HashSet<PathBuf> = plan
-        .dests
+    // The warm path: a held row that *is* this tree entry, a link whose target's stat
+    // still matches (checked by `held`), needs nothing done and nothing recorded.
+    let mut laid = HashSet::new();
+    let todo: Vec<(&plan::RemoteEntry, &PathBuf)> = plan
+        .remote
+        .entries
         .iter()
+        .zip(&plan.dests)
+        .filter(|(_, dest)| laid.insert(dest.as_path()))
+        .filter(|(e, dest)| {
+            !plan.present.get(e.url.as_str()).is_some_and(|row| {
+                !plan.copies
+                    && row.kind == db::LocationKind::Symlink
+                    && Path::new(&row.path) == dest.as_path()
+            })
+        })
+        .collect();
+    let dirs: HashSet<PathBuf> = todo
+        .iter()
+        .map(|(_, d)| *d)
         .chain(std::iter::once(&plan.mk_dest))
         .filter_map(|d| d.parent().map(Path::to_path_buf))
         .collect();
     for d in &dirs {
         fsio::create_dir_all(d)?;
     }
-    ctx.home.journal_dirs(dirs.iter().map(PathBuf::as_path))?;
+    if !todo.is_empty() {
+        ctx.home.journal_dirs(dirs.iter().map(PathBuf::as_path))?;
+    }
     let mut rows = Vec::new();
-    let mut laid = HashSet::new();
     let mut dir_syncs = fsio::DirSyncs::default();
-    for (e, dest) in plan.remote.entries.iter().zip(&plan.dests) {
-        if !laid.insert(dest.clone()) {
-            continue;
-        }
+    for (e, dest) in todo {
         let url = e.url.as_str();
         let (sha, object) = match (downloads.objects.get(url), plan.present.get(url)) {
             (Some((sha, object)), _) => (sha.clone(), object.clone()),
@@ -481,10 +525,12 @@ fn lay_out_tree(
         rows.push(execute::lay_out(&placed, downloads.now, &mut dir_syncs)?);
     }
     dir_syncs.sync()?;
+    let paths: Vec<&str> = rows.iter().map(|r| r.path.as_str()).collect();
+    let old_rows = cat.locations_at(&paths)?;
     Ok(rows
         .into_iter()
         .filter(|row| {
-            !cat.location(&row.path).ok().flatten().is_some_and(|old| {
+            !old_rows.get(&row.path).is_some_and(|old| {
                 old.sha256 == row.sha256
                     && old.kind == row.kind
                     && old.link_target == row.link_target

@@ -10,12 +10,15 @@ use crate::commands::plan::{self, RemotePlan};
 use crate::commands::{Result, mk};
 use crate::db::{Catalogue, LocationRow};
 use crate::remote::fetch::{self, Conditional, Validators};
+use crate::remote::listing::ListingEntry;
 
 /// Directory listings fetched during one `get`, by directory URL (`None` when the
 /// server gives none: then nothing is known about sizes there).
 pub(super) struct Listings<'a> {
     session: &'a fetch::Session,
-    pages: HashMap<String, Option<crate::remote::listing::Listing>>,
+    /// Each directory's files by name (an index: a metakernel of thousands of entries
+    /// in one directory looks each up once).
+    pages: HashMap<String, Option<HashMap<String, ListingEntry>>>,
 }
 
 impl<'a> Listings<'a> {
@@ -26,22 +29,20 @@ impl<'a> Listings<'a> {
         }
     }
 
-    pub(super) fn entry(
-        &mut self,
-        url: &Url,
-        name: &str,
-    ) -> Option<crate::remote::listing::ListingEntry> {
+    pub(super) fn entry(&mut self, url: &Url, name: &str) -> Option<ListingEntry> {
         let dir = url.join("./").ok()?;
         let session = self.session;
-        let page = self
-            .pages
-            .entry(dir.to_string())
-            .or_insert_with(|| session.fetch_listing(&dir).ok());
-        page.as_ref()?
-            .entries
-            .iter()
-            .find(|e| e.name == name && !e.is_dir)
-            .cloned()
+        let page = self.pages.entry(dir.to_string()).or_insert_with(|| {
+            session.fetch_listing(&dir).ok().map(|listing| {
+                listing
+                    .entries
+                    .into_iter()
+                    .filter(|e| !e.is_dir)
+                    .map(|e| (e.name.clone(), e))
+                    .collect()
+            })
+        });
+        page.as_ref()?.get(name).cloned()
     }
 
     pub(super) fn session(&self) -> &'a fetch::Session {
@@ -92,8 +93,10 @@ pub(super) fn revalidate(
     let mut kept = Vec::new();
     let mut asks = Vec::new();
     let mut rows = Vec::new();
+    let urls: Vec<&str> = ambiguous.iter().map(|(u, _)| u.as_str()).collect();
+    let mut downloads = cat.downloads_of(&urls)?;
     for (url, row) in ambiguous {
-        match cat.download(url.as_str())? {
+        match downloads.remove(url.as_str()) {
             Some(d)
                 if d.sha256 == row.sha256 && (d.etag.is_some() || d.last_modified.is_some()) =>
             {

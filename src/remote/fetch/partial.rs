@@ -76,6 +76,9 @@ pub(super) fn key(url: &Url) -> String {
     Sha256Hex::from_digest(Sha256::digest(url.as_str().as_bytes()).into()).to_string()
 }
 
+/// Bodies at least this large are flushed as soon as they complete.
+const SYNC_IN_TASK_MIN: u64 = 1 << 20;
+
 impl Partial {
     /// A partial with no bytes accounted for yet (the caller re-hashes or resets).
     fn empty(path: PathBuf, sidecar_path: Option<PathBuf>, file: File, url: &Url) -> Partial {
@@ -272,11 +275,14 @@ impl Partial {
             head,
             ..
         } = self;
-        // Durable before it is renamed anywhere (invariant 1); this runs on a blocking
-        // thread while other transfers go on, so the fsyncs overlap the network.
-        file.sync_data()
-            .map_err(|e| store::Error::io("sync", &path, e))?;
-        let staged = Staged::adopt_partial(&path, tmp_dir, sha256, len)?;
+        let mut staged = Staged::adopt_partial(&path, tmp_dir, sha256, len)?;
+        // Durable before it is renamed anywhere (invariant 3). A large body is synced
+        // here, on a blocking thread while other transfers go on, so its flush
+        // overlaps the network; small ones are left to one batch flush by the caller
+        // (`fsio::make_durable`) or to `persist`.
+        if len >= SYNC_IN_TASK_MIN {
+            staged.sync()?;
+        }
         drop(file);
         if let Some(sidecar) = sidecar_path {
             fsio::remove_entry(&sidecar)?;
