@@ -1,6 +1,7 @@
 //! kdb: a SPICE kernel cache manager.
 //!
-//! Dependencies point one way: `cli → commands → {metakernel, remote, store, db, kernel}`.
+//! Dependencies point one way: `cli → commands → {metakernel, remote, store, db, kernel,
+//! integrity}`; `integrity` (checksum tables, DAF/DAS sanity) is pure and uses nothing.
 //! Among the core modules, `remote` uses `store::fsio` (downloads are staged through
 //! the write chokepoint) and `kernel` (a body is checked to be a kernel); `db`, `store`,
 //! `kernel` and `metakernel` use no other kdb module. docs/design.md draws the graph.
@@ -10,6 +11,7 @@ pub mod cli;
 pub mod commands;
 pub mod content;
 pub mod db;
+pub mod integrity;
 pub mod kernel;
 pub mod lockfile;
 pub mod metakernel;

@@ -1,6 +1,7 @@
 //! The command-line shell: clap types, settings, rendering, progress and prompts.
 //! Only this module prints.
 
+pub mod integrity_output;
 #[macro_use]
 pub mod output;
 pub mod printer;
@@ -80,9 +81,9 @@ pub enum Command {
     /// Configure missions (NAIF and ESA servers built in)
     #[command(subcommand)]
     Mission(MissionCommand),
-    /// Acquired metakernels
+    /// Acquired metakernels (--remove NAME unregisters one)
     #[command(visible_alias = "mk")]
-    Metakernels(JsonArgs),
+    Metakernels(MetakernelsArgs),
     /// Register every kernel under a directory (incremental)
     #[command(
         after_help = "Examples:\n  kdb scan ~/spice/juice --mission JUICE\n  kdb scan ./kernels --archive    # move contents into the store, leave links"
@@ -127,6 +128,36 @@ pub enum Command {
     Config(ConfigArgs),
     /// Delete the catalogue (never kernel files)
     Reset(ResetArgs),
+    /// Re-check the store against the catalogue (never changes anything)
+    #[command(
+        after_help = "Examples:\n  kdb verify\n  kdb verify --deep --json\n  kdb verify juice_ops.tm --strict\n  kdb verify --checksums bundle/miscellaneous/checksum/checksum_v004.tab\n\nExit: 0 clean, 3 findings, 1 warnings only with --strict."
+    )]
+    Verify(VerifyArgs),
+    /// Remove what no metakernel, pin or outside scan needs (dry run unless --execute)
+    #[command(
+        after_help = "Examples:\n  kdb prune\n  kdb prune --execute\n  kdb prune --execute --keep-versions 1"
+    )]
+    Prune(PruneArgs),
+    /// Protect a metakernel's kernels or one kernel from `prune`
+    #[command(
+        after_help = "Examples:\n  kdb pin juice_ops.tm\n  kdb pin naif0012.tls\n  kdb pin 3f2a9c41"
+    )]
+    Pin {
+        /// A registered metakernel (exact name or source URL), a kernel file name, or a hash prefix
+        target: String,
+    },
+    /// Remove a pin (by the argument it was pinned with)
+    Unpin {
+        /// The MK or KERNEL given to `kdb pin`
+        label: String,
+    },
+    /// Pinned contents
+    Pins(JsonArgs),
+    /// What changed upstream since it was fetched (no downloads)
+    #[command(
+        after_help = "Examples:\n  kdb outdated\n  kdb outdated juice_ops.tm --json\n  kdb outdated --offline-ok\n\nExit: 0, or 6 when a server could not be reached (0 with --offline-ok)."
+    )]
+    Outdated(OutdatedArgs),
     /// Write the lockfile of an acquired metakernel: every entry's URL, sha256 and size
     #[command(
         after_help = "Examples:\n  kdb lock juice_ops.tm\n  kdb lock juice_ops.tm -o paper/juice_ops.kdb.lock"
@@ -401,4 +432,63 @@ pub struct ResetArgs {
     /// Do not ask for confirmation
     #[arg(short, long)]
     pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MetakernelsArgs {
+    /// Unregister the metakernel with exactly this name (or source URL); kernels stay until `prune`
+    #[arg(long, value_name = "NAME")]
+    pub remove: Option<String>,
+    /// Print JSON instead of text (the shapes are in docs/cli.md)
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Registered metakernels to check (name or source URL) [default: everything]
+    pub metakernels: Vec<String>,
+    /// Check everything (the default without MK arguments)
+    #[arg(long, conflicts_with = "metakernels")]
+    pub all: bool,
+    /// Re-hash every byte and check DAF/DAS structure and impostors
+    #[arg(long)]
+    pub deep: bool,
+    /// Warnings (writable object, stat changed, untracked file) also fail (exit 1)
+    #[arg(long)]
+    pub strict: bool,
+    /// Compare with a published MD5 table (PDS4 checksum_v###.tab, PDS3 index/checksum.tab): a path or URL
+    #[arg(long, value_name = "TABLE|URL")]
+    pub checksums: Option<String>,
+    /// Print JSON instead of text (the shapes are in docs/cli.md)
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Delete (default: only show what would go)
+    #[arg(long)]
+    pub execute: bool,
+    /// Keep the newest N superseded versions of kernels a metakernel now loads in a newer version
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub keep_versions: usize,
+    /// Print JSON instead of text (the shapes are in docs/cli.md)
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct OutdatedArgs {
+    /// Registered metakernels to check (name or source URL) [default: all]
+    pub metakernels: Vec<String>,
+    /// Check every acquired metakernel (the default without MK arguments)
+    #[arg(long, conflicts_with = "metakernels")]
+    pub all: bool,
+    /// Exit 0 even when a server cannot be reached
+    #[arg(long)]
+    pub offline_ok: bool,
+    /// Print JSON instead of text (the shapes are in docs/cli.md)
+    #[arg(long)]
+    pub json: bool,
 }

@@ -101,14 +101,7 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Update(a) => a.run(&app, &mut p),
         Command::Browse(a) => a.run(&app, &mut p),
         Command::Mission(a) => a.run(&app, &mut p),
-        Command::Metakernels(a) => {
-            let rows = app
-                .ctx
-                .read()?
-                .metakernels()
-                .map_err(commands::Error::from)?;
-            done(p.emit(a.json, &rows, |w, rows| output::metakernels(w, rows)))
-        }
+        Command::Metakernels(a) => a.run(&app, &mut p),
         Command::Scan(a) => a.run(&app, &mut p),
         Command::Dedup(a) => a.run(&app, &mut p),
         Command::Aliases(a) => a.run(&app, &mut p),
@@ -132,6 +125,25 @@ pub fn run(cli: Cli) -> Outcome {
         }
         Command::Config(a) => a.run(&app, &mut p),
         Command::Reset(a) => a.run(&app),
+        Command::Verify(a) => a.run(&app, &mut p),
+        Command::Prune(a) => a.run(&app, &mut p),
+        Command::Pin { target } => {
+            let r = commands::prune::pin(&app.ctx, &target)?;
+            done(p.text(&format!(
+                "pinned {} ({}, {} contents, {} newly)\n",
+                r.label, r.kind, r.contents, r.newly_pinned
+            )))
+        }
+        Command::Unpin { label } => {
+            let n = commands::prune::unpin(&app.ctx, &label)?;
+            done(p.text(&format!("unpinned {label} ({n} contents)\n")))
+        }
+        Command::Pins(a) => done(p.emit(
+            a.json,
+            &commands::prune::pins(&app.ctx)?,
+            super::integrity_output::pins,
+        )),
+        Command::Outdated(a) => a.run(&app, &mut p),
         Command::Lock(a) => reproduce::lock(&app, &mut p, a),
         Command::Restore(a) => reproduce::restore(&app, &mut p, a),
         Command::Export(a) => reproduce::export(&app, &mut p, a),
@@ -278,7 +290,16 @@ impl ScanArgs {
                 archive: self.archive,
             },
         )?;
-        done(p.emit(self.json, &report, |w, r| output::scan(w, &app.out, r)))
+        // A content `--archive` could not move into the store (disk full, I/O error)
+        // is a partial failure (exit 3), as in `dedup`; impostors are only reported.
+        let archive_failed = report
+            .skipped
+            .iter()
+            .any(|s| matches!(s.reason, scan::SkipReason::Archive(_)));
+        finish(
+            p.emit(self.json, &report, |w, r| output::scan(w, &app.out, r)),
+            exit_if(archive_failed, ExitClass::Partial),
+        )
     }
 }
 
@@ -479,4 +500,80 @@ fn pick_alias(out: &Out, ctx: &Ctx<'_>) -> Result<String, Failure> {
     out.raw(&menu.join("\n"));
     let choice = prompt::choose("pick a content", candidates.len())?;
     Ok(candidates[choice].0.to_string())
+}
+
+impl MetakernelsArgs {
+    fn run(self, app: &App<'_>, p: &mut Printer) -> Outcome {
+        if let Some(name) = self.remove {
+            let m = commands::prune::remove_metakernel(&app.ctx, &name)?;
+            app.out.note(&format!(
+                "removed metakernel {} ({}); its kernels stay until `kdb prune --execute`",
+                m.name, m.source_url
+            ));
+            return Ok(0);
+        }
+        let rows = app
+            .ctx
+            .read()?
+            .metakernels()
+            .map_err(commands::Error::from)?;
+        done(p.emit(self.json, &rows, |w, rows| output::metakernels(w, rows)))
+    }
+}
+
+impl VerifyArgs {
+    fn run(self, app: &App<'_>, p: &mut Printer) -> Outcome {
+        let r = commands::verify::run(
+            &app.ctx,
+            &commands::verify::VerifyOptions {
+                metakernels: self.metakernels,
+                deep: self.deep,
+                checksums: self.checksums,
+            },
+        )?;
+        let code = if r.errors() > 0 {
+            ExitClass::Partial.code()
+        } else if self.strict && r.warnings() > 0 {
+            ExitClass::NotFound.code()
+        } else {
+            0
+        };
+        finish(p.emit(self.json, &r, super::integrity_output::verify), code)
+    }
+}
+
+impl PruneArgs {
+    fn run(self, app: &App<'_>, p: &mut Printer) -> Outcome {
+        let r = commands::prune::run(
+            &app.ctx,
+            &commands::prune::PruneOptions {
+                execute: self.execute,
+                keep_versions: self.keep_versions,
+            },
+        )?;
+        done(p.emit(self.json, &r, super::integrity_output::prune))
+    }
+}
+
+impl OutdatedArgs {
+    fn run(self, app: &App<'_>, p: &mut Printer) -> Outcome {
+        let r = commands::outdated::run(
+            &app.ctx,
+            &app.net(None),
+            &commands::outdated::OutdatedOptions {
+                metakernels: self.metakernels,
+            },
+        )?;
+        let down = r.unreachable > 0;
+        if down {
+            app.out.warn(&format!(
+                "{} of {} checks could not reach the server; their state is unknown",
+                r.unreachable, r.checked
+            ));
+        }
+        finish(
+            p.emit(self.json, &r, super::integrity_output::outdated),
+            exit_if(down && !self.offline_ok, ExitClass::Network),
+        )
+    }
 }

@@ -38,10 +38,13 @@ pub mod inspect;
 pub mod lock;
 pub mod mission;
 pub mod mk;
+pub mod outdated;
 pub mod plan;
+pub mod prune;
 pub mod reset;
 pub mod restore;
 pub mod scan;
+pub mod verify;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -173,7 +176,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Ctx<'_> {
     /// Opens the catalogue for a read-only command (no lock; fails if there is none).
     pub fn read(&self) -> Result<Catalogue> {
-        Ok(Catalogue::open_existing(&self.home.catalogue())?)
+        Catalogue::open_existing(&self.home.catalogue()).map_err(|e| self.disk_full(e))
     }
 
     /// Takes the home lock, sweeps crash leftovers, opens (or creates) the catalogue.
@@ -186,8 +189,24 @@ impl Ctx<'_> {
         if swept > 0 {
             tracing::info!(swept, "removed temporary files left by an interrupted kdb");
         }
-        let cat = Catalogue::open_or_create(&self.home.catalogue())?;
+        let cat =
+            Catalogue::open_or_create(&self.home.catalogue()).map_err(|e| self.disk_full(e))?;
         Ok((lock, cat))
+    }
+
+    /// SQLite reports a full disk as an I/O error of its shared memory or journal; when
+    /// the home's filesystem has no free block, say so, naming the catalogue.
+    fn disk_full(&self, e: db::Error) -> Error {
+        let full = rustix::fs::statvfs(self.home.root()).is_ok_and(|s| s.f_bavail == 0);
+        if full && matches!(e, db::Error::Open { .. } | db::Error::Sql(_)) {
+            return store::Error::io(
+                "open the catalogue (the disk is full)",
+                &self.home.catalogue(),
+                std::io::Error::from_raw_os_error(28),
+            )
+            .into();
+        }
+        e.into()
     }
 }
 

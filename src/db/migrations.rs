@@ -76,6 +76,25 @@ const MIGRATIONS: &[&str] = &[
         fetched_at    TEXT NOT NULL
     ) WITHOUT ROWID;
     ",
+    // 3: pins (contents `prune` must keep, under the label the user pinned) and
+    // metakernels the user removed (their local `.tm` is deleted by the next prune).
+    r"
+    CREATE TABLE pins (
+        label       TEXT NOT NULL,              -- the MK or KERNEL argument of `kdb pin`
+        sha256      TEXT NOT NULL REFERENCES kernels(sha256),
+        kind        TEXT NOT NULL CHECK (kind IN ('metakernel', 'kernel')),
+        pinned_at   TEXT NOT NULL,
+        PRIMARY KEY (label, sha256)
+    ) WITHOUT ROWID;
+    CREATE INDEX pins_by_sha256 ON pins(sha256);
+
+    CREATE TABLE removed_metakernels (
+        local_path  TEXT PRIMARY KEY NOT NULL,
+        name        TEXT NOT NULL,
+        source_url  TEXT NOT NULL,
+        removed_at  TEXT NOT NULL
+    ) WITHOUT ROWID;
+    ",
 ];
 
 /// The schema version this binary writes.

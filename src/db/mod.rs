@@ -13,6 +13,7 @@
 //!   referenced under. Rows of `kernels` and `kernel_aliases` are never deleted by
 //!   normal operation: provenance is not erased.
 
+pub mod integrity;
 mod migrations;
 pub mod queries;
 

@@ -119,6 +119,18 @@ pub enum Conditional {
     NotModified,
 }
 
+/// The answer to a conditional `HEAD` ([`Session::probe_all`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Probe {
+    /// HTTP 304: the validators sent still match.
+    NotModified,
+    /// HTTP 200: the representation changed (or the server ignores validators).
+    Modified {
+        validators: Validators,
+        size: Option<u64>,
+    },
+}
+
 /// One kernel to download.
 #[derive(Clone, Debug)]
 pub struct DownloadRequest {
@@ -340,6 +352,48 @@ impl Session {
             Conditional::NotModified => String::new(),
         };
         Ok(super::listing::parse_listing(&page))
+    }
+
+    /// Conditional `HEAD` requests for several URLs at once (at most `jobs_per_host`
+    /// in flight), answers in order. No body is transferred.
+    pub fn probe_all(&self, items: &[(Url, Validators)]) -> Vec<Result<Probe, FetchError>> {
+        use futures_util::StreamExt;
+        let mut out: Vec<Option<Result<Probe, FetchError>>> = items
+            .iter()
+            .map(|(url, v)| match url.scheme() {
+                "http" | "https" => None,
+                "file" => Some(local::probe(url, v)),
+                _ => Some(Err(FetchError::Unsupported {
+                    url: url.clone().into(),
+                })),
+            })
+            .collect();
+        let remote: Vec<usize> = (0..items.len()).filter(|&i| out[i].is_none()).collect();
+        if !remote.is_empty() {
+            match self.net() {
+                Ok((runtime, client)) => {
+                    let answers: Vec<Result<Probe, FetchError>> = runtime.block_on(
+                        futures_util::stream::iter(remote.iter().map(|&i| {
+                            let (url, v) = &items[i];
+                            http::probe(client, &self.cfg, url, v)
+                        }))
+                        .buffered(self.cfg.jobs_per_host.max(1))
+                        .collect(),
+                    );
+                    for (i, a) in remote.iter().zip(answers) {
+                        out[*i] = Some(a);
+                    }
+                }
+                Err(e) => {
+                    for i in remote {
+                        out[i] = Some(Err(e.clone()));
+                    }
+                }
+            }
+        }
+        out.into_iter()
+            .map(|o| o.unwrap_or_else(|| unreachable!("every item answered")))
+            .collect()
     }
 
     /// Conditional requests for several URLs at once (at most `jobs_per_host` in

@@ -9,6 +9,7 @@ mod fetch;
 mod foundation;
 mod http_server_selftest;
 mod human_output;
+mod integrity;
 mod json_contract;
 mod listing_apache;
 mod lockfile;

@@ -134,10 +134,24 @@ async fn send(
     url: &Url,
     headers: &HeaderMap,
 ) -> Result<Sent, Failure> {
+    send_with(client, cfg, reqwest::Method::GET, url, headers).await
+}
+
+/// [`send`] with another method (`HEAD` for probes).
+async fn send_with(
+    client: &reqwest::Client,
+    cfg: &FetchConfig,
+    method: reqwest::Method,
+    url: &Url,
+    headers: &HeaderMap,
+) -> Result<Sent, Failure> {
     let mut current = url.clone();
     let mut visited = vec![url.clone()];
     loop {
-        let request = client.get(current.clone()).headers(headers.clone()).send();
+        let request = client
+            .request(method.clone(), current.clone())
+            .headers(headers.clone())
+            .send();
         let wait = cfg.connect_timeout.saturating_add(cfg.read_timeout);
         let response = match tokio::time::timeout(wait, request).await {
             Err(_elapsed) => {
@@ -361,6 +375,46 @@ async fn fetch_text_once(
         validators,
         size,
     }))
+}
+
+/// [`super::Session::probe_all`] for http(s): a conditional `HEAD` (no body is
+/// ever transferred), retried like every request.
+pub(super) async fn probe(
+    client: &reqwest::Client,
+    cfg: &FetchConfig,
+    url: &Url,
+    before: &Validators,
+) -> Result<super::Probe, FetchError> {
+    let mut headers = HeaderMap::new();
+    let value = |s: &Option<String>| s.as_deref().and_then(|s| HeaderValue::from_str(s).ok());
+    if let Some(etag) = value(&before.etag) {
+        headers.insert(header::IF_NONE_MATCH, etag);
+    }
+    if let Some(date) = value(&before.last_modified) {
+        headers.insert(header::IF_MODIFIED_SINCE, date);
+    }
+    let mut n = 1;
+    loop {
+        let attempt = async {
+            let sent = send_with(client, cfg, reqwest::Method::HEAD, url, &headers).await?;
+            match sent.response.status() {
+                StatusCode::NOT_MODIFIED => Ok(super::Probe::NotModified),
+                StatusCode::OK => Ok(super::Probe::Modified {
+                    validators: validators(sent.response.headers()),
+                    size: sent.response.content_length(),
+                }),
+                _ => Err(status_failure(url, &sent.response)),
+            }
+        };
+        match attempt.await {
+            Ok(p) => return Ok(p),
+            Err(Failure { error, retry_after }) if error.is_retryable() && n < cfg.attempts => {
+                tokio::time::sleep(backoff(cfg, n, retry_after)).await;
+                n += 1;
+            }
+            Err(failure) => return Err(failure.error),
+        }
+    }
 }
 
 /// Downloads `url` into `partial`, resuming and retrying, each attempt under one of

@@ -111,6 +111,20 @@ pub(super) fn fetch_text(
     }))
 }
 
+/// [`super::Session::probe_all`] for `file://`: a stat, compared like a conditional request.
+pub(super) fn probe(url: &Url, before: &Validators) -> Result<super::Probe, FetchError> {
+    let path = path_of(url)?;
+    let meta = fs::metadata(&path).map_err(|e| open_error(url, &path, e))?;
+    let now = validators(&meta);
+    if unchanged(&now, before) {
+        return Ok(super::Probe::NotModified);
+    }
+    Ok(super::Probe::Modified {
+        validators: now,
+        size: Some(meta.len()),
+    })
+}
+
 /// The directory as nginx `autoindex` renders it (exact sizes, UTC dates).
 fn listing_page(url: &Url, dir: &Path) -> Result<String, FetchError> {
     let entries = fs::read_dir(dir).map_err(|e| open_error(url, dir, e))?;

@@ -68,6 +68,9 @@ pub enum Fault {
     Body(Vec<u8>),
     /// `200` with an empty body.
     Empty,
+    /// Say nothing for this long (or until the server stops), then answer
+    /// normally: a server that accepted the connection but hangs.
+    Stall(Duration),
 }
 
 #[derive(Debug)]
@@ -169,6 +172,8 @@ struct Shared {
     connections: AtomicUsize,
     max_connections: AtomicUsize,
     next_connection: AtomicU64,
+    /// Response body bytes written (never headers).
+    body_bytes: AtomicU64,
     open: Mutex<HashMap<u64, TcpStream>>,
     workers: Mutex<Vec<JoinHandle<()>>>,
 }
@@ -196,6 +201,7 @@ impl HttpServer {
             connections: AtomicUsize::new(0),
             max_connections: AtomicUsize::new(0),
             next_connection: AtomicU64::new(0),
+            body_bytes: AtomicU64::new(0),
             open: Mutex::new(HashMap::new()),
             workers: Mutex::new(Vec::new()),
         });
@@ -285,6 +291,11 @@ impl HttpServer {
     /// connections count).
     pub fn max_connections(&self) -> usize {
         self.shared.max_connections.load(Ordering::SeqCst)
+    }
+
+    /// Response body bytes sent so far (headers not counted).
+    pub fn body_bytes_sent(&self) -> u64 {
+        self.shared.body_bytes.load(Ordering::SeqCst)
     }
 
     /// Forgets recorded requests and resets the concurrency maxima.
@@ -494,8 +505,13 @@ fn answer(
         && !header_value(&head.headers, "connection")
             .is_some_and(|v| v.eq_ignore_ascii_case("close"));
 
+    if let Some(Fault::Stall(d)) = &fault
+        && !pause(*d, &shared.stopping)
+    {
+        return Ok(false);
+    }
     let (reply, delivery) = match fault {
-        None => (
+        None | Some(Fault::Stall(_)) => (
             normal_reply(head, path, decoded.as_deref(), shared, true),
             Delivery::Normal,
         ),
@@ -775,6 +791,13 @@ fn send(
     } else {
         &reply.body
     };
+    shared.body_bytes.fetch_add(
+        match delivery {
+            Delivery::Truncate(n) | Delivery::Reset(n) => n.min(body.len()),
+            _ => body.len(),
+        } as u64,
+        Ordering::SeqCst,
+    );
     match delivery {
         Delivery::Normal | Delivery::WrongLength(_) => stream.write_all(body)?,
         Delivery::Truncate(n) => {

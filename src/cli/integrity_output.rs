@@ -1,0 +1,124 @@
+//! Human renderers of `verify`, `prune`, `pins` and `outdated` (the JSON shapes are
+//! the report values themselves; docs/cli.md lists them).
+
+use std::fmt::Write as _;
+
+use crate::commands::outdated::{OutdatedReport, Upstream};
+use crate::commands::prune::PruneReport;
+use crate::commands::verify::VerifyReport;
+use crate::db::integrity::PinRow;
+
+pub fn verify(w: &mut String, r: &VerifyReport) {
+    for f in &r.findings {
+        let level = if f.problem.is_warning() {
+            "warning"
+        } else {
+            "error"
+        };
+        let sha = f.sha256.as_ref().map(|s| s.short(12)).unwrap_or("-");
+        let _ = writeln!(
+            w,
+            "{level}: {} [{}] {sha}\n    {}\n    fix: {}",
+            f.path, f.problem, f.detail, f.fix
+        );
+    }
+    if let Some(c) = &r.checksums {
+        let _ = writeln!(
+            w,
+            "checksum table {}: {} rows, {} match, {} mismatch, {} not held",
+            c.table,
+            c.rows,
+            c.matched,
+            c.mismatched.len(),
+            c.not_held.len()
+        );
+    }
+    let _ = writeln!(
+        w,
+        "checked {}: {} errors, {} warnings",
+        r.checked,
+        r.errors(),
+        r.warnings()
+    );
+}
+
+pub fn prune(w: &mut String, r: &PruneReport) {
+    let verb = if r.dry_run { "would remove" } else { "removed" };
+    for x in &r.removed {
+        let _ = writeln!(w, "{verb} {} ({})", x.path, x.reason);
+    }
+    let _ = writeln!(
+        w,
+        "roots: {} metakernels, {} pins, {} locations outside the home; {} contents kept{}",
+        r.roots.metakernels,
+        r.roots.pinned,
+        r.roots.outside_home,
+        r.roots.contents,
+        if r.roots.kept_versions > 0 {
+            format!(" ({} superseded versions kept)", r.roots.kept_versions)
+        } else {
+            String::new()
+        }
+    );
+    let _ = writeln!(
+        w,
+        "{verb} {} entries and {} catalogue rows, freeing {} bytes{}",
+        r.removed.len(),
+        r.rows,
+        r.bytes_freed,
+        if r.dry_run {
+            " (dry run; pass --execute)"
+        } else {
+            ""
+        }
+    );
+}
+
+pub fn pins(w: &mut String, rows: &Vec<PinRow>) {
+    if rows.is_empty() {
+        w.push_str("nothing pinned\n");
+        return;
+    }
+    for p in rows {
+        let _ = writeln!(
+            w,
+            "{}  {}  {}  {}",
+            p.label,
+            p.kind,
+            p.sha256.short(12),
+            p.pinned_at
+        );
+    }
+}
+
+pub fn outdated(w: &mut String, r: &OutdatedReport) {
+    for i in &r.items {
+        if i.status == Upstream::Unchanged {
+            continue;
+        }
+        let _ = writeln!(
+            w,
+            "{:<12} {:<10} {}  {}{}",
+            i.status.to_string(),
+            i.kind,
+            i.name,
+            i.url,
+            i.detail
+                .as_deref()
+                .map(|d| format!("\n    {d}"))
+                .unwrap_or_default()
+        );
+    }
+    let _ = writeln!(
+        w,
+        "checked {}: {} changed, {} gone, {} unreachable, {} unchanged",
+        r.checked,
+        r.changed,
+        r.gone,
+        r.unreachable,
+        r.items
+            .iter()
+            .filter(|i| i.status == Upstream::Unchanged)
+            .count()
+    );
+}

@@ -1,0 +1,713 @@
+//! `kdb verify`: re-check what the catalogue says against the disk. Never changes
+//! anything (no lock, no write, no sweep).
+//!
+//! - quick (default): every catalogue location exists, is what it is recorded as
+//!   (object: a regular read-only file; symlink: a link to the recorded target, which
+//!   is the object of the recorded content; file: a regular file), has the recorded
+//!   size, and was not modified since it was hashed; every entry of each selected
+//!   metakernel resolves.
+//! - `--deep`: also re-hashes every distinct file (once per inode, in parallel),
+//!   checks the structure of DAF/DAS files ([`crate::integrity::daf`]), flags
+//!   impostors (HTML, Git LFS pointers, empty files: `kernel::detect`) and files in
+//!   the object store the catalogue does not know.
+//! - `--checksums TABLE|URL`: compares held files with a published MD5 table,
+//!   matching each row by the path under which kdb holds (or fetched) the file.
+//!
+//! A finding that only *may* be a problem is a warning ([`Problem::is_warning`]):
+//! exit 0 unless `--strict`. Everything else exits 3.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs;
+use std::io::Read;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use md5::{Digest, Md5};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::{Ctx, Error, Result, mk};
+use crate::db::{Catalogue, LocationKind, LocationRow, MetakernelRow};
+use crate::integrity::{checksums, daf};
+use crate::kernel::{self, Detection, Format};
+use crate::store::{FileStamp, Home, Sha256Hex};
+
+super::report_status! {
+    /// What is wrong at a path.
+    pub enum Problem {
+        /// The recorded path does not exist.
+        Missing => "missing",
+        /// A file where a link was recorded, or the reverse.
+        WrongKind => "wrong_kind",
+        /// A link points somewhere other than the object of its content.
+        WrongLink => "wrong_link",
+        /// A link whose target is gone.
+        DanglingLink => "dangling_link",
+        SizeMismatch => "size_mismatch",
+        /// The bytes no longer hash to the recorded content.
+        HashMismatch => "hash_mismatch",
+        /// HTML, a Git LFS pointer or an empty file where a kernel should be.
+        Impostor => "impostor",
+        /// A DAF/DAS whose records are inconsistent (chain past EOF, FTP string, …).
+        BadStructure => "bad_structure",
+        /// A metakernel entry that does not resolve to a file.
+        UnresolvedEntry => "unresolved_entry",
+        /// The file differs from a published checksum table.
+        ChecksumMismatch => "checksum_mismatch",
+        /// The path cannot be read (permissions, I/O error).
+        Unreadable => "unreadable",
+        /// Warning: an object is writable (objects are 0444).
+        WritableObject => "writable_object",
+        /// Warning: modified since hashed, same size (quick mode cannot tell more).
+        ChangedSinceHashed => "changed_since_hashed",
+        /// Warning: a file in the object store the catalogue does not know.
+        UntrackedObject => "untracked_object",
+    }
+}
+
+impl Problem {
+    /// Warnings exit 0 (1 with `--strict`); every other problem exits 3.
+    pub fn is_warning(self) -> bool {
+        matches!(
+            self,
+            Problem::WritableObject | Problem::ChangedSinceHashed | Problem::UntrackedObject
+        )
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub path: String,
+    pub sha256: Option<Sha256Hex>,
+    pub problem: Problem,
+    pub detail: String,
+    pub fix: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ChecksumReport {
+    pub table: String,
+    pub rows: usize,
+    pub matched: usize,
+    pub mismatched: Vec<String>,
+    pub not_held: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyReport {
+    /// Locations, metakernel entries and checksum rows checked.
+    pub checked: u64,
+    pub findings: Vec<Finding>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checksums: Option<ChecksumReport>,
+}
+
+impl VerifyReport {
+    pub fn errors(&self) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| !f.problem.is_warning())
+            .count()
+    }
+
+    pub fn warnings(&self) -> usize {
+        self.findings.len() - self.errors()
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct VerifyOptions {
+    /// Registered metakernels (name or source URL) to check; empty: everything.
+    pub metakernels: Vec<String>,
+    pub deep: bool,
+    /// A checksum table: a path or an http(s)/file URL.
+    pub checksums: Option<String>,
+}
+
+/// A registered metakernel's entries as local paths (its local `.tm` carries
+/// absolute `PATH_VALUES`; a relative entry is taken against the `.tm`'s directory).
+pub(crate) fn metakernel_entries(m: &MetakernelRow) -> Result<Vec<PathBuf>> {
+    let bytes = fs::read(&m.local_path)
+        .map_err(|e| crate::store::Error::io("read", Path::new(&m.local_path), e))?;
+    let loaded = mk::parse(m.local_path.clone(), &bytes)?;
+    Ok(loaded
+        .entries
+        .iter()
+        .filter_map(|e| {
+            mk::candidate_paths(&m.local_path, &e.path)
+                .into_iter()
+                .next()
+                .map(PathBuf::from)
+        })
+        .collect())
+}
+
+/// The metakernels `keys` name exactly (name or source URL); all when empty.
+pub(crate) fn select_metakernels(cat: &Catalogue, keys: &[String]) -> Result<Vec<MetakernelRow>> {
+    let all = cat.metakernels()?;
+    if keys.is_empty() {
+        return Ok(all);
+    }
+    let mut out = Vec::new();
+    for key in keys {
+        let found: Vec<_> = all
+            .iter()
+            .filter(|m| &m.name == key || &m.source_url == key || &m.local_path == key)
+            .cloned()
+            .collect();
+        if found.is_empty() {
+            return Err(Error::NotFound(format!(
+                "no registered metakernel `{key}` (see `kdb metakernels`)"
+            )));
+        }
+        out.extend(found);
+    }
+    Ok(out)
+}
+
+pub fn run(ctx: &Ctx<'_>, opts: &VerifyOptions) -> Result<VerifyReport> {
+    let cat = ctx.read()?;
+    let mks = select_metakernels(&cat, &opts.metakernels)?;
+    let mut report = VerifyReport {
+        checked: 0,
+        findings: Vec::new(),
+        checksums: None,
+    };
+    let owners = check_metakernels(&mks, &mut report);
+    let mut rows = cat.all_locations()?;
+    if !opts.metakernels.is_empty() {
+        let shas: HashSet<Sha256Hex> = rows
+            .iter()
+            .filter(|r| owners.contains_key(Path::new(&r.path)))
+            .map(|r| r.sha256.clone())
+            .collect();
+        rows.retain(|r| {
+            owners.contains_key(Path::new(&r.path))
+                || (r.kind == LocationKind::Object && shas.contains(&r.sha256))
+        });
+    }
+    let ctxf = FixContext {
+        home: &ctx.home,
+        owners: &owners,
+    };
+    let mut quick: Vec<Option<Finding>> = rows.par_iter().map(|r| quick_check(&ctxf, r)).collect();
+    report.checked += rows.len() as u64;
+    if opts.deep {
+        deep_check(&ctxf, &cat, &rows, &mut quick, &mut report)?;
+    }
+    // A location that vanished may have been pruned meanwhile: keep the finding only
+    // while the catalogue still records it (read-only commands take no lock).
+    for f in quick.into_iter().flatten() {
+        if f.problem == Problem::Missing && cat.location(&f.path)?.is_none() {
+            continue;
+        }
+        report.findings.push(f);
+    }
+    if let Some(table) = &opts.checksums {
+        check_table(&cat, table, &mut report)?;
+    }
+    report.findings.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(report)
+}
+
+/// Checks each metakernel's `.tm` and entries; returns entry path → metakernel name.
+fn check_metakernels(mks: &[MetakernelRow], report: &mut VerifyReport) -> HashMap<PathBuf, String> {
+    let mut owners = HashMap::new();
+    for m in mks {
+        report.checked += 1;
+        let entries = match metakernel_entries(m) {
+            Ok(e) => e,
+            Err(e) => {
+                report.findings.push(Finding {
+                    path: m.local_path.clone(),
+                    sha256: None,
+                    problem: if Path::new(&m.local_path).exists() {
+                        Problem::Unreadable
+                    } else {
+                        Problem::Missing
+                    },
+                    detail: format!("metakernel {}: {}", m.name, crate::error_chain(&e)),
+                    fix: format!("kdb get --force {}", m.source_url),
+                });
+                continue;
+            }
+        };
+        for path in entries {
+            report.checked += 1;
+            if fs::metadata(&path).is_err() {
+                report.findings.push(Finding {
+                    path: path.display().to_string(),
+                    sha256: None,
+                    problem: Problem::UnresolvedEntry,
+                    detail: format!("entry of metakernel {} does not resolve to a file", m.name),
+                    fix: format!("kdb get --force {}", m.source_url),
+                });
+            }
+            owners.entry(path).or_insert_with(|| m.source_url.clone());
+        }
+    }
+    owners
+}
+
+/// What a fix suggestion needs to know.
+struct FixContext<'a> {
+    home: &'a Home,
+    /// Entry path → source URL of a metakernel that lists it.
+    owners: &'a HashMap<PathBuf, String>,
+}
+
+impl FixContext<'_> {
+    /// How to get the right bytes back at `row`'s path.
+    fn refetch(&self, row: &LocationRow) -> String {
+        let path = Path::new(&row.path);
+        if let Some(src) = self.owners.get(path) {
+            return format!("kdb get --force {src}");
+        }
+        if !path.starts_with(self.home.root()) {
+            let dir = path.parent().unwrap_or(path).display();
+            return format!(
+                "restore the file, then `kdb scan {dir}`; or `kdb prune --execute` to forget it"
+            );
+        }
+        if row.kind == LocationKind::Object {
+            return format!(
+                "rm -f {} and fetch it again with `kdb get --force MK` (a metakernel that lists it); \
+                 `kdb prune --execute` if nothing needs it",
+                row.path
+            );
+        }
+        "kdb get --force MK (the metakernel that lists it), or `kdb prune --execute`".into()
+    }
+}
+
+fn finding(row: &LocationRow, problem: Problem, detail: String, fix: String) -> Option<Finding> {
+    Some(Finding {
+        path: row.path.clone(),
+        sha256: Some(row.sha256.clone()),
+        problem,
+        detail,
+        fix,
+    })
+}
+
+/// The quick check of one location (stat and readlink only).
+fn quick_check(cx: &FixContext<'_>, row: &LocationRow) -> Option<Finding> {
+    let path = Path::new(&row.path);
+    let lmeta = match fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return finding(
+                row,
+                Problem::Missing,
+                "recorded location does not exist".into(),
+                cx.refetch(row),
+            );
+        }
+        Err(e) => return finding(row, Problem::Unreadable, e.to_string(), cx.refetch(row)),
+    };
+    let is_link = lmeta.file_type().is_symlink();
+    match row.kind {
+        LocationKind::Symlink if !is_link => {
+            return finding(
+                row,
+                Problem::WrongKind,
+                "recorded as a link, found a file".into(),
+                cx.refetch(row),
+            );
+        }
+        LocationKind::File | LocationKind::Object if is_link => {
+            return finding(
+                row,
+                Problem::WrongKind,
+                "recorded as a file, found a link".into(),
+                cx.refetch(row),
+            );
+        }
+        _ => {}
+    }
+    if row.kind == LocationKind::Symlink
+        && let Some(f) = check_link(cx, row, path)
+    {
+        return Some(f);
+    }
+    let meta = match fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) => {
+            return finding(
+                row,
+                Problem::DanglingLink,
+                format!("link target unreadable: {e}"),
+                cx.refetch(row),
+            );
+        }
+    };
+    if !meta.is_file() {
+        return finding(
+            row,
+            Problem::WrongKind,
+            "not a regular file".into(),
+            cx.refetch(row),
+        );
+    }
+    if meta.len() != row.stamp.size {
+        let detail = format!("{} bytes, recorded {}", meta.len(), row.stamp.size);
+        return finding(row, Problem::SizeMismatch, detail, cx.refetch(row));
+    }
+    if row.kind == LocationKind::Object && meta.permissions().mode() & 0o222 != 0 {
+        let detail = format!(
+            "mode {:o}; objects are read-only",
+            meta.permissions().mode() & 0o777
+        );
+        return finding(
+            row,
+            Problem::WritableObject,
+            detail,
+            format!("chmod 0444 {}", row.path),
+        );
+    }
+    if FileStamp::of(&meta) != row.stamp {
+        return finding(
+            row,
+            Problem::ChangedSinceHashed,
+            "inode or modification time changed since it was hashed".into(),
+            "kdb verify --deep".into(),
+        );
+    }
+    None
+}
+
+/// A link points at its recorded target, and that target is the object of its content.
+fn check_link(cx: &FixContext<'_>, row: &LocationRow, path: &Path) -> Option<Finding> {
+    let target = fs::read_link(path).ok()?;
+    let object = cx.home.object_path(&row.sha256);
+    let expected = row.link_target.as_deref().map(PathBuf::from);
+    let target_abs = if target.is_absolute() {
+        target.clone()
+    } else {
+        path.parent().unwrap_or(Path::new("/")).join(&target)
+    };
+    let in_store = target_abs.starts_with(cx.home.objects());
+    if expected.as_deref().is_some_and(|e| e != target) || (in_store && target_abs != object) {
+        let detail = format!(
+            "points at `{}`, expected `{}`",
+            target.display(),
+            expected.unwrap_or(object).display()
+        );
+        return finding(row, Problem::WrongLink, detail, cx.refetch(row));
+    }
+    None
+}
+
+/// One physical file to hash: the path to open and the rows it backs.
+struct Physical {
+    path: String,
+    rows: Vec<usize>,
+    /// A name to classify the bytes by (a kernel file name, not a hash).
+    name: String,
+}
+
+/// What reading one physical file found.
+struct Examined {
+    sha256: Option<Sha256Hex>,
+    defect: Option<(Problem, String)>,
+}
+
+fn deep_check(
+    cx: &FixContext<'_>,
+    cat: &Catalogue,
+    rows: &[LocationRow],
+    quick: &mut [Option<Finding>],
+    report: &mut VerifyReport,
+) -> Result<()> {
+    let canonical: HashMap<Sha256Hex, String> = cat
+        .all_kernels()?
+        .into_iter()
+        .map(|k| (k.sha256, k.canonical))
+        .collect();
+    let mut by_inode: BTreeMap<(u64, u64), Physical> = BTreeMap::new();
+    for (i, row) in rows.iter().enumerate() {
+        if quick[i].as_ref().is_some_and(|f| {
+            f.problem != Problem::ChangedSinceHashed && f.problem != Problem::WritableObject
+        }) {
+            continue;
+        }
+        let Ok(meta) = fs::metadata(&row.path) else {
+            continue;
+        };
+        let name = if row.kind == LocationKind::Object {
+            canonical.get(&row.sha256).cloned().unwrap_or_default()
+        } else {
+            row.filename.clone()
+        };
+        by_inode
+            .entry((meta.dev(), meta.ino()))
+            .or_insert_with(|| Physical {
+                path: row.path.clone(),
+                rows: Vec::new(),
+                name,
+            })
+            .rows
+            .push(i);
+    }
+    let mut files: Vec<Physical> = by_inode.into_values().collect();
+    let strays = strays(cx.home, rows);
+    files.extend(strays.iter().map(|p| Physical {
+        path: p.display().to_string(),
+        rows: Vec::new(),
+        name: String::new(),
+    }));
+    let examined: Vec<Examined> = files
+        .par_iter()
+        .map(|f| examine(&f.path, &f.name))
+        .collect();
+    for (f, ex) in files.iter().zip(examined) {
+        apply_examined(cx, rows, quick, f, ex, report);
+    }
+    Ok(())
+}
+
+/// Files under `objects/` that no catalogue row names (never following links).
+fn strays(home: &Home, rows: &[LocationRow]) -> Vec<PathBuf> {
+    let known: HashSet<&str> = rows.iter().map(|r| r.path.as_str()).collect();
+    let mut out = Vec::new();
+    for entry in walkdir::WalkDir::new(home.objects())
+        .min_depth(1)
+        .follow_links(false)
+        .into_iter()
+        .flatten()
+    {
+        if entry.file_type().is_dir() {
+            continue;
+        }
+        let p = entry.path();
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with(crate::store::fsio::TEMP_PREFIX) {
+            continue;
+        }
+        if !known.contains(p.to_str().unwrap_or("")) {
+            out.push(p.to_path_buf());
+        }
+    }
+    out
+}
+
+/// Reads one file once: kind, structure, SHA-256.
+fn examine(path: &str, name: &str) -> Examined {
+    let fail = |e: std::io::Error| Examined {
+        sha256: None,
+        defect: Some((Problem::Unreadable, e.to_string())),
+    };
+    let file = match fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) => return fail(e),
+    };
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut head = vec![0u8; kernel::HEAD_LEN.min(len as usize)];
+    if let Err(e) = (&file).read_exact(&mut head) {
+        return fail(e);
+    }
+    let defect = match kernel::detect(&head, name, len) {
+        Detection::NotKernel(reason) => Some((Problem::Impostor, reason.to_owned())),
+        Detection::Kernel {
+            format: Format::Daf | Format::Das,
+            ..
+        } => match daf::check(&file, len) {
+            Ok(()) => None,
+            Err(daf::CheckError::Defect(d)) => Some((Problem::BadStructure, d.to_string())),
+            Err(daf::CheckError::Io(e)) => Some((Problem::Unreadable, e.to_string())),
+        },
+        _ if len == 0 => Some((Problem::Impostor, "empty file".to_owned())),
+        _ => None,
+    };
+    match hash_rest(&file, &head) {
+        Ok(sha) => Examined {
+            sha256: Some(sha),
+            defect,
+        },
+        Err(e) => fail(e),
+    }
+}
+
+thread_local! {
+    /// One read buffer per hashing thread, reused across files.
+    static BUF: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0u8; 1 << 18]);
+}
+
+/// SHA-256 of `head` followed by the rest of `file` (read from its current position).
+fn hash_rest(mut file: &fs::File, head: &[u8]) -> std::io::Result<Sha256Hex> {
+    use sha2::Digest as _;
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(head);
+    BUF.with(|buf| {
+        let mut buf = buf.borrow_mut();
+        loop {
+            match file.read(&mut buf) {
+                Ok(0) => return Ok(()),
+                Ok(n) => hasher.update(&buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    })?;
+    Ok(Sha256Hex::from_digest(hasher.finalize().into()))
+}
+
+fn apply_examined(
+    cx: &FixContext<'_>,
+    rows: &[LocationRow],
+    quick: &mut [Option<Finding>],
+    f: &Physical,
+    ex: Examined,
+    report: &mut VerifyReport,
+) {
+    report.checked += u64::from(f.rows.is_empty());
+    if f.rows.is_empty() {
+        let (problem, detail) = ex.defect.unwrap_or((
+            Problem::UntrackedObject,
+            "in the object store but not in the catalogue".to_owned(),
+        ));
+        let detail = match (&ex.sha256, Path::new(&f.path).file_name()) {
+            (Some(sha), Some(n))
+                if n.to_str() != Some(sha.as_str()) && problem == Problem::UntrackedObject =>
+            {
+                format!("{detail}; its name is not its SHA-256")
+            }
+            _ => detail,
+        };
+        report.findings.push(Finding {
+            path: f.path.clone(),
+            sha256: ex.sha256,
+            problem,
+            detail,
+            fix: "kdb prune --execute (removes files of the store nothing references)".into(),
+        });
+        return;
+    }
+    for &i in &f.rows {
+        let row = &rows[i];
+        let mismatch = ex.sha256.as_ref().is_some_and(|s| s != &row.sha256);
+        let found = if mismatch {
+            let actual = ex.sha256.as_ref().map(Sha256Hex::as_str).unwrap_or("");
+            finding(
+                row,
+                Problem::HashMismatch,
+                format!("bytes hash to {actual}"),
+                cx.refetch(row),
+            )
+        } else if let Some((problem, detail)) = &ex.defect {
+            finding(row, *problem, detail.clone(), cx.refetch(row))
+        } else if quick[i]
+            .as_ref()
+            .is_some_and(|q| q.problem == Problem::ChangedSinceHashed)
+        {
+            None // the bytes are what was recorded; only the stat moved
+        } else {
+            quick[i].take()
+        };
+        quick[i] = found;
+    }
+}
+
+/// `--checksums`: every row of the table against the files held under its path.
+fn check_table(cat: &Catalogue, table: &str, report: &mut VerifyReport) -> Result<()> {
+    let text = read_table(table)?;
+    let rows = checksums::parse(&text)
+        .map_err(|e| Error::Usage(format!("cannot use checksum table `{table}`: {e}")))?;
+    let mut md5_of: HashMap<Sha256Hex, Option<String>> = HashMap::new();
+    let mut out = ChecksumReport {
+        table: table.to_owned(),
+        rows: rows.len(),
+        matched: 0,
+        mismatched: Vec::new(),
+        not_held: Vec::new(),
+    };
+    for row in &rows {
+        report.checked += 1;
+        let held: Vec<LocationRow> = cat
+            .locations_named(checksums::file_name(&row.path))?
+            .into_iter()
+            .filter(|l| {
+                checksums::path_matches(&l.path, &row.path)
+                    || l.source_url.as_deref().is_some_and(|u| {
+                        url::Url::parse(u).is_ok_and(|u| {
+                            let p =
+                                percent_encoding::percent_decode_str(u.path()).decode_utf8_lossy();
+                            checksums::path_matches(&p, &row.path)
+                        })
+                    })
+            })
+            .collect();
+        if held.is_empty() {
+            out.not_held.push(row.path.clone());
+            continue;
+        }
+        let mut bad = None;
+        for l in &held {
+            let md5 = md5_of
+                .entry(l.sha256.clone())
+                .or_insert_with(|| md5_file(Path::new(&l.path)));
+            if md5.as_deref() != Some(row.md5.as_str()) {
+                bad = Some((l, md5.clone()));
+            }
+        }
+        match bad {
+            None => out.matched += 1,
+            Some((l, got)) => {
+                out.mismatched.push(row.path.clone());
+                report.findings.push(Finding {
+                    path: l.path.clone(),
+                    sha256: Some(l.sha256.clone()),
+                    problem: Problem::ChecksumMismatch,
+                    detail: format!(
+                        "`{}` in the table has MD5 {}, the held file {}",
+                        row.path,
+                        row.md5,
+                        got.unwrap_or_else(|| "cannot be read".into())
+                    ),
+                    fix: "find out which copy is right; `kdb get --force MK` fetches the published one".into(),
+                });
+            }
+        }
+    }
+    report.checksums = Some(out);
+    Ok(())
+}
+
+fn read_table(table: &str) -> Result<String> {
+    if table.contains("://") {
+        let url = url::Url::parse(table)
+            .map_err(|e| Error::Usage(format!("invalid URL `{table}`: {e}")))?;
+        let cfg = crate::remote::fetch::FetchConfig::default();
+        return match crate::remote::fetch::fetch_text(&cfg, &url, None) {
+            Ok(crate::remote::fetch::Conditional::Fetched(f)) => {
+                Ok(String::from_utf8_lossy(&f.bytes).into_owned())
+            }
+            Ok(crate::remote::fetch::Conditional::NotModified) => Ok(String::new()),
+            Err(e) => Err(Error::Remote(Box::new(e))),
+        };
+    }
+    fs::read(table)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .map_err(|e| Error::NotFound(format!("cannot read checksum table `{table}`: {e}")))
+}
+
+fn md5_file(path: &Path) -> Option<String> {
+    let mut file = fs::File::open(path).ok()?;
+    let mut hasher = Md5::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => hasher.update(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+    }
+    Some(
+        hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+    )
+}

@@ -1,0 +1,335 @@
+//! Structural sanity of binary kernels, read through a caller-supplied positional
+//! reader (so this module does no I/O of its own and is tested on byte slices).
+//!
+//! DAF (NAIF DAF Required Reading): the 1,024-byte file record holds the id word
+//! (`DAF/SPK`, `NAIF/DAF`, …), ND and NI (with ND ≤ 124, 2 ≤ NI ≤ 250 and a summary
+//! of at most 125 double words), the first and last summary record numbers (FWARD,
+//! BWARD), the byte-order field (`BIG-IEEE`/`LTL-IEEE`, absent in pre-N0046 files,
+//! then inferred from ND/NI) and the FTP validation string (absent in old files;
+//! when present it must be intact). The summary records form a doubly linked list
+//! from FWARD to BWARD: every record must lie within the file, its PREV must name the
+//! record before it, its NSUM must fit, and the chain must end (no loop).
+//!
+//! DAS: the id word, the byte-order field, the FTP string, and the reserved and
+//! comment records within the file length.
+//!
+//! The check is deliberately lenient where real archives vary (FREE, trailing
+//! partial records) and strict where corruption shows (a chain that leaves the file
+//! or loops, a damaged FTP string).
+
+use std::io;
+
+const RECORD: u64 = 1024;
+
+/// The FTP validation string NAIF writes into new DAF/DAS file records.
+pub const FTPSTR: &[u8; 28] = b"FTPSTR:\r:\n:\r\n:\r\x00:\x81:\x10\xce:ENDFTP";
+
+/// What is wrong with a file's structure.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Defect {
+    #[error("shorter than one 1,024-byte file record ({0} bytes)")]
+    TooShort(u64),
+    #[error("id word `{0}` is not a DAF or DAS id word")]
+    IdWord(String),
+    #[error("byte-order field `{0}` is neither BIG-IEEE nor LTL-IEEE")]
+    ByteOrder(String),
+    #[error("ND={nd}, NI={ni} out of range")]
+    Dimensions { nd: i64, ni: i64 },
+    #[error("FTP validation string damaged (the file went through an ASCII-mode transfer?)")]
+    Ftp,
+    #[error("summary record {record} lies past the end of the file ({len} bytes)")]
+    PastEof { record: i64, len: u64 },
+    #[error("summary record {record} is out of range")]
+    BadRecord { record: i64 },
+    #[error("summary record chain loops back to record {0}")]
+    Loop(i64),
+    #[error("summary record {record}: PREV is {prev}, expected {expected}")]
+    BadPrev {
+        record: i64,
+        prev: i64,
+        expected: i64,
+    },
+    #[error("summary record {record}: NSUM {nsum} exceeds {max}")]
+    BadNsum { record: i64, nsum: i64, max: i64 },
+    #[error("summary chain ends at record {last}, but BWARD says {bward}")]
+    BadBward { last: i64, bward: i64 },
+    #[error("reserved and comment records ({0}) run past the end of the file")]
+    DasPastEof(i64),
+}
+
+/// A failure: the structure is bad, or reading failed.
+#[derive(Debug)]
+pub enum CheckError {
+    Defect(Defect),
+    Io(io::Error),
+}
+
+impl From<io::Error> for CheckError {
+    fn from(e: io::Error) -> Self {
+        CheckError::Io(e)
+    }
+}
+
+impl From<Defect> for CheckError {
+    fn from(d: Defect) -> Self {
+        CheckError::Defect(d)
+    }
+}
+
+/// Reads exactly `buf.len()` bytes at `offset`.
+pub trait ReadAt {
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()>;
+}
+
+impl ReadAt for [u8] {
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        let start = usize::try_from(offset).map_err(|_| io::ErrorKind::UnexpectedEof)?;
+        let src = self
+            .get(start..start.saturating_add(buf.len()))
+            .ok_or(io::ErrorKind::UnexpectedEof)?;
+        buf.copy_from_slice(src);
+        Ok(())
+    }
+}
+
+impl ReadAt for std::fs::File {
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        std::os::unix::fs::FileExt::read_exact_at(self, buf, offset)
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Order {
+    Big,
+    Little,
+}
+
+fn int(b: &[u8], order: Order) -> i64 {
+    let w = [b[0], b[1], b[2], b[3]];
+    i64::from(match order {
+        Order::Big => i32::from_be_bytes(w),
+        Order::Little => i32::from_le_bytes(w),
+    })
+}
+
+fn double(b: &[u8], order: Order) -> f64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[..8]);
+    match order {
+        Order::Big => f64::from_be_bytes(w),
+        Order::Little => f64::from_le_bytes(w),
+    }
+}
+
+/// A double that must hold a small whole number (a record number, a count).
+fn whole(x: f64) -> Option<i64> {
+    (x.is_finite() && x.fract() == 0.0 && x.abs() < 1e15).then_some(x as i64)
+}
+
+fn dims_ok(nd: i64, ni: i64) -> bool {
+    (0..=124).contains(&nd) && (2..=250).contains(&ni) && nd + (ni + 1) / 2 <= 125
+}
+
+/// The byte order of a file record: the format field, else what makes ND/NI sane.
+fn order_of(record: &[u8], field_at: usize) -> Result<Order, Defect> {
+    let field = &record[field_at..field_at + 8];
+    match field {
+        b"BIG-IEEE" => return Ok(Order::Big),
+        b"LTL-IEEE" => return Ok(Order::Little),
+        _ => {}
+    }
+    if field.iter().any(|&b| b != 0 && b != b' ') {
+        return Err(Defect::ByteOrder(
+            String::from_utf8_lossy(field).into_owned(),
+        ));
+    }
+    let sane = |o| dims_ok(int(&record[8..12], o), int(&record[12..16], o));
+    Ok(if sane(Order::Big) || !sane(Order::Little) {
+        Order::Big
+    } else {
+        Order::Little
+    })
+}
+
+/// The FTP string, where present, is intact.
+fn check_ftp(record: &[u8]) -> Result<(), Defect> {
+    let start = record.windows(7).position(|w| w == b"FTPSTR:");
+    let end = record.windows(6).position(|w| w == b"ENDFTP");
+    match (start, end) {
+        (None, None) => Ok(()),
+        (Some(s), _) if record.get(s..s + FTPSTR.len()) == Some(&FTPSTR[..]) => Ok(()),
+        _ => Err(Defect::Ftp),
+    }
+}
+
+/// Checks a DAF or DAS file of `len` bytes. Text kernels and other files are the
+/// caller's business (see `kernel::detect`).
+pub fn check(file: &(impl ReadAt + ?Sized), len: u64) -> Result<(), CheckError> {
+    if len < RECORD {
+        return Err(Defect::TooShort(len).into());
+    }
+    let mut record = [0u8; RECORD as usize];
+    file.read_exact_at(&mut record, 0)?;
+    let id = String::from_utf8_lossy(&record[..8]).trim_end().to_owned();
+    if id.starts_with("DAS/") || id == "NAIF/DAS" {
+        return check_das(&record, len);
+    }
+    if !(id.starts_with("DAF/") || id == "NAIF/DAF") {
+        return Err(Defect::IdWord(id).into());
+    }
+    let order = order_of(&record, 88)?;
+    let (nd, ni) = (int(&record[8..12], order), int(&record[12..16], order));
+    if !dims_ok(nd, ni) {
+        return Err(Defect::Dimensions { nd, ni }.into());
+    }
+    check_ftp(&record)?;
+    let (fward, bward) = (int(&record[76..80], order), int(&record[80..84], order));
+    let max_nsum = 125 / (nd + (ni + 1) / 2);
+    walk_summaries(file, len, order, fward, bward, max_nsum)
+}
+
+fn walk_summaries(
+    file: &(impl ReadAt + ?Sized),
+    len: u64,
+    order: Order,
+    fward: i64,
+    bward: i64,
+    max_nsum: i64,
+) -> Result<(), CheckError> {
+    let mut visited = std::collections::HashSet::new();
+    let (mut current, mut prev_expected, mut last) = (fward, 0i64, 0i64);
+    let mut control = [0u8; 24];
+    while current != 0 {
+        if current < 2 {
+            return Err(Defect::BadRecord { record: current }.into());
+        }
+        if (current as u64 - 1)
+            .saturating_mul(RECORD)
+            .saturating_add(24)
+            > len
+        {
+            return Err(Defect::PastEof {
+                record: current,
+                len,
+            }
+            .into());
+        }
+        if !visited.insert(current) {
+            return Err(Defect::Loop(current).into());
+        }
+        file.read_exact_at(&mut control, (current as u64 - 1) * RECORD)
+            .map_err(|_| Defect::PastEof {
+                record: current,
+                len,
+            })?;
+        let next = whole(double(&control[0..8], order));
+        let prev = whole(double(&control[8..16], order));
+        let nsum = whole(double(&control[16..24], order));
+        let (Some(next), Some(prev), Some(nsum)) = (next, prev, nsum) else {
+            return Err(Defect::BadRecord { record: current }.into());
+        };
+        if prev != prev_expected {
+            return Err(Defect::BadPrev {
+                record: current,
+                prev,
+                expected: prev_expected,
+            }
+            .into());
+        }
+        if !(0..=max_nsum).contains(&nsum) {
+            return Err(Defect::BadNsum {
+                record: current,
+                nsum,
+                max: max_nsum,
+            }
+            .into());
+        }
+        last = current;
+        prev_expected = current;
+        current = next;
+    }
+    if fward != 0 && last != bward {
+        return Err(Defect::BadBward { last, bward }.into());
+    }
+    Ok(())
+}
+
+fn check_das(record: &[u8], len: u64) -> Result<(), CheckError> {
+    let order = order_of(record, 84)?;
+    check_ftp(record)?;
+    let nresvr = int(&record[68..72], order);
+    let ncomr = int(&record[76..80], order);
+    let header = 1 + nresvr.max(0) + ncomr.max(0);
+    if nresvr < 0 || ncomr < 0 || (header as u64).saturating_mul(RECORD) > len {
+        return Err(Defect::DasPastEof(header).into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A little-endian DAF/SPK with ND=2, NI=6 and `chain` summary records (next, prev, nsum).
+    fn daf(chain: &[(f64, f64, f64)], fward: i32, bward: i32) -> Vec<u8> {
+        let mut f = vec![0u8; 1024 * (2 + chain.len())];
+        f[..8].copy_from_slice(b"DAF/SPK ");
+        f[8..12].copy_from_slice(&2i32.to_le_bytes());
+        f[12..16].copy_from_slice(&6i32.to_le_bytes());
+        f[76..80].copy_from_slice(&fward.to_le_bytes());
+        f[80..84].copy_from_slice(&bward.to_le_bytes());
+        f[88..96].copy_from_slice(b"LTL-IEEE");
+        f[699..727].copy_from_slice(FTPSTR);
+        for (i, (n, p, s)) in chain.iter().enumerate() {
+            let at = (i + 1) * 1024;
+            f[at..at + 8].copy_from_slice(&n.to_le_bytes());
+            f[at + 8..at + 16].copy_from_slice(&p.to_le_bytes());
+            f[at + 16..at + 24].copy_from_slice(&s.to_le_bytes());
+        }
+        f
+    }
+
+    #[test]
+    fn a_sane_chain_passes() {
+        let f = daf(&[(3.0, 0.0, 1.0), (0.0, 2.0, 2.0)], 2, 3);
+        assert!(check(&f[..], f.len() as u64).is_ok());
+    }
+
+    #[test]
+    fn chain_past_eof_loop_and_ftp_are_caught() {
+        let f = daf(&[(9.0, 0.0, 1.0)], 2, 2);
+        assert!(matches!(
+            check(&f[..], f.len() as u64),
+            Err(CheckError::Defect(Defect::PastEof { record: 9, .. }))
+        ));
+        let f = daf(&[(3.0, 0.0, 1.0), (2.0, 2.0, 1.0)], 2, 3);
+        assert!(matches!(
+            check(&f[..], f.len() as u64),
+            Err(CheckError::Defect(_))
+        ));
+        let mut f = daf(&[(0.0, 0.0, 1.0)], 2, 2);
+        f[710] = b'X';
+        assert!(matches!(
+            check(&f[..], f.len() as u64),
+            Err(CheckError::Defect(Defect::Ftp))
+        ));
+        let f = daf(&[(0.0, 0.0, 1.0)], 40, 40);
+        assert!(matches!(
+            check(&f[..], f.len() as u64),
+            Err(CheckError::Defect(Defect::PastEof { .. }))
+        ));
+    }
+
+    #[test]
+    fn short_and_foreign_files_fail() {
+        assert!(matches!(
+            check(&b"DAF/SPK "[..], 8),
+            Err(CheckError::Defect(Defect::TooShort(8)))
+        ));
+        let f = vec![b'<'; 2048];
+        assert!(matches!(
+            check(&f[..], 2048),
+            Err(CheckError::Defect(Defect::IdWord(_)))
+        ));
+    }
+}
