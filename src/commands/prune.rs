@@ -399,8 +399,57 @@ pub struct PinReport {
 
 /// Pins a registered metakernel's kernels, or a kernel (exact file name or a SHA-256
 /// prefix of at least 6 hex digits).
+/// A lockfile argument (`*.lock`, an existing file) and its pin label: the lock's
+/// absolute path, so `pin` and `unpin` agree however the path was spelled.
+fn lock_label(target: &str) -> Option<String> {
+    let path = Path::new(target);
+    (target.ends_with(".lock") && path.is_file())
+        .then(|| super::absolute(path).display().to_string())
+}
+
+/// The contents a lockfile pins: its kernels (and the served metakernel) that the
+/// store holds; a locked content the store lacks is an error naming it.
+fn lock_contents(cat: &Catalogue, path: &str) -> Result<Vec<Sha256Hex>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::Usage(format!("cannot read lockfile `{path}`: {e}")))?;
+    let lock = crate::lockfile::parse(path, &text)?;
+    let mut shas = Vec::new();
+    for k in &lock.kernels {
+        if cat.kernel(&k.sha256)?.is_none() {
+            return Err(Error::NotFound(format!(
+                "`{}` (sha256 {}) of lock `{path}` is not held; run `kdb restore {path}` first",
+                k.name, k.sha256
+            )));
+        }
+        shas.push(k.sha256.clone());
+    }
+    if cat.kernel(&lock.metakernel.sha256)?.is_some() {
+        shas.push(lock.metakernel.sha256.clone());
+    }
+    Ok(shas)
+}
+
 pub fn pin(ctx: &Ctx<'_>, target: &str) -> Result<PinReport> {
     let (_lock, mut cat) = ctx.write()?;
+    if let Some(label) = lock_label(target) {
+        // A registered lock is a prune root: its bytes stay while it is pinned.
+        let mut unique = lock_contents(&cat, &label)?;
+        unique.sort();
+        unique.dedup();
+        let newly = cat.write(|tx| -> Result<usize> {
+            let mut n = 0;
+            for s in &unique {
+                n += usize::from(tx.insert_pin(&label, s, "metakernel")?);
+            }
+            Ok(n)
+        })?;
+        return Ok(PinReport {
+            label,
+            kind: "lock".to_owned(),
+            contents: unique.len(),
+            newly_pinned: newly,
+        });
+    }
     let mks = cat.metakernels_exactly(target)?;
     let (kind, shas) = if !mks.is_empty() {
         let by_path: HashMap<String, Sha256Hex> = cat
@@ -473,6 +522,8 @@ fn kernel_contents(cat: &Catalogue, target: &str) -> Result<Vec<Sha256Hex>> {
 
 /// Removes every pin under `label`; returns how many contents it covered.
 pub fn unpin(ctx: &Ctx<'_>, label: &str) -> Result<usize> {
+    let label = lock_label(label).unwrap_or_else(|| label.to_owned());
+    let label = label.as_str();
     let (_lock, mut cat) = ctx.write()?;
     let n = cat.write(|tx| -> Result<usize> { Ok(tx.delete_pins(label)?) })?;
     if n == 0 {

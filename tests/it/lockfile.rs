@@ -792,3 +792,39 @@ fn get_with_lock_writes_a_lock_that_restores_elsewhere() {
     let out = fresh.ok(&["restore", &lock_s, "--offline"]);
     assert!(out.contains("ready:"), "{out}");
 }
+
+/// A lock is a prune root once pinned: after its metakernel is removed, `prune`
+/// keeps every locked content; after `unpin`, they are garbage.
+#[test]
+fn a_pinned_lock_is_a_prune_root() {
+    let env = Env::new();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let url = format!(
+        "file://{}/demo/pub/naif/DEMO/kernels/mk/demo.tm",
+        repo.display()
+    );
+    let lock = env.work("demo.kdb.lock");
+    let lock_s = lock.display().to_string();
+    env.ok(&["get", &url, "-y", "--lock", &lock_s]);
+    env.ok(&["pin", &lock_s]);
+    let pins = env.ok(&["pins"]);
+    assert!(pins.contains("demo.kdb.lock"), "{pins}");
+    env.ok(&["metakernels", "--remove", "demo.tm"]);
+    env.ok(&["prune", "--execute"]);
+    let objects = || {
+        walkdir::WalkDir::new(env.home().join("objects"))
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_file())
+            .count()
+    };
+    let kept = objects();
+    assert!(
+        kept >= 3,
+        "a pinned lock's contents were pruned ({kept} objects left)"
+    );
+    // Unpinned, the contents become garbage.
+    env.ok(&["unpin", &lock_s]);
+    env.ok(&["prune", "--execute"]);
+    assert!(objects() < kept, "unpinned contents were kept");
+}
