@@ -28,6 +28,7 @@ pub enum TimeArg {
 pub struct CoverageArgs {
     /// NAIF IDs or names to report [default: every ID], and kernel files (an argument
     /// naming an existing file is a FILE)
+    #[arg(allow_negative_numbers = true)]
     pub ids: Vec<String>,
     /// Metakernel (path, registered name or URL) whose kernels to report
     #[arg(long, value_name = "MK")]
@@ -67,10 +68,10 @@ pub struct WhichArgs {
     /// Metakernel (path, registered name or URL)
     pub metakernel: String,
     /// SPK target: NAIF ID or body name
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub body: Option<String>,
     /// CK or binary PCK frame: class ID or frame name
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub frame: Option<String>,
     /// Epoch: UTC (`2031-07-02T10:14:00`) or `ET:<seconds>`
     #[arg(long, value_name = "T")]
@@ -86,10 +87,10 @@ pub struct GapsArgs {
     /// Metakernel (path, registered name or URL)
     pub metakernel: String,
     /// SPK target: NAIF ID or body name
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub body: Option<String>,
     /// CK or binary PCK frame: class ID or frame name
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub frame: Option<String>,
     /// Start of the window (UTC or `ET:<seconds>`)
     #[arg(long, value_name = "T")]
