@@ -436,7 +436,7 @@ fn hostile_files_exit_2_naming_the_file() {
     cases.push(("loop.bsp", looped));
     for (i, (name, bytes)) in cases.iter().enumerate() {
         let path = env.work(&format!("{i}/{name}"));
-        std::fs::write(&path, bytes).unwrap();
+        crate::common::write(&path, bytes);
         let out = env.run(&["coverage", path.to_str().unwrap(), "--json"]);
         assert_exit2_naming(&out, &path, name);
     }
@@ -444,7 +444,7 @@ fn hostile_files_exit_2_naming_the_file() {
     let dir = env.work("reg");
     std::fs::create_dir_all(&dir).unwrap();
     let bad = dir.join("loop.bsp");
-    std::fs::write(&bad, &cases.last().unwrap().1).unwrap();
+    crate::common::write(&bad, &cases.last().unwrap().1);
     env.run(&["scan", dir.to_str().unwrap()]);
     let out = env.run(&["coverage", bad.to_str().unwrap(), "--json"]);
     assert_exit2_naming(&out, &bad, "registered loop");
