@@ -150,6 +150,10 @@ pub struct ListEntry {
     pub size: Option<u64>,
     /// Other names the same content is known under.
     pub other_names: u64,
+    /// IDs and time span from the coverage index (human output only: the JSON shape
+    /// is unchanged).
+    #[serde(skip)]
+    pub coverage: Option<String>,
 }
 
 pub fn list(ctx: &Ctx<'_>, arg: &str, only: Option<KernelType>) -> Result<ListReport> {
@@ -162,7 +166,7 @@ pub fn list(ctx: &Ctx<'_>, arg: &str, only: Option<KernelType>) -> Result<ListRe
         if only.is_some() && kernel_type != only {
             continue;
         }
-        let (mut sha256, mut size, mut other_names) = (None, None, 0);
+        let (mut sha256, mut size, mut other_names, mut coverage) = (None, None, 0, None);
         if let Some(cat) = &cat
             && let Some(r) = resolve_hinted(
                 cat,
@@ -178,6 +182,7 @@ pub fn list(ctx: &Ctx<'_>, arg: &str, only: Option<KernelType>) -> Result<ListRe
                 size = Some(k.size);
             }
             other_names = cat.alias_count(&r.sha256)?.saturating_sub(1);
+            coverage = super::coverage::short_summary(cat, &r.sha256);
             sha256 = Some(r.sha256);
         }
         entries.push(ListEntry {
@@ -190,6 +195,7 @@ pub fn list(ctx: &Ctx<'_>, arg: &str, only: Option<KernelType>) -> Result<ListRe
             sha256,
             size,
             other_names,
+            coverage,
         });
     }
     Ok(ListReport {
