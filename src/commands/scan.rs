@@ -582,8 +582,11 @@ fn hash_candidate(path: &Path, name: &str) -> Hashed {
 }
 
 /// Whether a detected kernel gets a coverage index entry (binary DAF/DAS kernels).
+/// `KDB_NO_INDEX` turns indexing off (bench/coverage.sh measures what it costs; the
+/// contents are then indexed on first use).
 fn indexable(detection: &Detection) -> bool {
-    matches!(detection, Detection::Kernel { kernel_type, byte_order: Some(_), .. }
+    std::env::var_os("KDB_NO_INDEX").is_none()
+        && matches!(detection, Detection::Kernel { kernel_type, byte_order: Some(_), .. }
         if db::INDEXED_TYPES.contains(&kernel_type.as_str()))
 }
 
