@@ -525,3 +525,54 @@ fn the_index_is_used_and_backfilled() {
     assert!(v["indexed"].as_u64().unwrap() >= 5, "{v}");
     assert_eq!(reads(&run(&env)), 0);
 }
+
+#[test]
+fn get_indexes_what_it_downloads() {
+    let Some(real) = realdata() else { return };
+    let env = Env::new();
+    let tree = env.work("mirror");
+    let cp = Command::new("cp")
+        .arg("-r")
+        .arg(real.join("trees/esa_bepic_workshop"))
+        .arg(&tree)
+        .status()
+        .unwrap();
+    assert!(cp.success());
+    let url = format!(
+        "file://{}",
+        tree.join("kernels/mk/bc_training_class.tm").display()
+    );
+    env.ok(&["get", &url, "-y"]);
+    // 7 SPKs and 2 CKs: one row each, with a summary.
+    let rows: i64 = env
+        .catalogue()
+        .query_row(
+            "SELECT count(*) FROM coverage WHERE summary IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(rows, 9);
+    let out = env
+        .kdb()
+        .env("KDB_DEBUG_READS", "1")
+        .args([
+            "coverage",
+            "--mk",
+            "bc_training_class.tm",
+            "--time",
+            "utc",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(reads(&out), 0);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["kernels"].as_array().unwrap().len(), 9);
+}
