@@ -53,11 +53,7 @@ fn assert_consistent(env: &Env, what: &str) {
     {
         let name = e.file_name().to_string_lossy().into_owned();
         if e.file_type().is_file() && !name.starts_with(".kdb-tmp-") {
-            assert_eq!(
-                sha256(e.path()),
-                name,
-                "{what}: object `{name}` is not its content"
-            );
+            assert_eq!(sha256(e.path()), name, "{what}: object `{name}` is not its content");
         }
     }
     if registered_metakernels(env) > 0 {
@@ -69,10 +65,7 @@ fn assert_consistent(env: &Env, what: &str) {
                 |r| r.get(0),
             )
             .unwrap();
-        assert!(
-            missing > 0,
-            "{what}: metakernel registered without its tree"
-        );
+        assert!(missing > 0, "{what}: metakernel registered without its tree");
     }
 }
 
@@ -113,16 +106,10 @@ fn a_crash_between_flush_rename_layout_and_commit_leaves_no_dangling_row() {
                 |r| r.get(0),
             )
             .unwrap_or(0);
-        assert_eq!(
-            tree_rows, 0,
-            "{point}: tree rows committed before the crash"
-        );
+        assert_eq!(tree_rows, 0, "{point}: tree rows committed before the crash");
         let again = get(&env, &url, None);
         assert!(again.status.success(), "{point}: {again:?}");
-        assert!(
-            temp_entries(env.root()).is_empty(),
-            "{point}: temp files left"
-        );
+        assert!(temp_entries(env.root()).is_empty(), "{point}: temp files left");
         assert_consistent(&env, point);
         assert_eq!(registered_metakernels(&env), 1);
         let held: i64 = env
@@ -185,10 +172,7 @@ fn kill_9_during_a_3000_kernel_get_never_corrupts() {
         // Every fifth round: the next get completes from whatever state was left.
         if round % 5 == 0 {
             assert!(get(&env, &url, None).status.success(), "{what}");
-            assert!(
-                temp_entries(env.root()).is_empty(),
-                "{what}: temp files left"
-            );
+            assert!(temp_entries(env.root()).is_empty(), "{what}: temp files left");
             assert_consistent(&env, &what);
             assert_eq!(registered_metakernels(&env), 1, "{what}");
         }
