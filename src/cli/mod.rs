@@ -4,6 +4,7 @@
 pub mod integrity_output;
 #[macro_use]
 pub mod output;
+pub mod coverage;
 pub mod printer;
 pub mod progress;
 pub mod prompt;
@@ -181,6 +182,23 @@ pub enum Command {
         after_help = "Examples:\n  kdb diff bc_plan.tm bc_ops.tm\n  kdb diff old.kdb.lock juice_ops.tm --json"
     )]
     Diff(reproduce::DiffArgs),
+    /// Coverage windows per kernel and ID (SPK, CK, binary PCK), from the index
+    #[command(
+        after_help = "Examples:\n  kdb coverage --mk juice_ops.tm --time utc\n  kdb coverage 399 301 --mk de.tm --merge --json\n  kdb coverage -f naif0012.tls -f cas00172.tsc -f 04135_04171pc_psiv2.bc --time utc"
+    )]
+    Coverage(coverage::CoverageArgs),
+    /// Which kernel and segment CSPICE would use for a body or frame at an epoch
+    #[command(
+        after_help = "Example:\n  kdb which juice_ops.tm --body GANYMEDE --at 2031-07-02T10:14:00"
+    )]
+    Which(coverage::WhichArgs),
+    /// Holes in the union coverage of a body or frame inside a window
+    #[command(
+        after_help = "Example:\n  kdb gaps juice_ops.tm --frame -28000 --from 2031-07-01 --to 2031-07-03"
+    )]
+    Gaps(coverage::GapsArgs),
+    /// Rebuild the coverage index of every registered binary kernel
+    Reindex(coverage::ReindexArgs),
     /// Print a shell completion script
     #[command(
         after_help = "Example:\n  kdb completions bash > ~/.local/share/bash-completion/completions/kdb"

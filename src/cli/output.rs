@@ -213,6 +213,9 @@ pub fn aliases(w: &mut String, out: &Out, reports: &[AliasesReport]) {
                 .map(|b| format!(" ({b})"))
                 .unwrap_or_default()
         );
+        if let Some(c) = &r.coverage {
+            say!(w, "covers      {c}");
+        }
         say!(w, "size        {} ({} bytes)", bytes(r.size), r.size);
         say!(w, "aliases     {}", r.aliases.len());
         for a in &r.aliases {
@@ -325,20 +328,30 @@ pub fn settings(w: &mut String, s: &Settings) {
 }
 
 pub fn list(w: &mut String, out: &Out, r: &ListReport) {
-    let mut t = table(&["#", "kernel", "type", "size", "path"]);
+    // The coverage column (IDs and span, from the index) only when some entry has one.
+    let covers = r.entries.iter().any(|e| e.coverage.is_some());
+    let mut t = if covers {
+        table(&["#", "kernel", "type", "size", "covers", "path"])
+    } else {
+        table(&["#", "kernel", "type", "size", "path"])
+    };
     for e in &r.entries {
         let size = match e.size {
             Some(s) if e.other_names > 0 => format!("{} (+{} aliases)", bytes(s), e.other_names),
             Some(s) => bytes(s),
             None => "-".into(),
         };
-        t.add_row(vec![
+        let mut row = vec![
             e.index.to_string(),
             e.file_name.clone(),
             e.kernel_type.map(|k| k.as_str()).unwrap_or("?").to_owned(),
             size,
-            e.path.clone(),
-        ]);
+        ];
+        if covers {
+            row.push(e.coverage.clone().unwrap_or_else(|| "-".into()));
+        }
+        row.push(e.path.clone());
+        t.add_row(row);
     }
     say!(w, "{t}");
     say!(w, "{} entries in `{}`", r.entries.len(), r.metakernel);

@@ -149,6 +149,10 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Export(a) => reproduce::export(&app, &mut p, a),
         Command::Import(a) => reproduce::import(&app, &mut p, a),
         Command::Diff(a) => reproduce::diff(&app, &mut p, a),
+        Command::Coverage(a) => super::coverage::coverage(&app, &mut p, a),
+        Command::Which(a) => super::coverage::which(&app, &mut p, a),
+        Command::Gaps(a) => super::coverage::gaps(&app, &mut p, a),
+        Command::Reindex(a) => super::coverage::reindex(&app, &mut p, a),
         Command::Completions { .. } => Ok(0),
     }
 }
@@ -159,7 +163,7 @@ pub(super) fn done(written: std::io::Result<()>) -> Outcome {
 }
 
 /// Exit `code` once the output is written.
-pub(super) fn finish(written: std::io::Result<()>, code: i32) -> Outcome {
+pub(crate) fn finish(written: std::io::Result<()>, code: i32) -> Outcome {
     written.map_err(Failure::output)?;
     Ok(code)
 }

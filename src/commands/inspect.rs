@@ -21,6 +21,10 @@ pub struct AliasesReport {
     pub size: u64,
     pub aliases: Vec<String>,
     pub locations: Vec<LocationView>,
+    /// IDs and time span from the coverage index (human output only: the JSON shape
+    /// is unchanged).
+    #[serde(skip)]
+    pub coverage: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -110,7 +114,9 @@ pub fn aliases_of(cat: &Catalogue, sha: &Sha256Hex) -> Result<AliasesReport> {
             mission: l.mission,
         })
         .collect();
+    let coverage = super::coverage::short_summary(cat, &k.sha256);
     Ok(AliasesReport {
+        coverage,
         sha256: k.sha256,
         canonical: k.canonical,
         kernel_type: k.kernel_type,

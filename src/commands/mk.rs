@@ -150,6 +150,10 @@ pub struct ListEntry {
     pub size: Option<u64>,
     /// Other names the same content is known under.
     pub other_names: u64,
+    /// IDs and time span from the coverage index (human output only: the JSON shape
+    /// is unchanged).
+    #[serde(skip)]
+    pub coverage: Option<String>,
 }
 
 pub fn list(ctx: &Ctx<'_>, arg: &str, only: Option<KernelType>) -> Result<ListReport> {
@@ -184,7 +188,7 @@ fn list_entries(
         if only.is_some() && kernel_type != only {
             continue;
         }
-        let (mut sha256, mut size, mut other_names) = (None, None, 0);
+        let (mut sha256, mut size, mut other_names, mut coverage) = (None, None, 0, None);
         if let Some(cat) = cat
             && let Some(r) = resolve_hinted(
                 cat,
@@ -200,6 +204,7 @@ fn list_entries(
                 size = Some(k.size);
             }
             other_names = cat.alias_count(&r.sha256)?.saturating_sub(1);
+            coverage = super::coverage::short_summary(cat, &r.sha256);
             sha256 = Some(r.sha256);
         }
         entries.push(ListEntry {
@@ -212,6 +217,7 @@ fn list_entries(
             sha256,
             size,
             other_names,
+            coverage,
         });
     }
     Ok(entries)

@@ -31,6 +31,7 @@ pub(crate) use report_status;
 
 pub mod browse;
 pub mod bundle;
+pub mod coverage;
 pub mod dedup;
 pub mod diff;
 pub mod get;

@@ -109,6 +109,8 @@ enum Hashed {
         sha: Sha256Hex,
         size: u64,
         detection: Detection,
+        /// The coverage index entry of a binary kernel (read in the parallel part).
+        index: Option<db::CoverageRow>,
     },
     NotKernel(&'static str),
     Unrelated,
@@ -141,6 +143,8 @@ struct Registrations {
     /// `--archive`: each content's object row and the link row that replaced the file.
     archived: Vec<(LocationRow, LocationRow)>,
     gone: Vec<String>,
+    /// Coverage index entries of the contents hashed now.
+    index: Vec<db::CoverageRow>,
 }
 
 pub fn run(ctx: &Ctx<'_>, opts: &ScanOptions) -> Result<ScanReport> {
@@ -183,7 +187,9 @@ pub fn run(ctx: &Ctx<'_>, opts: &ScanOptions) -> Result<ScanReport> {
             .or_else(|| known.get(key).and_then(|r| r.mission.clone()))
     };
     for (job, result) in plan.to_hash.iter().zip(hashed) {
-        let Some((sha, detection)) = settle(job, result, &mut plan.seen, &mut report) else {
+        let Some((sha, detection)) =
+            settle(job, result, &mut plan.seen, &mut report, &mut regs.index)
+        else {
             continue;
         };
         by_stamp.insert(job.stamp, sha.clone());
@@ -195,7 +201,8 @@ pub fn run(ctx: &Ctx<'_>, opts: &ScanOptions) -> Result<ScanReport> {
             Some(sha) => (sha.clone(), None),
             None => {
                 let result = hash_candidate(&job.path, &job.name);
-                let Some((sha, detection)) = settle(job, result, &mut plan.seen, &mut report)
+                let Some((sha, detection)) =
+                    settle(job, result, &mut plan.seen, &mut report, &mut regs.index)
                 else {
                     continue;
                 };
@@ -369,13 +376,16 @@ fn settle(
     result: Hashed,
     seen: &mut HashSet<String>,
     report: &mut ScanReport,
+    index: &mut Vec<db::CoverageRow>,
 ) -> Option<(Sha256Hex, Detection)> {
     let reason = match result {
         Hashed::Kernel {
             sha,
             size,
             detection,
+            index: entry,
         } => {
+            index.extend(entry);
             seen.insert(job.key.clone());
             report.hashed += 1;
             report.hashed_bytes += size;
@@ -505,6 +515,9 @@ fn commit(
         for path in &regs.gone {
             tx.delete_location(path)?;
         }
+        for entry in &regs.index {
+            tx.upsert_coverage(entry)?;
+        }
         Ok(())
     })
 }
@@ -559,12 +572,22 @@ fn hash_candidate(path: &Path, name: &str) -> Hashed {
     let mut chained = head.as_slice().chain(file);
     match hash::hash_reader(&mut chained) {
         Ok((sha, size)) => Hashed::Kernel {
+            index: indexable(&detection).then(|| crate::commands::coverage::index_file(path, &sha)),
             sha,
             size,
             detection,
         },
         Err(e) => Hashed::Failed(SkipReason::CannotRead(e.to_string())),
     }
+}
+
+/// Whether a detected kernel gets a coverage index entry (binary DAF/DAS kernels).
+/// `KDB_NO_INDEX` turns indexing off (bench/coverage.sh measures what it costs; the
+/// contents are then indexed on first use).
+fn indexable(detection: &Detection) -> bool {
+    std::env::var_os("KDB_NO_INDEX").is_none()
+        && matches!(detection, Detection::Kernel { kernel_type, byte_order: Some(_), .. }
+        if db::INDEXED_TYPES.contains(&kernel_type.as_str()))
 }
 
 /// Moves one regular file's content into the store and leaves a symlink in its place.

@@ -48,6 +48,7 @@ pub mod ck;
 pub mod context;
 pub mod daf;
 pub mod das;
+pub mod index;
 pub mod names;
 pub mod report;
 pub mod sclk;
@@ -156,6 +157,8 @@ pub enum Error {
     Missing { what: &'static str, why: String },
     #[error("`{input}` is not a time kdb understands: {why}")]
     BadTime { input: String, why: String },
+    #[error("corrupt coverage index entry: {0}; rebuild it with `kdb reindex`")]
+    BadIndex(String),
     #[error("{what} {value} is outside the range of SCLK {clock} (`{file}`)")]
     SclkRange {
         file: String,

@@ -95,6 +95,19 @@ const MIGRATIONS: &[&str] = &[
         removed_at  TEXT NOT NULL
     ) WITHOUT ROWID;
     ",
+    // 4: the coverage index (issue 9): per binary content, its segment descriptors
+    // (and CK interval-level ticks) in `IndexedKernel::encode`'s compact encoding, or
+    // the reader's error for a content that is not a readable kernel. A content with
+    // no row is indexed on first use (backfill).
+    r"
+    CREATE TABLE coverage (
+        sha256      TEXT PRIMARY KEY NOT NULL REFERENCES kernels(sha256),
+        kind        TEXT,                   -- spk / ck / pck; NULL for DSK, EK, errors
+        summary     BLOB,                   -- coverage::index encoding
+        error       TEXT,                   -- why the reader refused the file
+        indexed_at  TEXT NOT NULL
+    ) WITHOUT ROWID;
+    ",
 ];
 
 /// The schema version this binary writes.

@@ -13,6 +13,7 @@
 //!   referenced under. Rows of `kernels` and `kernel_aliases` are never deleted by
 //!   normal operation: provenance is not erased.
 
+pub mod coverage_rows;
 pub mod integrity;
 mod migrations;
 pub mod queries;
@@ -22,6 +23,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
+pub use coverage_rows::*;
 pub use queries::*;
 
 #[derive(Debug, thiserror::Error)]

@@ -3,6 +3,7 @@
 
 mod acquire;
 mod common;
+mod coverage_cli;
 mod coverage_reader;
 mod crash;
 mod fetch;

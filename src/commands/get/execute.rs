@@ -22,6 +22,8 @@ pub(crate) struct Arrived {
     kernel_type: &'static str,
     byte_order: Option<&'static str>,
     object: LocationRow,
+    /// The coverage index entry of a binary kernel.
+    index: Option<db::CoverageRow>,
 }
 
 impl Arrived {
@@ -34,6 +36,9 @@ impl Arrived {
             size: self.object.stamp.size,
         })?;
         tx.upsert_location(&self.object)?;
+        if let Some(entry) = &self.index {
+            tx.upsert_coverage(entry)?;
+        }
         tx.insert_alias(&self.object.sha256, &self.name, Some(&self.url))?;
         tx.upsert_download(&db::DownloadRow {
             url: self.url.clone(),
@@ -78,6 +83,8 @@ pub(crate) fn arrived(
         kernel_type,
         byte_order,
         object: crate::commands::object_row(object, sha, stamp, Some(url.to_owned()), now),
+        index: (byte_order.is_some() && db::INDEXED_TYPES.contains(&kernel_type))
+            .then(|| crate::commands::coverage::index_file(object, sha)),
     })
 }
 

@@ -1,0 +1,261 @@
+//! The coverage commands' arguments and rendering: `coverage`, `which`, `gaps`,
+//! `reindex` (docs/cli.md; JSON shapes in `coverage::report`).
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use super::printer::Printer;
+use super::run::{App, Outcome, done};
+use crate::commands::coverage::{self as cmd, CoverageQuery, Target, TimeFormat};
+use crate::coverage::Level;
+use crate::coverage::report::{Bound, CoverageReport, GapsReport, IdReport, WhichReport};
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum LevelArg {
+    Segment,
+    Interval,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum TimeArg {
+    Utc,
+    Et,
+    Sclk,
+}
+
+#[derive(Debug, Args)]
+pub struct CoverageArgs {
+    /// NAIF IDs or names to report [default: every ID], and kernel files (an argument
+    /// naming an existing file is a FILE)
+    #[arg(allow_negative_numbers = true)]
+    pub ids: Vec<String>,
+    /// Metakernel (path, registered name or URL) whose kernels to report
+    #[arg(long, value_name = "MK")]
+    pub mk: Option<String>,
+    /// Kernel files (binary kernels, and the LSK/SCLK/FK text kernels to use)
+    #[arg(long = "file", short = 'f', value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// CK granularity (SPK and PCK windows are always segment unions)
+    #[arg(long, value_enum, default_value_t = LevelArg::Interval)]
+    pub level: LevelArg,
+    /// Bounds as ET seconds, ISO UTC (`et2utc` ISOC, 3 decimals) or CK encoded ticks
+    #[arg(long, value_enum, default_value_t = TimeArg::Et)]
+    pub time: TimeArg,
+    /// Only coverage at T (UTC `2031-07-02T10:14:00` or `ET:<seconds>`)
+    #[arg(long, value_name = "T", conflicts_with_all = ["from", "to"])]
+    pub at: Option<String>,
+    /// Only coverage from T (with --to)
+    #[arg(long, value_name = "T", requires = "to")]
+    pub from: Option<String>,
+    /// Only coverage up to T (with --from)
+    #[arg(long, value_name = "T", requires = "from")]
+    pub to: Option<String>,
+    /// Also the union per ID over all kernels (as `brief -a`)
+    #[arg(long)]
+    pub merge: bool,
+    /// CK: only segments with angular velocity (`ckcov` needav = true)
+    #[arg(long)]
+    pub need_av: bool,
+    /// Print JSON instead of text (the shapes are in docs/cli.md)
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["body", "frame"])))]
+pub struct WhichArgs {
+    /// Metakernel (path, registered name or URL)
+    pub metakernel: String,
+    /// SPK target: NAIF ID or body name
+    #[arg(long, allow_hyphen_values = true)]
+    pub body: Option<String>,
+    /// CK or binary PCK frame: class ID or frame name
+    #[arg(long, allow_hyphen_values = true)]
+    pub frame: Option<String>,
+    /// Epoch: UTC (`2031-07-02T10:14:00`) or `ET:<seconds>`
+    #[arg(long, value_name = "T")]
+    pub at: String,
+    /// Print JSON instead of text (the shapes are in docs/cli.md)
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["body", "frame"])))]
+pub struct GapsArgs {
+    /// Metakernel (path, registered name or URL)
+    pub metakernel: String,
+    /// SPK target: NAIF ID or body name
+    #[arg(long, allow_hyphen_values = true)]
+    pub body: Option<String>,
+    /// CK or binary PCK frame: class ID or frame name
+    #[arg(long, allow_hyphen_values = true)]
+    pub frame: Option<String>,
+    /// Start of the window (UTC or `ET:<seconds>`)
+    #[arg(long, value_name = "T")]
+    pub from: String,
+    /// End of the window (UTC or `ET:<seconds>`)
+    #[arg(long, value_name = "T")]
+    pub to: String,
+    /// Bounds as ET seconds or ISO UTC
+    #[arg(long, value_enum, default_value_t = TimeArg::Et)]
+    pub time: TimeArg,
+    /// Print JSON instead of text (the shapes are in docs/cli.md)
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReindexArgs {
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn target(body: Option<String>, frame: Option<String>) -> Target {
+    match (body, frame) {
+        (Some(b), _) => Target::Body(b),
+        (None, Some(f)) => Target::Frame(f),
+        (None, None) => Target::Body(String::new()),
+    }
+}
+
+pub fn coverage(app: &App<'_>, p: &mut Printer, a: CoverageArgs) -> Outcome {
+    let (files, ids): (Vec<String>, Vec<String>) = a
+        .ids
+        .into_iter()
+        .partition(|s| std::path::Path::new(s).is_file());
+    let mut a = CoverageArgs { ids, ..a };
+    a.files.extend(files.into_iter().map(PathBuf::from));
+    if a.mk.is_none() && a.files.is_empty() {
+        return Err(crate::commands::Error::Usage(
+            "give a metakernel (`--mk MK`) or kernel files (`--file FILE`)".into(),
+        )
+        .into());
+    }
+    let mut inputs = cmd::gather(&app.ctx, a.mk.as_deref(), &a.files)?;
+    let (from, to) = match (&a.at, a.from, a.to) {
+        (Some(t), _, _) => (Some(t.clone()), Some(t.clone())),
+        (None, f, t) => (f, t),
+    };
+    let q = CoverageQuery {
+        ids: a.ids,
+        level: match a.level {
+            LevelArg::Segment => Level::Segment,
+            LevelArg::Interval => Level::Interval,
+        },
+        time: time_format(a.time),
+        from,
+        to,
+        merge: a.merge,
+        need_av: a.need_av,
+    };
+    let r = cmd::coverage(&mut inputs, &q)?;
+    done(p.emit(a.json, &r, human_coverage))
+}
+
+fn time_format(t: TimeArg) -> TimeFormat {
+    match t {
+        TimeArg::Utc => TimeFormat::Utc,
+        TimeArg::Et => TimeFormat::Et,
+        TimeArg::Sclk => TimeFormat::Sclk,
+    }
+}
+
+pub fn which(app: &App<'_>, p: &mut Printer, a: WhichArgs) -> Outcome {
+    let mut inputs = cmd::gather(&app.ctx, Some(&a.metakernel), &[])?;
+    let r = cmd::which(&mut inputs, &target(a.body, a.frame), &a.at)?;
+    let code = if r.winner.is_some() { 0 } else { 1 };
+    super::run::finish(p.emit(a.json, &r, human_which), code)
+}
+
+pub fn gaps(app: &App<'_>, p: &mut Printer, a: GapsArgs) -> Outcome {
+    let mut inputs = cmd::gather(&app.ctx, Some(&a.metakernel), &[])?;
+    let utc = a.time == TimeArg::Utc;
+    let r = cmd::gaps(&mut inputs, &target(a.body, a.frame), &a.from, &a.to, utc)?;
+    done(p.emit(a.json, &r, human_gaps))
+}
+
+#[derive(serde::Serialize)]
+struct ReindexReport {
+    indexed: u64,
+    refused: u64,
+    unavailable: u64,
+}
+
+pub fn reindex(app: &App<'_>, p: &mut Printer, a: ReindexArgs) -> Outcome {
+    let (indexed, refused, unavailable) = cmd::reindex(&app.ctx)?;
+    let r = ReindexReport {
+        indexed,
+        refused,
+        unavailable,
+    };
+    done(p.emit(a.json, &r, |w, r| {
+        say!(
+            w,
+            "indexed {} kernels; {} refused by the reader; {} with no local copy",
+            r.indexed,
+            r.refused,
+            r.unavailable
+        );
+    }))
+}
+
+fn bound(b: &Bound) -> String {
+    match b {
+        Bound::Seconds(s) => format!("{s:.6}"),
+        Bound::Utc(u) => u.clone(),
+    }
+}
+
+fn human_ids(w: &mut String, ids: &[IdReport], indent: &str) {
+    for id in ids {
+        let name = id.name.as_deref().unwrap_or("");
+        let level = if id.level.is_some() {
+            " (segment level)"
+        } else {
+            ""
+        };
+        say!(w, "{indent}{} {name}{level}", id.id);
+        for [a, b] in &id.windows {
+            say!(w, "{indent}  {} .. {}", bound(a), bound(b));
+        }
+    }
+}
+
+fn human_coverage(w: &mut String, r: &CoverageReport) {
+    for k in &r.kernels {
+        say!(
+            w,
+            "{} ({}, {})",
+            k.file,
+            k.kind.as_str(),
+            k.byte_order.as_str()
+        );
+        human_ids(w, &k.ids, "  ");
+    }
+    if let Some(m) = &r.merged {
+        say!(w, "merged:");
+        human_ids(w, m, "  ");
+    }
+}
+
+fn human_which(w: &mut String, r: &WhichReport) {
+    match &r.winner {
+        Some(s) => say!(w, "winner: {} segment {}", s.file, s.segment),
+        None => say!(w, "no loaded kernel covers that epoch"),
+    }
+    for s in &r.covering {
+        say!(w, "also covering: {} segment {}", s.file, s.segment);
+    }
+}
+
+fn human_gaps(w: &mut String, r: &GapsReport) {
+    if r.gaps.is_empty() {
+        say!(w, "{}: no gaps", r.id);
+    }
+    for [a, b] in &r.gaps {
+        say!(w, "{}: gap {} .. {}", r.id, bound(a), bound(b));
+    }
+}

@@ -1,0 +1,579 @@
+//! `coverage`, `which`, `gaps` and `reindex`: what the kernels of a metakernel (or of
+//! the files given) cover, answered from the coverage index (`coverage` table).
+//!
+//! Invariants:
+//! - A registered content whose location is intact is answered from its index entry,
+//!   reading no byte of the kernel; one with no entry yet is read once and its entry
+//!   written (backfill, under the home lock). Unregistered files are read directly.
+//! - Text kernels (extension `.t*`, NAIF's convention) are loaded in load order into
+//!   the [`TimeKernels`] pool, as CSPICE's `furnsh` would: the LSK and SCLKs in force
+//!   are the metakernel's (or the FILEs').
+//! - A kernel the reader refuses, or a missing time kernel, is a usage error (exit 2)
+//!   naming the file or what is missing.
+
+use std::path::{Path, PathBuf};
+
+use super::inspect::{Hint, resolve_hinted};
+use super::mk::{candidate_paths, entry_suffix, file_name};
+use super::{Ctx, Error, Result, absolute, intact};
+use crate::coverage::index::{IndexedKernel, summarize};
+use crate::coverage::report::{self, CoverageReport, GapsReport, KernelReport};
+use crate::coverage::{self as cov, KernelKind, Level, TimeKernels, Window};
+use crate::db::{self, Catalogue, CoverageRow};
+use crate::store::Sha256Hex;
+
+/// How bounds are given: ET seconds, ISO UTC, or (CK) encoded SCLK ticks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimeFormat {
+    Et,
+    Utc,
+    Sclk,
+}
+
+/// One binary kernel of the inputs, in load order.
+pub struct Binary {
+    pub file: String,
+    pub name: String,
+    pub sha256: Option<Sha256Hex>,
+    pub kernel: IndexedKernel,
+}
+
+/// The inputs of a coverage question: binary kernels and the text-kernel pool.
+pub struct Inputs {
+    pub binaries: Vec<Binary>,
+    pub time: TimeKernels,
+    /// Bytes of binary kernels read (0 when every answer came from the index).
+    pub bytes_read: u64,
+}
+
+fn cov_err(e: cov::Error) -> Error {
+    let hint = match &e {
+        cov::Error::Missing { .. } => {
+            " (load it from the metakernel or pass it as a FILE; `--time sclk` needs no clock)"
+        }
+        _ => "",
+    };
+    Error::Usage(format!("{}{hint}", error_chain(&e)))
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
+/// The index entry of the file at `path` (content `sha256`), read with the reader.
+pub fn index_file(path: &Path, sha256: &Sha256Hex) -> CoverageRow {
+    let (row, _) = index_counted(path, sha256);
+    row
+}
+
+fn index_counted(path: &Path, sha256: &Sha256Hex) -> (CoverageRow, u64) {
+    let name = path.display().to_string();
+    let mut row = CoverageRow {
+        sha256: sha256.clone(),
+        kind: None,
+        summary: None,
+        error: None,
+        indexed_at: db::now(),
+    };
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) => {
+            row.error = Some(format!("cannot open `{name}`: {e}"));
+            return (row, 0);
+        }
+    };
+    let mut src = cov::Counting::new(file);
+    match summarize(&mut src, &name) {
+        Ok(Some(k)) => {
+            row.kind = Some(k.kind.as_str().to_string());
+            row.summary = Some(k.encode());
+        }
+        Ok(None) => {}
+        Err(e) => row.error = Some(error_chain(&e)),
+    }
+    (row, src.bytes_read())
+}
+
+/// Whether a file name follows NAIF's text-kernel convention (`.t*` extension).
+fn is_text(name: &str) -> bool {
+    name.rsplit_once('.')
+        .is_some_and(|(_, ext)| ext.to_ascii_lowercase().starts_with('t'))
+}
+
+/// A path to load, with its content hash when the catalogue knows it intact.
+struct ToLoad {
+    path: PathBuf,
+    display: String,
+    sha256: Option<Sha256Hex>,
+}
+
+/// Collects the inputs: a metakernel's entries in load order, or the FILEs.
+pub fn gather(ctx: &Ctx<'_>, mk: Option<&str>, files: &[PathBuf]) -> Result<Inputs> {
+    let cat = Catalogue::open_existing(&ctx.home.catalogue()).ok();
+    let mut list = Vec::new();
+    if let Some(mk) = mk {
+        let loaded = super::mk::load(ctx, mk)?;
+        for e in &loaded.entries {
+            list.push(locate_entry(cat.as_ref(), &loaded.origin, &e.path)?);
+        }
+    }
+    for f in files {
+        let path = absolute(f);
+        if !path.exists() {
+            return Err(Error::NotFound(format!("no file `{}`", path.display())));
+        }
+        let display = path.display().to_string();
+        let sha256 = match &cat {
+            Some(c) => c.location(&display)?.filter(intact).map(|r| r.sha256),
+            None => None,
+        };
+        list.push(ToLoad {
+            path,
+            display,
+            sha256,
+        });
+    }
+    load_all(ctx, cat.as_ref(), list)
+}
+
+fn locate_entry(cat: Option<&Catalogue>, origin: &str, entry: &str) -> Result<ToLoad> {
+    let name = file_name(entry);
+    let exact = candidate_paths(origin, entry);
+    if let Some(cat) = cat
+        && let Some(r) = resolve_hinted(
+            cat,
+            name,
+            None,
+            &Hint {
+                exact: &exact,
+                suffix: Some(entry_suffix(entry)),
+            },
+        )?
+        && let Some(row) = cat.location(&r.path)?
+        && intact(&row)
+    {
+        return Ok(ToLoad {
+            path: PathBuf::from(&row.path),
+            display: row.path.clone(),
+            sha256: Some(row.sha256),
+        });
+    }
+    match exact.iter().find(|p| Path::new(p).is_file()) {
+        Some(p) => Ok(ToLoad {
+            path: PathBuf::from(p),
+            display: p.clone(),
+            sha256: None,
+        }),
+        None => Err(Error::NotFound(format!(
+            "kernel `{entry}` of `{origin}` is not present locally (run `kdb get` or `kdb scan`)"
+        ))),
+    }
+}
+
+fn load_all(ctx: &Ctx<'_>, cat: Option<&Catalogue>, list: Vec<ToLoad>) -> Result<Inputs> {
+    let mut inputs = Inputs {
+        binaries: Vec::new(),
+        time: TimeKernels::new(),
+        bytes_read: 0,
+    };
+    let mut backfill = Vec::new();
+    for t in list {
+        let name = file_name(&t.display).to_string();
+        if is_text(&name) {
+            let bytes = std::fs::read(&t.path)
+                .map_err(|e| Error::Usage(format!("cannot read `{}`: {e}", t.display)))?;
+            inputs.time.load(&t.display, &bytes).map_err(cov_err)?;
+            continue;
+        }
+        let cached = match (cat, &t.sha256) {
+            (Some(c), Some(sha)) => c.coverage_of(sha)?,
+            _ => None,
+        };
+        let row = match cached {
+            Some(row) => row,
+            None => {
+                let sha = t
+                    .sha256
+                    .clone()
+                    .unwrap_or_else(|| Sha256Hex::from_digest([0; 32]));
+                let (row, n) = index_counted(&t.path, &sha);
+                inputs.bytes_read += n;
+                if t.sha256.is_some() {
+                    backfill.push(row.clone());
+                }
+                row
+            }
+        };
+        if let Some(e) = &row.error {
+            return Err(Error::Usage(format!("`{}`: {e}", t.display)));
+        }
+        let Some(blob) = &row.summary else { continue };
+        let kernel = IndexedKernel::decode(blob)
+            .map_err(|e| Error::Usage(format!("`{}`: {e}", t.display)))?;
+        inputs.binaries.push(Binary {
+            file: t.display,
+            name,
+            sha256: t.sha256,
+            kernel,
+        });
+    }
+    if !backfill.is_empty() {
+        let (_lock, mut cat) = ctx.write()?;
+        cat.write(|tx| -> Result<()> {
+            for row in &backfill {
+                tx.upsert_coverage(row)?;
+            }
+            Ok(())
+        })?;
+    }
+    if std::env::var_os("KDB_DEBUG_READS").is_some() {
+        ctx.reporter.warn(&format!(
+            "read {} bytes of binary kernels",
+            inputs.bytes_read
+        ));
+    }
+    Ok(inputs)
+}
+
+/// `kdb reindex`: forgets every entry and indexes every binary content again from an
+/// intact location (or its store object). Returns (indexed, refused, unavailable).
+pub fn reindex(ctx: &Ctx<'_>) -> Result<(u64, u64, u64)> {
+    let (_lock, mut cat) = ctx.write()?;
+    cat.write(|tx| tx.clear_coverage().map_err(Error::from))?;
+    let todo = cat.unindexed()?;
+    let mut rows = Vec::new();
+    let mut unavailable = 0;
+    for sha in todo {
+        let object = ctx.home.object_path(&sha);
+        let path = if object.is_file() {
+            Some(object)
+        } else {
+            cat.locations_of(&sha)?
+                .into_iter()
+                .find(intact)
+                .map(|r| PathBuf::from(r.path))
+        };
+        match path {
+            Some(p) => rows.push(index_file(&p, &sha)),
+            None => unavailable += 1,
+        }
+    }
+    let refused = rows.iter().filter(|r| r.error.is_some()).count() as u64;
+    let indexed = rows.len() as u64 - refused;
+    cat.write(|tx| -> Result<()> {
+        for r in &rows {
+            tx.upsert_coverage(r)?;
+        }
+        Ok(())
+    })?;
+    Ok((indexed, refused, unavailable))
+}
+
+// ---------------------------------------------------------------- questions
+
+/// What `kdb coverage` is asked.
+pub struct CoverageQuery {
+    pub ids: Vec<String>,
+    pub level: Level,
+    pub time: TimeFormat,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub merge: bool,
+    pub need_av: bool,
+}
+
+/// An ID argument: a number, or a body or frame name known to the pool.
+fn parse_id(time: &TimeKernels, s: &str) -> Result<i32> {
+    if let Ok(n) = s.trim().parse::<i32>() {
+        return Ok(n);
+    }
+    time.bodies()
+        .code(s)
+        .or_else(|| time.frames().code(s))
+        .ok_or_else(|| Error::Usage(format!("`{s}` is neither a NAIF ID nor a known name")))
+}
+
+/// Per-kernel coverage windows: converted and bounded as asked.
+fn kernel_windows(
+    b: &Binary,
+    time: &mut TimeKernels,
+    ids: Option<&[i32]>,
+    q: &CoverageQuery,
+) -> Result<Vec<cov::IdCoverage>> {
+    let convert = b.kernel.kind == KernelKind::Ck && q.time != TimeFormat::Sclk;
+    let mut f = |id: i32, t: f64| time.ck_ticks_to_et(id, t);
+    let to_tdb: Option<cov::index::ToTdb<'_>> = if convert { Some(&mut f) } else { None };
+    b.kernel
+        .coverage(&b.file, ids, q.level, q.need_av, to_tdb)
+        .map_err(cov_err)
+}
+
+fn clip(w: &Window, span: Option<(f64, f64)>) -> Window {
+    match span {
+        None => w.clone(),
+        Some((a, b)) => Window::from_intervals(
+            w.intervals()
+                .iter()
+                .filter(|iv| iv[1] >= a && iv[0] <= b)
+                .map(|iv| [iv[0].max(a), iv[1].min(b)]),
+        ),
+    }
+}
+
+/// `kdb coverage`.
+pub fn coverage(inputs: &mut Inputs, q: &CoverageQuery) -> Result<CoverageReport> {
+    let ids = q
+        .ids
+        .iter()
+        .map(|s| parse_id(&inputs.time, s))
+        .collect::<Result<Vec<_>>>()?;
+    let ids = (!ids.is_empty()).then_some(ids.as_slice());
+    let span = match (&q.from, &q.to) {
+        (Some(a), Some(b)) => {
+            let a = inputs.time.parse_epoch(a).map_err(cov_err)?;
+            Some((a, inputs.time.parse_epoch(b).map_err(cov_err)?))
+        }
+        _ => None,
+    };
+    let bodies = inputs.time.bodies();
+    let frames = inputs.time.frames();
+    let mut per_kernel = Vec::new();
+    for b in &inputs.binaries {
+        let mut covs = kernel_windows(b, &mut inputs.time, ids, q)?;
+        if b.kernel.kind != KernelKind::Ck || q.time != TimeFormat::Sclk {
+            for c in &mut covs {
+                c.windows = clip(&c.windows, span);
+            }
+            covs.retain(|c| span.is_none() || !c.windows.is_empty());
+        }
+        per_kernel.push(covs);
+    }
+    let lsk = if q.time == TimeFormat::Utc {
+        Some(inputs.time.lsk().map_err(cov_err)?.clone())
+    } else {
+        None
+    };
+    let format = match &lsk {
+        Some(l) => report::Format::Utc(l),
+        None => report::Format::Seconds,
+    };
+    let mut kernels = Vec::new();
+    for (b, covs) in inputs.binaries.iter().zip(&per_kernel) {
+        let names = if b.kernel.kind == KernelKind::Spk {
+            &bodies
+        } else {
+            &frames
+        };
+        let mut ids = report::id_reports(covs, names, format).map_err(cov_err)?;
+        if b.kernel.kind == KernelKind::Ck && q.level == Level::Segment {
+            ids.iter_mut().for_each(|r| r.level = None);
+        }
+        kernels.push(KernelReport {
+            file: b.file.clone(),
+            name: b.name.clone(),
+            sha256: b.sha256.as_ref().map(|s| s.to_string()).unwrap_or_default(),
+            kind: b.kernel.kind,
+            byte_order: b.kernel.byte_order,
+            ids,
+        });
+    }
+    let merged = if q.merge {
+        let m = cov::binary::merge(per_kernel.iter().map(Vec::as_slice));
+        Some(report::id_reports(&m, &bodies, format).map_err(cov_err)?)
+    } else {
+        None
+    };
+    Ok(CoverageReport { kernels, merged })
+}
+
+/// Body (SPK) or frame (CK, binary PCK) questions of `which` and `gaps`.
+#[derive(Clone, Debug)]
+pub enum Target {
+    Body(String),
+    Frame(String),
+}
+
+fn target_id(time: &TimeKernels, t: &Target) -> Result<(i32, &'static [KernelKind])> {
+    match t {
+        Target::Body(s) => {
+            let id = match s.trim().parse::<i32>() {
+                Ok(n) => n,
+                Err(_) => time
+                    .bodies()
+                    .code(s)
+                    .ok_or_else(|| Error::Usage(format!("unknown body `{s}`")))?,
+            };
+            Ok((id, &[KernelKind::Spk]))
+        }
+        Target::Frame(s) => {
+            let id = match s.trim().parse::<i32>() {
+                Ok(n) => n,
+                Err(_) => {
+                    let code = time
+                        .frames()
+                        .code(s)
+                        .ok_or_else(|| Error::Usage(format!("unknown frame `{s}`")))?;
+                    class_id(time, code)
+                }
+            };
+            Ok((id, &[KernelKind::Ck, KernelKind::Pck]))
+        }
+    }
+}
+
+/// A frame's class ID (what CK and binary PCK segments carry), from the pool's
+/// `FRAME_<code>_CLASS_ID` when defined, else the frame code itself.
+fn class_id(time: &TimeKernels, code: i32) -> i32 {
+    let var = format!("FRAME_{code}_CLASS_ID");
+    match time.pool().numbers(&var) {
+        Ok(Some(v)) if v.len() == 1 && v[0].fract() == 0.0 => v[0] as i32,
+        _ => code,
+    }
+}
+
+/// `kdb which`: precedence among the inputs for one body or frame at one epoch.
+pub fn which(inputs: &mut Inputs, target: &Target, at: &str) -> Result<report::WhichReport> {
+    let (id, kinds) = target_id(&inputs.time, target)?;
+    let t = inputs.time.parse_epoch(at).map_err(cov_err)?;
+    let mut covers = Vec::new();
+    for b in &inputs.binaries {
+        if !kinds.contains(&b.kernel.kind) {
+            covers.push(Vec::new());
+            continue;
+        }
+        let mut f = |i: i32, x: f64| inputs.time.ck_ticks_to_et(i, x);
+        let conv: Option<cov::index::ToTdb<'_>> =
+            (b.kernel.kind == KernelKind::Ck).then_some(&mut f as cov::index::ToTdb<'_>);
+        covers.push(b.kernel.segment_covers(&[id], conv).map_err(cov_err)?);
+    }
+    let kc: Vec<cov::which::KernelCover<'_>> = inputs
+        .binaries
+        .iter()
+        .zip(&covers)
+        .map(|(b, c)| cov::which::KernelCover {
+            file: &b.file,
+            segments: c,
+        })
+        .collect();
+    let w = cov::which::which(&kc, id, t);
+    let seg = |h: &cov::which::Hit| report::WhichSegment {
+        file: h.file.clone(),
+        segment: h.segment,
+        kind: inputs.binaries.get(h.kernel).map(|b| b.kernel.kind),
+    };
+    Ok(report::WhichReport {
+        winner: w.winner.as_ref().map(seg),
+        covering: w.covering.iter().map(seg).collect(),
+    })
+}
+
+/// `kdb gaps`: holes in the union coverage (interval level for CK) inside `[from, to]`.
+pub fn gaps(
+    inputs: &mut Inputs,
+    target: &Target,
+    from: &str,
+    to: &str,
+    utc: bool,
+) -> Result<GapsReport> {
+    let (id, kinds) = target_id(&inputs.time, target)?;
+    let a = inputs.time.parse_epoch(from).map_err(cov_err)?;
+    let b = inputs.time.parse_epoch(to).map_err(cov_err)?;
+    if a > b {
+        return Err(Error::Usage(format!(
+            "`--from {from}` is after `--to {to}`"
+        )));
+    }
+    let mut windows = Vec::new();
+    for k in &inputs.binaries {
+        if !kinds.contains(&k.kernel.kind) {
+            continue;
+        }
+        let mut f = |i: i32, x: f64| inputs.time.ck_ticks_to_et(i, x);
+        let conv: Option<cov::index::ToTdb<'_>> =
+            (k.kernel.kind == KernelKind::Ck).then_some(&mut f as cov::index::ToTdb<'_>);
+        let covs = k
+            .kernel
+            .coverage(&k.file, Some(&[id]), Level::Interval, false, conv)
+            .map_err(cov_err)?;
+        windows.extend(covs.into_iter().map(|c| c.windows));
+    }
+    let g = cov::window::gaps(windows.iter(), a, b).unwrap_or_default();
+    let lsk = if utc {
+        Some(inputs.time.lsk().map_err(cov_err)?.clone())
+    } else {
+        None
+    };
+    let format = match &lsk {
+        Some(l) => report::Format::Utc(l),
+        None => report::Format::Seconds,
+    };
+    Ok(GapsReport {
+        id,
+        gaps: report::bounds(&g, format).map_err(cov_err)?,
+    })
+}
+
+/// A short "IDs and span" summary of one content for `list` and `aliases`
+/// (e.g. `spk 399,301,+3 1950-01-01..2050-01-01`), from its index entry.
+pub fn short_summary(cat: &Catalogue, sha256: &Sha256Hex) -> Option<String> {
+    let row = cat.coverage_of(sha256).ok()??;
+    let k = IndexedKernel::decode(row.summary.as_deref()?).ok()?;
+    let ids = k.ids();
+    let mut s = ids
+        .iter()
+        .take(3)
+        .map(i32::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    if ids.len() > 3 {
+        s.push_str(&format!(",+{}", ids.len() - 3));
+    }
+    if let Some((a, b)) = k.span()
+        && k.kind != KernelKind::Ck
+    {
+        s.push_str(&format!(" {}..{}", et_date(a), et_date(b)));
+    }
+    Some(s)
+}
+
+/// An ET as a calendar date (UTC within a minute, no LSK needed: TDB − UTC < 70 s).
+fn et_date(et: f64) -> String {
+    // J2000 (ET 0) is 2000-01-01T12:00, Unix day 10957.
+    let unix_days = 10_957 + (et / 86_400.0 + 0.5).floor() as i64;
+    civil(unix_days)
+}
+
+/// Days since 1970-01-01 → `YYYY-MM-DD` (proleptic Gregorian; H. Hinnant's algorithm).
+fn civil(unix_days: i64) -> String {
+    let z = unix_days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_from_et() {
+        assert_eq!(et_date(0.0), "2000-01-01");
+        assert_eq!(et_date(-43_200.0 + 1.0), "2000-01-01");
+        assert_eq!(et_date(86_400.0 * 366.0), "2001-01-01");
+        assert_eq!(et_date(-86_400.0 * 18_262.5), "1950-01-01");
+        assert_eq!(et_date(86_400.0 * 11_323.0), "2031-01-01");
+    }
+}
