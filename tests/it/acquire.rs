@@ -559,7 +559,7 @@ fn kill_9_during_get_never_leaves_a_half_acquired_metakernel() {
             if wrote {
                 wrote_then_killed += 1;
             } else {
-                budget = (budget * 5 / 4).min(2 * calibrated);
+                budget = (budget * 5 / 4).min(4 * calibrated);
             }
         } else {
             budget = budget * 3 / 4;
@@ -595,15 +595,16 @@ fn kill_9_during_get_never_leaves_a_half_acquired_metakernel() {
         assert_home_consistent(&env);
     }
     eprintln!("{interrupted} of 30 kills interrupted a get; budget {budget:?} from {calibrated:?}");
-    // Under the full suite on 2 cores: 25–30 of 30 interrupted, 20–26 after the first
-    // write. The floors sit about 3.5 standard deviations below those rates, so they
-    // do not flake, while a calibration that lets every get finish fails at once.
-    assert_kills_landed("kill -9 during get", interrupted, 30, 60);
+    // Measured: 23–30 of 30 interrupted; 11–26 after the first write (the low end with
+    // optimised dependencies, where a 3-kernel get takes ~130 ms and the part before
+    // the first write is a larger share). The floors stay below those rates, while a
+    // calibration that lets every get finish fails at once.
+    assert_kills_landed("kill -9 during get", interrupted, 30, 50);
     assert_kills_landed(
         "kill -9 during get, after the first write",
         wrote_then_killed,
         30,
-        40,
+        20,
     );
 }
 
