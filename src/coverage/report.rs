@@ -103,7 +103,7 @@ pub struct KernelReport {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct CoverageReport {
     pub kernels: Vec<KernelReport>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Always present (the contract's key); `null` unless `--merge` was asked.
     pub merged: Option<Vec<IdReport>>,
 }
 
