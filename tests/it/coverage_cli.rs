@@ -582,11 +582,17 @@ fn get_indexes_what_it_downloads() {
 fn coverage_json_always_has_kernels_and_merged() {
     let env = Env::new();
     let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let url = format!("file://{}/demo/pub/naif/DEMO/kernels/mk/demo.tm", repo.display());
+    let url = format!(
+        "file://{}/demo/pub/naif/DEMO/kernels/mk/demo.tm",
+        repo.display()
+    );
     env.ok(&["get", &url, "-y"]);
     let v = env.json(&["coverage", "--mk", "demo.tm"]);
     assert!(v["kernels"].is_array(), "{v}");
-    assert!(v.get("merged").is_some_and(serde_json::Value::is_null), "{v}");
+    assert!(
+        v.get("merged").is_some_and(serde_json::Value::is_null),
+        "{v}"
+    );
     let m = env.json(&["coverage", "--mk", "demo.tm", "--merge"]);
     assert!(m["merged"].is_array(), "{m}");
 }
