@@ -211,11 +211,6 @@ impl Ctx<'_> {
     }
 }
 
-/// The stat the catalogue recorded for a location when it was hashed.
-pub fn recorded_stamp(row: &db::LocationRow) -> store::FileStamp {
-    row.stamp
-}
-
 /// The path still holds the bytes the catalogue recorded: its stat (following a
 /// link) is unchanged since it was hashed.
 pub fn intact(row: &db::LocationRow) -> bool {

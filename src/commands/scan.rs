@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::{Ctx, Error, Result, absolute, recorded_stamp};
+use super::{Ctx, Error, Result, absolute};
 use crate::db::{self, LocationKind, LocationRow, NewKernel};
 use crate::kernel::{self, Detection};
 use crate::store::{FileStamp, Sha256Hex, fsio, hash};
@@ -178,7 +178,7 @@ pub fn run(ctx: &Ctx<'_>, opts: &ScanOptions) -> Result<ScanReport> {
     // Content already hashed, by stat, so a link to a known file needs no re-hash.
     let mut by_stamp: HashMap<FileStamp, Sha256Hex> = known
         .values()
-        .map(|l| (recorded_stamp(l), l.sha256.clone()))
+        .map(|l| (l.stamp, l.sha256.clone()))
         .collect();
     let now = db::now();
     let mission_of = |key: &str| {
@@ -314,7 +314,7 @@ impl ScanPlan {
         match known.get(&key) {
             Some(row)
                 if row.kind == LocationKind::Symlink
-                    && recorded_stamp(row) == stamp
+                    && row.stamp == stamp
                     && row.link_target.as_deref() == link.to_str() =>
             {
                 self.unchanged.push(row.clone());
@@ -338,7 +338,7 @@ impl ScanPlan {
         known: &HashMap<String, LocationRow>,
     ) {
         match known.get(&key) {
-            Some(row) if row.kind == LocationKind::File && recorded_stamp(row) == stamp => {
+            Some(row) if row.kind == LocationKind::File && row.stamp == stamp => {
                 self.seen.insert(key);
                 self.unchanged.push(row.clone());
             }
