@@ -198,7 +198,7 @@ mod tests {
         };
         assert_eq!(
             serde_json::to_string(&r).unwrap(),
-            r#"{"kernels":[{"file":"/k/de.bsp","name":"de.bsp","sha256":"ab","type":"spk","byte_order":"LTL-IEEE","ids":[{"id":399,"name":"EARTH","windows":[[-1.5,"2000-01-01T00:00:00.000"]]}]}]}"#
+            r#"{"kernels":[{"file":"/k/de.bsp","name":"de.bsp","sha256":"ab","type":"spk","byte_order":"LTL-IEEE","ids":[{"id":399,"name":"EARTH","windows":[[-1.5,"2000-01-01T00:00:00.000"]]}]}],"merged":null}"#
         );
         let w = WhichReport {
             winner: Some(WhichSegment {
