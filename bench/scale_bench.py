@@ -553,4 +553,5 @@ def main():
         log("removed")
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -141,27 +141,27 @@ impl Staged {
 
 impl Staged {
     /// Adopts a finished resumable download (see [`open_partial`]) as staged bytes:
-    /// the partial file is renamed over a freshly reserved temporary name in `dir`
-    /// (so no existing entry is ever replaced), or, when `dir` is on another
+    /// the partial file (`file` is its open handle) is renamed to a fresh temporary
+    /// name in `dir` (never replacing an entry), or, when `dir` is on another
     /// filesystem, streamed into one and re-hashed. `sha256` and `len` are what the
     /// caller computed while writing the partial; the length is checked against the
     /// file.
     pub fn adopt_partial(
         partial: &Path,
+        file: File,
         dir: &Path,
         sha256: Sha256Hex,
         len: u64,
     ) -> Result<Staged, Error> {
-        let reserved = temp_file_in(dir)?.into_temp_path();
-        match fs::rename(partial, &reserved) {
-            Ok(()) => {}
+        let reserved = match move_to_fresh_name(partial, dir) {
+            Ok(path) => path,
             Err(e) if e.raw_os_error() == Some(EXDEV) => {
-                drop(reserved);
+                drop(file);
                 return adopt_partial_by_copy(partial, dir, sha256, len);
             }
             Err(e) => return Err(Error::io("move partial download", partial, e)),
-        }
-        let file = File::open(&reserved).map_err(|e| Error::io("open", &reserved, e))?;
+        };
+        // The handle still names the same inode after the rename.
         let actual = file
             .metadata()
             .map_err(|e| Error::io("stat", &reserved, e))?
@@ -180,6 +180,41 @@ impl Staged {
             durable: false,
         })
     }
+}
+
+/// Renames `from` to a new temporary name in `dir` without ever replacing an entry
+/// there: `renameat2(RENAME_NOREPLACE)` to a fresh name, or, where the filesystem
+/// lacks it, a rename over a name just reserved by creating it exclusively.
+fn move_to_fresh_name(from: &Path, dir: &Path) -> io::Result<tempfile::TempPath> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    for _ in 0..8 {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let to = dir.join(format!(
+            "{TEMP_PREFIX}a{}-{n}-{nanos:x}",
+            std::process::id()
+        ));
+        match rustix::fs::renameat_with(
+            rustix::fs::CWD,
+            from,
+            rustix::fs::CWD,
+            &to,
+            rustix::fs::RenameFlags::NOREPLACE,
+        ) {
+            Ok(()) => return tempfile::TempPath::try_from_path(to),
+            Err(rustix::io::Errno::EXIST) => continue,
+            Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS) => break,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let reserved = temp_file_in(dir)
+        .map_err(|e| io::Error::other(e.to_string()))?
+        .into_temp_path();
+    fs::rename(from, &reserved)?;
+    Ok(reserved)
 }
 
 fn adopt_partial_by_copy(
@@ -245,42 +280,55 @@ pub fn append_journal(path: &Path, bytes: &[u8]) -> Result<(), Error> {
 
 /// Opens the resumable partial download at `path` for reading and appending,
 /// creating it when absent and never truncating it, under an exclusive advisory
-/// lock so that two processes never append to one partial. `None` when another
-/// process holds the lock. A partial is only ever a regular file kdb created: a
-/// symlink or other non-directory entry found at `path` is removed first, and the
-/// opened file is checked to be the entry at `path` (nothing swapped in between).
-pub fn open_partial(path: &Path) -> Result<Option<File>, Error> {
-    use std::os::unix::fs::MetadataExt;
-    if let Ok(meta) = fs::symlink_metadata(path)
-        && !meta.is_file()
-    {
-        if meta.is_dir() {
+/// lock so that two processes never append to one partial. Returns the file and its
+/// length; `None` when another process holds the lock. A partial is only ever a
+/// regular file kdb created: the open refuses to follow a symlink (`O_NOFOLLOW`), and
+/// a symlink or other non-directory entry found at `path` is removed and the open
+/// retried once. Two system calls for a new partial: open, fstat (then the lock).
+pub fn open_partial(path: &Path) -> Result<Option<(File, u64)>, Error> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let open = || {
+        fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+            .open(path)
+    };
+    let mut retried = false;
+    let (file, len) = loop {
+        let not_a_file = match open() {
+            Ok(file) => {
+                let meta = file.metadata().map_err(|e| Error::io("stat", path, e))?;
+                if meta.is_file() {
+                    break (file, meta.len());
+                }
+                true
+            }
+            // A symlink at `path` (`ELOOP` under `O_NOFOLLOW`).
+            Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => true,
+            Err(e) if e.kind() == io::ErrorKind::IsADirectory => {
+                return Err(Error::io(
+                    "open partial download",
+                    path,
+                    io::Error::other("a directory is in the way"),
+                ));
+            }
+            Err(e) => return Err(Error::io("open partial download", path, e)),
+        };
+        if not_a_file && retried {
             return Err(Error::io(
                 "open partial download",
                 path,
-                io::Error::other("a directory is in the way"),
+                io::Error::other("the entry changed while it was being opened"),
             ));
         }
         remove_entry(path)?;
-    }
-    let file = fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(path)
-        .map_err(|e| Error::io("open partial download", path, e))?;
-    let opened = file.metadata().map_err(|e| Error::io("stat", path, e))?;
-    let at_path = fs::symlink_metadata(path).map_err(|e| Error::io("stat", path, e))?;
-    if !at_path.is_file() || (opened.dev(), opened.ino()) != (at_path.dev(), at_path.ino()) {
-        return Err(Error::io(
-            "open partial download",
-            path,
-            io::Error::other("the entry changed while it was being opened"),
-        ));
-    }
+        retried = true;
+    };
     match file.try_lock() {
-        Ok(()) => Ok(Some(file)),
+        Ok(()) => Ok(Some((file, len))),
         Err(fs::TryLockError::WouldBlock) => Ok(None),
         Err(fs::TryLockError::Error(e)) => Err(Error::io("lock", path, e)),
     }
@@ -400,6 +448,11 @@ impl DirSyncs {
     /// Records the directory holding `entry`.
     pub fn add(&mut self, entry: &Path) {
         self.0.insert(parent(entry).to_path_buf());
+    }
+
+    /// Adds the directories `other` recorded.
+    pub fn merge(&mut self, other: DirSyncs) {
+        self.0.extend(other.0);
     }
 
     pub fn sync(self) -> Result<(), Error> {

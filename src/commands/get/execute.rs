@@ -88,22 +88,16 @@ pub(crate) fn arrived(
     })
 }
 
-/// Persists a verified download as its object (read-only, directory sync batched).
+/// Persists a verified download as its object (read-only, directory sync batched;
+/// the object's shard directory exists).
 pub(crate) fn persist_object(
     ctx: &Ctx<'_>,
     d: crate::remote::fetch::Downloaded,
     dir_syncs: &mut fsio::DirSyncs,
-    made: &mut std::collections::HashSet<PathBuf>,
 ) -> std::result::Result<(Sha256Hex, PathBuf, u64, Validators), crate::store::Error> {
     let sha = d.staged.sha256().clone();
     let len = d.staged.len();
     let object = ctx.home.object_path(&sha);
-    // One `mkdir` per object shard per run, not one per kernel.
-    let shard = object.parent().unwrap_or(Path::new("/")).to_path_buf();
-    if !made.contains(&shard) {
-        fsio::create_dir_all(&shard)?;
-        made.insert(shard);
-    }
     d.staged.persist_batched(&object, true, true, dir_syncs)?;
     Ok((sha, object, len, d.validators))
 }

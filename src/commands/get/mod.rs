@@ -23,7 +23,7 @@ mod locate;
 mod present;
 mod update;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -434,25 +434,18 @@ fn download(
         arrivals: Vec::new(),
         now: db::now(),
     };
-    let mut dir_syncs = fsio::DirSyncs::default();
-    let mut made = HashSet::new();
-    for (req, result) in requests.iter().zip(results) {
-        let persisted = result.map_err(FailureCause::Download).and_then(|d| {
-            execute::persist_object(ctx, d, &mut dir_syncs, &mut made).map_err(FailureCause::Store)
-        });
+    let persisted = persist_all(ctx, &requests, out.now, results)?;
+    for (req, persisted) in requests.iter().zip(persisted) {
         match persisted {
-            Ok((sha, object, len, validators)) => {
+            Ok(Persisted {
+                sha,
+                object,
+                len,
+                arrived,
+            }) => {
                 report.downloaded += 1;
                 report.downloaded_bytes += len;
-                out.arrivals.push(execute::arrived(
-                    &req.name,
-                    req.url.as_str(),
-                    validators,
-                    &sha,
-                    &object,
-                    len,
-                    out.now,
-                )?);
+                out.arrivals.push(arrived);
                 out.objects.insert(req.url.to_string(), (sha, object));
             }
             Err(error) => report.failed.push(Failure {
@@ -462,9 +455,180 @@ fn download(
             }),
         }
     }
-    dir_syncs.sync()?;
     super::crash_point("renamed");
     Ok(out)
+}
+
+/// A download persisted as its object, classified and indexed.
+struct Persisted {
+    sha: Sha256Hex,
+    object: PathBuf,
+    len: u64,
+    arrived: execute::Arrived,
+}
+
+/// Threads for per-file work (renames, links, classification): file system calls
+/// wait on directory locks and the journal more than on the CPU.
+const FILE_THREADS: usize = 8;
+
+/// Renames every durable download into the store as its object, then classifies and
+/// indexes it, on [`FILE_THREADS`] threads; the object directories are synced once,
+/// before this returns. Contents that arrived under several URLs are persisted once.
+fn persist_all(
+    ctx: &Ctx<'_>,
+    requests: &[DownloadRequest],
+    now: crate::content::Timestamp,
+    results: Vec<std::result::Result<fetch::Downloaded, fetch::FetchError>>,
+) -> Result<Vec<std::result::Result<Persisted, FailureCause>>> {
+    use rayon::prelude::*;
+    // One `mkdir` per object shard per run, not one per kernel.
+    let shards: BTreeSet<PathBuf> = results
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .filter_map(|d| {
+            ctx.home
+                .object_path(d.staged.sha256())
+                .parent()
+                .map(Path::to_path_buf)
+        })
+        .collect();
+    for shard in &shards {
+        fsio::create_dir_all(shard)?;
+    }
+    let mut first_of: HashMap<Sha256Hex, usize> = HashMap::new();
+    let jobs: Vec<(
+        bool,
+        std::result::Result<fetch::Downloaded, fetch::FetchError>,
+    )> = results
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let first = r
+                .as_ref()
+                .is_ok_and(|d| *first_of.entry(d.staged.sha256().clone()).or_insert(i) == i);
+            (first, r)
+        })
+        .collect();
+    let dir_syncs = std::sync::Mutex::new(fsio::DirSyncs::default());
+    let pool = file_pool(ctx)?;
+    let persisted: Vec<_> = pool.install(|| {
+        jobs.into_par_iter()
+            .map(|(first, result)| {
+                let d = result.map_err(FailureCause::Download)?;
+                let mut syncs = fsio::DirSyncs::default();
+                let (sha, object, len, validators) = if first {
+                    execute::persist_object(ctx, d, &mut syncs).map_err(FailureCause::Store)?
+                } else {
+                    // The same bytes under another URL: its first arrival persists them.
+                    let sha = d.staged.sha256().clone();
+                    (
+                        sha.clone(),
+                        ctx.home.object_path(&sha),
+                        d.staged.len(),
+                        d.validators,
+                    )
+                };
+                if let Ok(mut all) = dir_syncs.lock() {
+                    all.merge(syncs);
+                }
+                Ok((sha, object, len, validators))
+            })
+            .collect()
+    });
+    dir_syncs
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .sync()?;
+    // Classification reads each object once; the rows are written in one transaction
+    // later, so the objects are durable (and their directories synced) before that.
+    let arrived: Vec<_> = pool.install(|| {
+        persisted
+            .into_par_iter()
+            .zip(requests.par_iter())
+            .map(|(persisted, req)| {
+                let (sha, object, len, validators) = persisted?;
+                let arrived = execute::arrived(
+                    &req.name,
+                    req.url.as_str(),
+                    validators,
+                    &sha,
+                    &object,
+                    len,
+                    now,
+                )
+                .map_err(|e| {
+                    FailureCause::Store(crate::store::Error::io(
+                        "classify",
+                        &object,
+                        std::io::Error::other(e.to_string()),
+                    ))
+                })?;
+                Ok(Persisted {
+                    sha,
+                    object,
+                    len,
+                    arrived,
+                })
+            })
+            .collect()
+    });
+    Ok(arrived)
+}
+
+/// Lays out each `(entry, destination)` (distinct destinations) on [`FILE_THREADS`]
+/// threads, then syncs the directories that changed, once each.
+fn lay_out_all(
+    ctx: &Ctx<'_>,
+    todo: &[(&plan::RemoteEntry, &PathBuf)],
+    plan: &Acquisition,
+    mission: &str,
+    downloads: &Downloads,
+) -> Result<Vec<LocationRow>> {
+    use rayon::prelude::*;
+    let dir_syncs = std::sync::Mutex::new(fsio::DirSyncs::default());
+    let rows: Result<Vec<LocationRow>> = file_pool(ctx)?.install(|| {
+        todo.par_iter()
+            .map(|&(e, dest)| {
+                let url = e.url.as_str();
+                let (sha, object) = match (downloads.objects.get(url), plan.present.get(url)) {
+                    (Some((sha, object)), _) => (sha.clone(), object.clone()),
+                    (None, Some(row)) => (row.sha256.clone(), execute::content_path(ctx, row)),
+                    (None, None) => unreachable!("every missing entry was downloaded"),
+                };
+                let placed = execute::Placement {
+                    dest,
+                    object: &object,
+                    sha: &sha,
+                    entry: e,
+                    mission,
+                    copy: plan.copies,
+                };
+                let mut syncs = fsio::DirSyncs::default();
+                let row = execute::lay_out(&placed, downloads.now, &mut syncs)?;
+                if let Ok(mut all) = dir_syncs.lock() {
+                    all.merge(syncs);
+                }
+                Ok(row)
+            })
+            .collect()
+    });
+    let rows = rows?;
+    dir_syncs
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .sync()?;
+    Ok(rows)
+}
+
+/// The thread pool for per-file work.
+fn file_pool(ctx: &Ctx<'_>) -> Result<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(FILE_THREADS)
+        .build()
+        .map_err(|e| {
+            crate::store::Error::io("start threads", &ctx.home.tmp(), std::io::Error::other(e))
+                .into()
+        })
 }
 
 /// Lays out the mission tree: every entry's path links to (or copies) its content.
@@ -506,26 +670,7 @@ fn lay_out_tree(
     if !todo.is_empty() {
         ctx.home.journal_dirs(dirs.iter().map(PathBuf::as_path))?;
     }
-    let mut rows = Vec::new();
-    let mut dir_syncs = fsio::DirSyncs::default();
-    for (e, dest) in todo {
-        let url = e.url.as_str();
-        let (sha, object) = match (downloads.objects.get(url), plan.present.get(url)) {
-            (Some((sha, object)), _) => (sha.clone(), object.clone()),
-            (None, Some(row)) => (row.sha256.clone(), execute::content_path(ctx, row)),
-            (None, None) => unreachable!("every missing entry was downloaded"),
-        };
-        let placed = execute::Placement {
-            dest,
-            object: &object,
-            sha: &sha,
-            entry: e,
-            mission,
-            copy: plan.copies,
-        };
-        rows.push(execute::lay_out(&placed, downloads.now, &mut dir_syncs)?);
-    }
-    dir_syncs.sync()?;
+    let rows = lay_out_all(ctx, &todo, plan, mission, downloads)?;
     let paths: Vec<&str> = rows.iter().map(|r| r.path.as_str()).collect();
     let old_rows = cat.locations_at(&paths)?;
     Ok(rows

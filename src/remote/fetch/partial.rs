@@ -104,21 +104,18 @@ impl Partial {
         let key = key(url);
         let path = partial_dir.join(&key);
         let sidecar_path = partial_dir.join(format!("{key}.json"));
-        let Some(file) = fsio::open_partial(&path)? else {
+        let Some((file, on_disk)) = fsio::open_partial(&path)? else {
             return Partial::private(tmp_dir, &key, url);
         };
         let mut partial = Partial::empty(path, Some(sidecar_path), file, url);
-        let meta = partial.read_sidecar();
-        let on_disk = partial
-            .file
-            .metadata()
-            .map_err(|e| store::Error::io("stat", &partial.path, e))?
-            .len();
-        match meta {
+        if on_disk == 0 {
+            // A new (or empty) partial: nothing to resume, nothing to truncate.
+            return Ok(partial);
+        }
+        match partial.read_sidecar() {
             Some(meta)
                 if meta.url == url.as_str()
                     && meta.if_range().is_some()
-                    && on_disk > 0
                     && meta.size.is_none_or(|size| on_disk < size) =>
             {
                 partial.meta = meta;
@@ -140,11 +137,13 @@ impl Partial {
             fsio::TEMP_PREFIX,
             std::process::id()
         ));
-        let file = fsio::open_partial(&path)?.ok_or_else(|| {
+        let (file, on_disk) = fsio::open_partial(&path)?.ok_or_else(|| {
             store::Error::io("lock", &path, io::Error::other("locked by another process"))
         })?;
         let mut partial = Partial::empty(path, None, file, url);
-        partial.reset()?;
+        if on_disk > 0 {
+            partial.reset()?;
+        }
         Ok(partial)
     }
 
@@ -275,7 +274,7 @@ impl Partial {
             head,
             ..
         } = self;
-        let mut staged = Staged::adopt_partial(&path, tmp_dir, sha256, len)?;
+        let mut staged = Staged::adopt_partial(&path, file, tmp_dir, sha256, len)?;
         // Durable before it is renamed anywhere (invariant 3). A large body is synced
         // here, on a blocking thread while other transfers go on, so its flush
         // overlaps the network; small ones are left to one batch flush by the caller
@@ -283,7 +282,6 @@ impl Partial {
         if len >= SYNC_IN_TASK_MIN {
             staged.sync()?;
         }
-        drop(file);
         if let Some(sidecar) = sidecar_path {
             fsio::remove_entry(&sidecar)?;
         }
