@@ -364,6 +364,86 @@ pub fn by_url(items: &[(Url, String)], probes: Vec<Probe>) -> HashMap<String, Pr
         .collect()
 }
 
+/// `kdb coverage|which|gaps --mk URL` on an http(s) metakernel: its text kernels
+/// are fetched (they are small and give the times and names), its binary kernels
+/// are probed — no kernel body is downloaded. A kernel whose coverage cannot be
+/// probed is left out with a warning naming it and why. Fresh probes are cached.
+pub fn remote_inputs(
+    ctx: &crate::commands::Ctx<'_>,
+    net: &crate::remote::fetch::FetchConfig,
+    mk_url: &str,
+) -> crate::commands::Result<crate::commands::coverage::Inputs> {
+    use crate::commands::Error;
+    use crate::remote::fetch::Conditional;
+    let url =
+        Url::parse(mk_url).map_err(|e| Error::Usage(format!("invalid URL `{mk_url}`: {e}")))?;
+    let session = Session::new(net);
+    let fetched = match session.fetch_text(&url, None) {
+        Ok(Conditional::Fetched(f)) => f,
+        Ok(Conditional::NotModified) => {
+            return Err(Error::Usage(format!("`{url}` answered 304 to a plain GET")));
+        }
+        Err(e) if e.is_not_found() => {
+            return Err(Error::NotFound(format!("no metakernel at `{url}`")));
+        }
+        Err(e) => return Err(Error::Remote(Box::new(e))),
+    };
+    let loaded = crate::commands::mk::parse(fetched.final_url.to_string(), &fetched.bytes)?;
+    let plan = crate::commands::plan::plan(&fetched.final_url, &loaded)?;
+    let mut time = crate::coverage::TimeKernels::new();
+    let mut items = Vec::new();
+    let mut once = std::collections::HashSet::new();
+    for e in &plan.entries {
+        let text = e
+            .name
+            .rsplit_once('.')
+            .is_some_and(|(_, ext)| ext.to_ascii_lowercase().starts_with('t'));
+        if text {
+            let f = match session.fetch_text(&e.url, None) {
+                Ok(Conditional::Fetched(f)) => f,
+                Ok(Conditional::NotModified) => continue,
+                Err(err) => return Err(Error::Remote(Box::new(err))),
+            };
+            time.load(e.url.as_str(), &f.bytes)
+                .map_err(|err| Error::Usage(crate::error_chain(&err)))?;
+        } else if once.insert(e.url.to_string()) {
+            items.push((e.url.clone(), e.name.clone()));
+        }
+    }
+    // The probe cache is read and written under the home lock.
+    let (_lock, mut cat) = ctx.write()?;
+    let probes = probe_all(&session, &cat, &items)?;
+    let rows = cache_rows(&items, &probes);
+    let mut inputs = crate::commands::coverage::Inputs {
+        binaries: Vec::new(),
+        time,
+        bytes_read: probes.iter().map(|p| p.bytes).sum(),
+    };
+    for ((url, name), p) in items.iter().zip(probes) {
+        match p.outcome {
+            Probed::Daf(kernel) => inputs.binaries.push(crate::commands::coverage::Binary {
+                file: url.to_string(),
+                name: name.clone(),
+                sha256: None,
+                kernel,
+            }),
+            Probed::NotDaf { .. } => {}
+            Probed::Unknown { reason } => ctx.reporter.warn(&format!(
+                "`{url}` left out: coverage unknown ({reason}); download it to read it"
+            )),
+        }
+    }
+    if !rows.is_empty() {
+        cat.write(|tx| -> crate::commands::Result<()> {
+            for row in &rows {
+                tx.upsert_probe(row)?;
+            }
+            Ok(())
+        })?;
+    }
+    Ok(inputs)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -216,6 +216,50 @@ fn window_skips_kernels_without_segments_in_it() {
 }
 
 #[test]
+fn coverage_of_a_remote_metakernel_downloads_no_kernel() {
+    let (dir, mk) = small_archive(&spk(&[(-5, 1000.0, 2000.0), (-7, 5.0, 6.0)], 20, 0, 64));
+    let server = HttpServer::start(dir.path());
+    let env = Env::new();
+    let v = env.json(&["coverage", "--mk", &server.url(&mk)]);
+    let kernels = v["kernels"].as_array().unwrap();
+    let summary: Vec<(String, i64, f64, f64)> = kernels
+        .iter()
+        .flat_map(|k| {
+            k["ids"].as_array().unwrap().iter().map(move |id| {
+                (
+                    k["name"].as_str().unwrap().to_owned(),
+                    id["id"].as_i64().unwrap(),
+                    id["windows"][0][0].as_f64().unwrap(),
+                    id["windows"][0][1].as_f64().unwrap(),
+                )
+            })
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("in.bsp".to_owned(), -5, 0.0, 100.0),
+            ("out.bsp".to_owned(), -5, 1000.0, 2000.0),
+            ("faulty.bsp".to_owned(), -7, 5.0, 6.0),
+            ("faulty.bsp".to_owned(), -5, 1000.0, 2000.0),
+        ]
+    );
+    for p in ["in", "out", "faulty"] {
+        let sent = server.body_bytes_sent_to(&format!("/M/kernels/spk/{p}.bsp"));
+        assert!(sent <= 3 * 1024, "{p}: {sent} bytes");
+    }
+    assert_eq!(env.count("kernels"), 0);
+    assert_eq!(env.count("probes"), 3);
+    // `which` and `gaps` take the remote metakernel too.
+    let w = env.json(&["which", &server.url(&mk), "--body", "-5", "--at", "ET:50"]);
+    assert!(
+        w["winner"]["file"].as_str().unwrap().ends_with("/in.bsp"),
+        "{w}"
+    );
+    nothing_outside_home(&env);
+}
+
+#[test]
 fn hostile_servers_end_in_a_download_or_a_clear_error() {
     // faulty.bsp lies outside the window: it is taken only when its coverage is unknown.
     let far = spk(&[(-5, 1000.0, 2000.0)], 20, 0, 64);
@@ -459,6 +503,21 @@ fn windowed_get_answers_like_the_full_one_and_saves_bytes() {
     assert_eq!(v["compared"], 3000);
     // The window crosses gaps: the "insufficient data" errors were compared too.
     assert!(v["errors"].as_u64().unwrap() > 10, "{v}");
+
+    // `coverage --mk URL` (probes only) equals the local reader on the full get.
+    let seg = ["--level", "segment", "--json"];
+    let remote = full_env.json(&[&["coverage", "--mk", url.as_str()][..], &seg[..2]].concat());
+    let local = full_env.json(&[&["coverage", "--mk", full_mk.as_str()][..], &seg[..2]].concat());
+    let ids = |v: &Value| -> Vec<(Value, Value)> {
+        v["kernels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| (k["name"].clone(), k["ids"].clone()))
+            .collect()
+    };
+    assert_eq!(ids(&remote), ids(&local));
+    assert_eq!(ids(&remote).len(), s.files - 3);
 
     // `update` keeps the window.
     let mk_file = s.dir.path().join("M/kernels/mk/synth.tm");
