@@ -11,11 +11,11 @@ SpiceyPy, and a differential check of a windowed metakernel against the full one
       10-week files, and DIR/kernels/mk/synth.tm (PATH_VALUES '..'), in load order.
       Prints {"weeks": [[start_et, end_et]...], "files": N}.
 
-  compare FULL_MK WINDOW_MK FROM TO N SEED
-      N random epochs (uniform, seeded) in [str2et(FROM), str2et(TO)]; for each:
-      spkezr/spkpos (-121 from 10 and 199; NONE and LT+S), spkezr 199 from 10,
-      pxform J2000 -> KDB_SC, ckgp -121000 (tol 0), each through the full metakernel
-      then through the windowed one (kclear between). Doubles compared as IEEE bit
+  compare FULL_MK WINDOW_MK FROM TO N SEED [QUERIES_JSON]
+      N random epochs (uniform, seeded) in [str2et(FROM), str2et(TO)]; for each, the
+      queries (default SYNTH_QUERIES: spkezr/spkpos of -121 from 10 and 199, NONE and
+      LT+S, spkezr 199 from 10, pxform J2000 -> KDB_SC, ckgp -121000 with tol 0),
+      through the full metakernel then through the windowed one (kclear between). Doubles compared as IEEE bit
       patterns; errors compared by their short message.
       Prints {"compared": n, "errors": e, "mismatches": [...first 10...]}.
 """
@@ -140,18 +140,34 @@ def flat(v):
     return out
 
 
-def evaluate(mk, ets):
+SYNTH_QUERIES = {
+    "spkezr": [["-121", "10", "NONE"], ["-121", "10", "LT+S"], ["199", "10", "NONE"]],
+    "spkpos": [["-121", "199", "NONE"]],
+    "pxform": [["J2000", "KDB_SC"]],
+    "ckgp": [[-121000, -121, "J2000"]],
+}
+
+
+def queries(spec, et):
+    out = []
+    for t, o, ab in spec.get("spkezr", []):
+        out.append(lambda t=t, o=o, ab=ab: sp.spkezr(t, et, "J2000", ab, o))
+    for t, o, ab in spec.get("spkpos", []):
+        out.append(lambda t=t, o=o, ab=ab: sp.spkpos(t, et, "J2000", ab, o))
+    for a, b in spec.get("pxform", []):
+        out.append(lambda a=a, b=b: sp.pxform(a, b, et))
+    for inst, clock, ref in spec.get("ckgp", []):
+        out.append(lambda i=inst, c=clock, r=ref: sp.ckgp(i, sp.sce2c(c, et), 0.0, r))
+    return out
+
+
+def evaluate(mk, ets, spec):
     sp.kclear()
     sp.furnsh(mk)
     results = []
     for et in ets:
         row = []
-        for f in (lambda: sp.spkezr("-121", et, "J2000", "NONE", "10"),
-                  lambda: sp.spkezr("-121", et, "J2000", "LT+S", "10"),
-                  lambda: sp.spkpos("-121", et, "J2000", "NONE", "199"),
-                  lambda: sp.spkezr("199", et, "J2000", "NONE", "10"),
-                  lambda: sp.pxform("J2000", "KDB_SC", et),
-                  lambda: sp.ckgp(-121000, sp.sce2c(-121, et), 0.0, "J2000")):
+        for f in queries(spec, et):
             try:
                 row.append(["ok", flat(f())])
             except SpiceyError as e:
@@ -162,15 +178,15 @@ def evaluate(mk, ets):
     return results
 
 
-def compare(full, window, frm, to, n, seed):
+def compare(full, window, frm, to, n, seed, spec):
     sp.kclear()
     sp.furnsh(full)
     a, b = sp.str2et(frm), sp.str2et(to)
     sp.kclear()
     rng = random.Random(seed)
     ets = [a + (b - a) * rng.random() for _ in range(n)]
-    ref = evaluate(full, ets)
-    got = evaluate(window, ets)
+    ref = evaluate(full, ets, spec)
+    got = evaluate(window, ets, spec)
     mismatches, errors, compared = [], 0, 0
     for et, r, g in zip(ets, ref, got):
         for j, (x, y) in enumerate(zip(r, g)):
@@ -189,6 +205,7 @@ if __name__ == "__main__":
     if sys.argv[1] == "make":
         make(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
     elif sys.argv[1] == "compare":
-        compare(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6]), int(sys.argv[7]))
+        spec = json.loads(sys.argv[8]) if len(sys.argv) > 8 else SYNTH_QUERIES
+        compare(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6]), int(sys.argv[7]), spec)
     else:
         sys.exit("usage: window_oracle.py make|compare ...")

@@ -19,6 +19,10 @@
 //! bodies or whose ID divided by 1000 is (the spacecraft bus convention:
 //! −121000 → −121); binary PCKs are judged on time alone.
 //!
+//! When every kernel of a kind (SPK, CK, binary PCK) would be skipped, the smallest
+//! is kept ([`keep_one_per_kind`]): CSPICE's error for "no file of this kind loaded"
+//! differs from its answer for "no data", found on the real Cassini subset.
+//!
 //! Why this keeps SPICE's answers inside the window bit for bit: SPICE evaluates an
 //! epoch from the last-loaded segment whose descriptor bounds contain it; a skipped
 //! kernel has no segment whose bounds meet the window, so no epoch inside the window
@@ -229,47 +233,45 @@ pub(super) fn select(
             }
     };
 
-    let mut entries = Vec::with_capacity(plan.entries.len());
-    let mut skipped = Vec::new();
-    let mut bytes_saved = 0u64;
-    let mut skipped_urls = HashSet::new();
-    for (i, e) in plan.entries.iter().enumerate() {
-        let p = probes.get(e.url.as_str());
-        let size = p.and_then(|p| p.size);
-        let (decision, reason) = match p.map(|p| &p.outcome) {
-            None => (Decision::Taken, "text kernel".to_owned()),
-            Some(Probed::NotDaf { what }) => (Decision::Taken, format!("not a DAF: {what}")),
-            Some(Probed::Unknown { reason }) => {
-                (Decision::Taken, format!("coverage unknown: {reason}"))
+    let mut entries: Vec<WindowEntry> = plan
+        .entries
+        .iter()
+        .map(|e| {
+            let p = probes.get(e.url.as_str());
+            let (decision, reason) = match p.map(|p| &p.outcome) {
+                None => (Decision::Taken, "text kernel".to_owned()),
+                Some(Probed::NotDaf { what }) => (Decision::Taken, format!("not a DAF: {what}")),
+                Some(Probed::Unknown { reason }) => {
+                    (Decision::Taken, format!("coverage unknown: {reason}"))
+                }
+                Some(Probed::Daf(k)) => judge(k, &mut tk, lo, hi, &body_ok),
+            };
+            WindowEntry {
+                name: e.name.clone(),
+                url: e.url.to_string(),
+                decision,
+                reason,
+                size: p.and_then(|p| p.size),
             }
-            Some(Probed::Daf(k)) => judge(k, &mut tk, lo, hi, &body_ok),
-        };
-        if decision == Decision::Skipped {
-            skipped.push(i);
-            if skipped_urls.insert(e.url.to_string()) {
-                bytes_saved += size.unwrap_or(0);
-            }
-        }
-        entries.push(WindowEntry {
-            name: e.name.clone(),
-            url: e.url.to_string(),
-            decision,
-            reason,
-            size,
-        });
-    }
-    // A URL listed twice and taken once is downloaded anyway: no saving.
+        })
+        .collect();
+    keep_one_per_kind(&mut entries, &probes);
+    let skipped: Vec<usize> = (0..entries.len())
+        .filter(|&i| entries[i].decision == Decision::Skipped)
+        .collect();
+    // Bytes saved: each skipped URL once, unless the same URL is taken elsewhere.
     let taken_urls: HashSet<&str> = entries
         .iter()
         .filter(|e| e.decision == Decision::Taken)
         .map(|e| e.url.as_str())
         .collect();
-    for url in skipped_urls
+    let mut counted = HashSet::new();
+    let bytes_saved: u64 = entries
         .iter()
-        .filter(|u| taken_urls.contains(u.as_str()))
-    {
-        bytes_saved -= probes.get(url).and_then(|p| p.size).unwrap_or(0);
-    }
+        .filter(|e| e.decision == Decision::Skipped && !taken_urls.contains(e.url.as_str()))
+        .filter(|e| counted.insert(e.url.as_str()))
+        .map(|e| e.size.unwrap_or(0))
+        .sum();
     let skip: HashSet<usize> = skipped.iter().copied().collect();
     let kept = RemotePlan {
         entries: plan
@@ -358,6 +360,39 @@ fn closure(bodies: &[i32], probes: &HashMap<String, Probe>, lo: f64, hi: f64) ->
         }
         if wanted.len() == before {
             return wanted;
+        }
+    }
+}
+
+/// CSPICE answers "no kernel of this kind loaded" (`SPICE(NOLOADEDFILES)`) where the
+/// full metakernel answers "no data" (`SPKINSUFFDATA`, `ckgp` not found): so when every
+/// SPK (or CK, or binary PCK) would be skipped, the smallest one is taken — any loaded
+/// file of the kind gives the full metakernel's answer for an epoch it does not cover.
+fn keep_one_per_kind(entries: &mut [WindowEntry], probes: &HashMap<String, Probe>) {
+    for kind in [KernelKind::Spk, KernelKind::Ck, KernelKind::Pck] {
+        let of_kind: Vec<usize> = (0..entries.len())
+            .filter(|&i| {
+                probes
+                    .get(&entries[i].url)
+                    .is_some_and(|p| matches!(&p.outcome, Probed::Daf(k) if k.kind == kind))
+            })
+            .collect();
+        if of_kind
+            .iter()
+            .any(|&i| entries[i].decision == Decision::Taken)
+        {
+            continue;
+        }
+        if let Some(&i) = of_kind
+            .iter()
+            .min_by_key(|&&i| entries[i].size.unwrap_or(u64::MAX))
+        {
+            entries[i].decision = Decision::Taken;
+            entries[i].reason = format!(
+                "kept: no other {} is taken, and CSPICE reports a missing kind differently from missing data ({})",
+                kind.as_str(),
+                entries[i].reason
+            );
         }
     }
 }
