@@ -230,7 +230,7 @@ pub struct GetArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// Only the kernels needed from this time on (ISO UTC through the metakernel's LSK, or ET:<seconds>)
-    #[arg(long, value_name = "TIME", requires = "to")]
+    #[arg(long, value_name = "TIME", requires = "to", conflicts_with = "lock")]
     pub from: Option<String>,
     /// ... up to this time (with --from)
     #[arg(long, value_name = "TIME", requires = "from")]

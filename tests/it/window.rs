@@ -173,6 +173,22 @@ fn window_skips_kernels_without_segments_in_it() {
     );
     assert_eq!(env.count("metakernel_windows"), 1);
     assert_eq!(env.count("probes"), 3);
+    // A lock pins every served entry: refused for a windowed metakernel, clearly.
+    let out = env.run(&["lock", &server.url(&mk)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("time window"));
+    let out = env.run(&[
+        "get",
+        &server.url(&mk),
+        "-y",
+        "--from",
+        "ET:0",
+        "--to",
+        "ET:1",
+        "--lock",
+        "x.lock",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
 
     // A second probe costs one conditional request per kernel and no body bytes.
     server.reset_stats();
