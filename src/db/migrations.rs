@@ -113,8 +113,10 @@ const MIGRATIONS: &[&str] = &[
     // when not a DAF), valid while the server's validators and size are these; and
     // the time window a metakernel was acquired for (`get --from/--to`), so that
     // `update` keeps it.
+    // (`IF NOT EXISTS`: tests that fake an older catalogue by lowering
+    // `user_version` keep these tables.)
     r"
-    CREATE TABLE probes (
+    CREATE TABLE IF NOT EXISTS probes (
         url           TEXT PRIMARY KEY NOT NULL,
         etag          TEXT,
         last_modified TEXT,
@@ -125,7 +127,7 @@ const MIGRATIONS: &[&str] = &[
         probed_at     TEXT NOT NULL
     ) WITHOUT ROWID;
 
-    CREATE TABLE metakernel_windows (
+    CREATE TABLE IF NOT EXISTS metakernel_windows (
         source_url  TEXT PRIMARY KEY NOT NULL,
         spec        TEXT NOT NULL           -- JSON: from, to, bodies, pad
     ) WITHOUT ROWID;
