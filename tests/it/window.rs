@@ -675,6 +675,37 @@ fn real_archives_over_apache_answer_like_the_full_get() {
             "pxform": [["J2000", "MPO_SPACECRAFT"]], "ckgp": [[-121000, -121, "J2000"]]}"#,
         3,
     );
+    // --body by a name only the mission's FK defines (MPO = -121): its SPK and the
+    // chain of centres stay, the other spacecraft's SPK goes.
+    let env = Env::new();
+    let r = get_ok(
+        &env,
+        &apache.url("/bepi/kernels/mk/bc_training_class.tm"),
+        &[
+            "--from",
+            "2027-06-10T00:00:00",
+            "--to",
+            "2027-06-12T00:00:00",
+            "--body",
+            "MPO",
+            "--dry-run",
+        ],
+    );
+    assert_eq!(r["plan"]["window"]["bodies"][0], -121, "{r}");
+    let d = decisions(&r);
+    assert_eq!(
+        decision_of(&d, "bc_mpo_mlt_50037_20270609_20270614_v01.bsp").1,
+        "taken"
+    );
+    assert_eq!(
+        decision_of(&d, "de432s_20270609_20270614.bsp").1,
+        "taken",
+        "{d:?}"
+    );
+    assert_eq!(
+        decision_of(&d, "bc_mmo_mlt_50038_20270609_20270614_v01.bsp").1,
+        "skipped"
+    );
     real_case(
         &apache,
         &py,

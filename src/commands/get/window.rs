@@ -159,16 +159,31 @@ fn is_text(name: &str) -> bool {
         .is_some_and(|(_, ext)| TEXT_EXTENSIONS.contains(&ext))
 }
 
-fn is_time_kernel(name: &str) -> bool {
+/// LSKs and SCLKs, and with `frames` FKs too (for body names they define).
+fn is_time_kernel(name: &str, frames: bool) -> bool {
     let lower = name.to_ascii_lowercase();
-    lower.ends_with(".tls") || lower.ends_with(".tsc")
+    lower.ends_with(".tls") || lower.ends_with(".tsc") || (frames && lower.ends_with(".tf"))
 }
 
-/// The time kernels of the metakernel (LSK, SCLK), fetched into memory in load order.
-fn time_kernels(session: &Session, plan: &RemotePlan) -> Result<TimeKernels> {
+/// Whether some `--body` is a name the built-in table does not know (then the
+/// metakernel's FKs are read for `NAIF_BODY_NAME`/`NAIF_BODY_CODE`).
+fn needs_fk(spec: &WindowSpec) -> bool {
+    let builtin = crate::coverage::names::builtin_bodies();
+    spec.bodies
+        .iter()
+        .any(|b| b.trim().parse::<i32>().is_err() && builtin.code(b).is_none())
+}
+
+/// The time kernels of the metakernel (LSK, SCLK; FKs with `frames`), fetched into
+/// memory in load order.
+fn time_kernels(session: &Session, plan: &RemotePlan, frames: bool) -> Result<TimeKernels> {
     let mut tk = TimeKernels::new();
     let mut seen = HashSet::new();
-    for e in plan.entries.iter().filter(|e| is_time_kernel(&e.name)) {
+    for e in plan
+        .entries
+        .iter()
+        .filter(|e| is_time_kernel(&e.name, frames))
+    {
         if !seen.insert(e.url.to_string()) {
             continue;
         }
@@ -206,7 +221,7 @@ pub(super) fn select(
     plan: RemotePlan,
     spec: &WindowSpec,
 ) -> Result<(RemotePlan, Selection)> {
-    let mut tk = time_kernels(session, &plan)?;
+    let mut tk = time_kernels(session, &plan, needs_fk(spec))?;
     let (from, to, pad, bodies) = resolve(&mut tk, spec)?;
     let (lo, hi) = (from - pad, to + pad);
 
