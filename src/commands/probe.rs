@@ -30,6 +30,10 @@ use crate::remote::fetch::{RangeAsk, RangeReply, Session, Validators};
 pub const MAX_REQUESTS: u32 = 8;
 /// Bytes one kernel's probe may transfer before its coverage is "unknown".
 pub const MAX_BYTES: u64 = 256 << 10;
+/// The caps when CK interval-level coverage is read too (`coverage --mk URL`); past
+/// them a CK keeps its segment-level coverage.
+pub const MAX_REQUESTS_INTERVALS: u32 = 32;
+pub const MAX_BYTES_INTERVALS: u64 = 1 << 20;
 
 /// What a probe learnt.
 #[derive(Debug, Clone)]
@@ -111,6 +115,8 @@ enum State {
 struct Track {
     url: Url,
     name: String,
+    /// Read CK interval-level coverage too.
+    intervals: bool,
     requests: u32,
     bytes: u64,
     state: State,
@@ -239,22 +245,35 @@ impl Track {
             }
         };
         let size = Some(src_len(&src));
-        match reader::step(&mut src, &self.name) {
+        let step = if self.intervals {
+            reader::step_with_intervals(&mut src, &self.name)
+        } else {
+            reader::step(&mut src, &self.name)
+        };
+        let (max_requests, max_bytes) = if self.intervals {
+            (MAX_REQUESTS_INTERVALS, MAX_BYTES_INTERVALS)
+        } else {
+            (MAX_REQUESTS, MAX_BYTES)
+        };
+        match step {
             Step::Daf(k) => self.finish(Probed::Daf(k), size, validators, false),
             Step::NotDaf { what } => self.finish(Probed::NotDaf { what }, size, validators, false),
             Step::Failed(e) => self.unknown(crate::error_chain(&e), size),
             Step::Need(need) => {
                 let next = reader::widen(need, src_len(&src));
-                if self.requests >= MAX_REQUESTS {
-                    self.unknown(
-                        format!("more than {MAX_REQUESTS} range requests needed"),
-                        size,
-                    );
-                } else if self.bytes.saturating_add(next.1) > MAX_BYTES || next.1 == 0 {
-                    self.unknown(
-                        format!("more than {MAX_BYTES} bytes of records needed"),
-                        size,
-                    );
+                let over = if self.requests >= max_requests {
+                    Some(format!("more than {max_requests} range requests needed"))
+                } else if self.bytes.saturating_add(next.1) > max_bytes || next.1 == 0 {
+                    Some(format!("more than {max_bytes} bytes of records needed"))
+                } else {
+                    None
+                };
+                if let Some(reason) = over {
+                    // Reading CK intervals is a bonus: segment bounds stay true.
+                    match self.intervals.then(|| reader::step(&mut src, &self.name)) {
+                        Some(Step::Daf(k)) => self.finish(Probed::Daf(k), size, validators, false),
+                        _ => self.unknown(reason, size),
+                    }
                 } else {
                     self.state = State::Reading {
                         src,
@@ -280,12 +299,30 @@ fn cached_outcome(row: &ProbeRow) -> Option<Probed> {
     }
 }
 
-/// Probes every `(url, name)`, in order. Reads the cache; writes nothing (the rows
-/// to cache are [`cache_rows`]).
+/// Probes every `(url, name)`, in order (segment descriptors only). Reads the
+/// cache; writes nothing (the rows to cache are [`cache_rows`]).
 pub fn probe_all(
     session: &Session,
     cat: &Catalogue,
     items: &[(Url, String)],
+) -> crate::commands::Result<Vec<Probe>> {
+    probe_all_with(session, cat, items, false)
+}
+
+/// Whether a cached kernel lacks CK intervals it could have.
+fn lacks_intervals(row: &ProbeRow) -> bool {
+    matches!(cached_outcome(row), Some(Probed::Daf(k)) if k.segments.iter().any(|s| {
+        s.intervals.is_none() && k.kind == crate::coverage::KernelKind::Ck
+            && matches!(s.data_type, 1 | 2 | 3 | 5 | 6)
+    }))
+}
+
+/// [`probe_all`], with CK interval-level coverage when `intervals`.
+pub fn probe_all_with(
+    session: &Session,
+    cat: &Catalogue,
+    items: &[(Url, String)],
+    intervals: bool,
 ) -> crate::commands::Result<Vec<Probe>> {
     let urls: Vec<&str> = items.iter().map(|(u, _)| u.as_str()).collect();
     let mut cache = cat.probes_of(&urls)?;
@@ -294,12 +331,14 @@ pub fn probe_all(
         .map(|(url, name)| Track {
             url: url.clone(),
             name: name.clone(),
+            intervals,
             requests: 0,
             bytes: 0,
             state: State::First {
                 cached: cache
                     .remove(url.as_str())
-                    .filter(|r| r.etag.is_some() || r.last_modified.is_some()),
+                    .filter(|r| r.etag.is_some() || r.last_modified.is_some())
+                    .filter(|r| !(intervals && lacks_intervals(r))),
             },
         })
         .collect();
@@ -366,7 +405,7 @@ pub fn by_url(items: &[(Url, String)], probes: Vec<Probe>) -> HashMap<String, Pr
 
 /// `kdb coverage|which|gaps --mk URL` on an http(s) metakernel: its text kernels
 /// are fetched (they are small and give the times and names), its binary kernels
-/// are probed — no kernel body is downloaded. A kernel whose coverage cannot be
+/// are probed, CK intervals included — no kernel body is downloaded. A kernel whose coverage cannot be
 /// probed is left out with a warning naming it and why. Fresh probes are cached.
 pub fn remote_inputs(
     ctx: &crate::commands::Ctx<'_>,
@@ -412,7 +451,7 @@ pub fn remote_inputs(
     }
     // The probe cache is read and written under the home lock.
     let (_lock, mut cat) = ctx.write()?;
-    let probes = probe_all(&session, &cat, &items)?;
+    let probes = probe_all_with(&session, &cat, &items, true)?;
     let rows = cache_rows(&items, &probes);
     let mut inputs = crate::commands::coverage::Inputs {
         binaries: Vec::new(),

@@ -18,9 +18,11 @@
 use std::collections::BTreeMap;
 
 use super::binary::{self, KernelKind};
+use super::ck;
 use super::daf::RECORD_LEN;
 use super::index::{IndexedKernel, IndexedSegment};
 use super::source::ByteSource;
+use super::window::Window;
 use super::{BinaryKind, Error, identify};
 
 /// Bytes asked for first: the file record and the record after it, where a kernel
@@ -155,6 +157,29 @@ pub fn step(src: &mut Sparse, file: &str) -> Step {
         }),
         Err(e) => needed(&e).map_or(Step::Failed(e), Step::Need),
     }
+}
+
+/// Like [`step`], and for CK segments of the types with interval-level coverage
+/// (1, 2, 3, 5, 6) also their intervals ([`ck::intervals`]: records near each
+/// segment's end, so more ranges), merged per segment as the index keeps them.
+pub fn step_with_intervals(src: &mut Sparse, file: &str) -> Step {
+    let mut k = match step(src, file) {
+        Step::Daf(k) if k.kind == KernelKind::Ck => k,
+        other => return other,
+    };
+    let daf = match binary::read(src, file, false) {
+        Ok(d) => d,
+        Err(e) => return needed(&e).map_or(Step::Failed(e), Step::Need),
+    };
+    for (seg, indexed) in daf.segments.iter().zip(k.segments.iter_mut()) {
+        match ck::intervals(src, file, daf.byte_order(), seg) {
+            Ok(ivs) => {
+                indexed.intervals = ivs.map(|v| Window::from_intervals(v).into_intervals());
+            }
+            Err(e) => return needed(&e).map_or(Step::Failed(e), Step::Need),
+        }
+    }
+    Step::Daf(k)
 }
 
 /// The range to fetch for `need`: whole records, within the file. (Summary records

@@ -525,10 +525,11 @@ fn windowed_get_answers_like_the_full_one_and_saves_bytes() {
     // The window crosses gaps: the "insufficient data" errors were compared too.
     assert!(v["errors"].as_u64().unwrap() > 10, "{v}");
 
-    // `coverage --mk URL` (probes only) equals the local reader on the full get.
-    let seg = ["--level", "segment", "--json"];
-    let remote = full_env.json(&[&["coverage", "--mk", url.as_str()][..], &seg[..2]].concat());
-    let local = full_env.json(&[&["coverage", "--mk", full_mk.as_str()][..], &seg[..2]].concat());
+    // `coverage --mk URL` (probes only, CK intervals included) equals the local
+    // reader on the full get, at both levels.
+    let seg = ["--level", "segment"];
+    let remote = full_env.json(&[&["coverage", "--mk", url.as_str()][..], &seg[..]].concat());
+    let local = full_env.json(&[&["coverage", "--mk", full_mk.as_str()][..], &seg[..]].concat());
     let ids = |v: &Value| -> Vec<(Value, Value)> {
         v["kernels"]
             .as_array()
@@ -539,6 +540,13 @@ fn windowed_get_answers_like_the_full_one_and_saves_bytes() {
     };
     assert_eq!(ids(&remote), ids(&local));
     assert_eq!(ids(&remote).len(), s.files - 3);
+    let remote = full_env.json(&["coverage", "--mk", url.as_str()]);
+    let local = full_env.json(&["coverage", "--mk", full_mk.as_str()]);
+    assert_eq!(ids(&remote), ids(&local));
+    assert!(
+        !remote.to_string().contains("\"level\""),
+        "CK intervals were read"
+    );
 
     // `update` keeps the window.
     let mk_file = s.dir.path().join("M/kernels/mk/synth.tm");
