@@ -134,7 +134,10 @@ pub fn coverage(app: &App<'_>, p: &mut Printer, a: CoverageArgs) -> Outcome {
         )
         .into());
     }
-    let mut inputs = cmd::gather(&app.ctx, a.mk.as_deref(), &a.files)?;
+    let mut inputs = match a.mk.as_deref() {
+        Some(mk) if is_http(mk) && a.files.is_empty() => remote(app, mk)?,
+        mk => cmd::gather(&app.ctx, mk, &a.files)?,
+    };
     let (from, to) = match (&a.at, a.from, a.to) {
         (Some(t), _, _) => (Some(t.clone()), Some(t.clone())),
         (None, f, t) => (f, t),
@@ -163,15 +166,32 @@ fn time_format(t: TimeArg) -> TimeFormat {
     }
 }
 
+/// An http(s) metakernel: probed remotely, no kernel body downloaded (issue 11).
+fn is_http(mk: &str) -> bool {
+    mk.starts_with("http://") || mk.starts_with("https://")
+}
+
+fn remote(app: &App<'_>, mk: &str) -> Result<cmd::Inputs, crate::commands::Error> {
+    crate::commands::probe::remote_inputs(&app.ctx, &app.net(None), mk)
+}
+
+fn inputs_of(app: &App<'_>, mk: &str) -> Result<cmd::Inputs, crate::commands::Error> {
+    if is_http(mk) {
+        remote(app, mk)
+    } else {
+        cmd::gather(&app.ctx, Some(mk), &[])
+    }
+}
+
 pub fn which(app: &App<'_>, p: &mut Printer, a: WhichArgs) -> Outcome {
-    let mut inputs = cmd::gather(&app.ctx, Some(&a.metakernel), &[])?;
+    let mut inputs = inputs_of(app, &a.metakernel)?;
     let r = cmd::which(&mut inputs, &target(a.body, a.frame), &a.at)?;
     let code = if r.winner.is_some() { 0 } else { 1 };
     super::run::finish(p.emit(a.json, &r, human_which), code)
 }
 
 pub fn gaps(app: &App<'_>, p: &mut Printer, a: GapsArgs) -> Outcome {
-    let mut inputs = cmd::gather(&app.ctx, Some(&a.metakernel), &[])?;
+    let mut inputs = inputs_of(app, &a.metakernel)?;
     let utc = a.time == TimeArg::Utc;
     let r = cmd::gaps(&mut inputs, &target(a.body, a.frame), &a.from, &a.to, utc)?;
     done(p.emit(a.json, &r, human_gaps))

@@ -230,6 +230,18 @@ pub struct GetArgs {
     /// Show the plan and stop
     #[arg(long)]
     pub dry_run: bool,
+    /// Only the kernels needed from this time on (ISO UTC through the metakernel's LSK, or ET:<seconds>)
+    #[arg(long, value_name = "TIME", requires = "to", conflicts_with = "lock")]
+    pub from: Option<String>,
+    /// ... up to this time (with --from)
+    #[arg(long, value_name = "TIME", requires = "from")]
+    pub to: Option<String>,
+    /// Only segments of these bodies (NAIF ID or name; repeatable; with --from/--to)
+    #[arg(long = "body", value_name = "ID|NAME", requires = "from")]
+    pub bodies: Vec<String>,
+    /// Widen the window by DURATION on both sides (30s, 15m, 6h, 2d; default 0)
+    #[arg(long, value_name = "DURATION", requires = "from")]
+    pub pad: Option<String>,
     #[command(flatten)]
     pub net: NetArgs,
     /// After a successful get, write a lockfile of exactly these bytes to FILE

@@ -406,6 +406,10 @@ pub fn rewrite(w: &mut String, out: &Out, r: &RewriteReport) {
 }
 
 pub fn get_plan(out: &Out, p: &GetPlan) {
+    if let Some(w) = &p.window {
+        get_window_plan(out, p, w);
+        return;
+    }
     let mut t = table(&["kernel", "size", "status"]);
     for e in &p.entries {
         let size = match (e.size, e.other_names) {
@@ -419,6 +423,44 @@ pub fn get_plan(out: &Out, p: &GetPlan) {
         "{t}\n{}: {} entries, {} to download (mission {})",
         p.metakernel_url,
         p.entries.len(),
+        p.to_download,
+        p.mission
+    ));
+}
+
+/// A windowed plan: every entry with its decision and why, then the savings.
+fn get_window_plan(out: &Out, p: &GetPlan, w: &crate::commands::get::window::WindowView) {
+    let mut t = table(&["kernel", "size", "window", "why", "status"]);
+    let mut status = p
+        .entries
+        .iter()
+        .map(|e| (e.name.as_str(), e.status.to_string()));
+    for e in &w.entries {
+        let st = if e.decision == crate::commands::get::window::Decision::Taken {
+            status.next().map(|(_, s)| s).unwrap_or_default()
+        } else {
+            "-".to_owned()
+        };
+        t.add_row(vec![
+            e.name.clone(),
+            e.size.map_or("?".into(), bytes),
+            e.decision.to_string(),
+            e.reason.clone(),
+            st,
+        ]);
+    }
+    out.note(&format!(
+        "{t}\n{}: window {}: {} taken, {} skipped ({} not downloaded); probes: {} kernels, {} range requests, {} ({} cached, {} unknown); {} to download (mission {})",
+        p.metakernel_url,
+        w.spec.describe(),
+        w.taken,
+        w.skipped,
+        bytes(w.bytes_saved),
+        w.probes.probed,
+        w.probes.requests,
+        bytes(w.probes.bytes),
+        w.probes.cached,
+        w.probes.unknown,
         p.to_download,
         p.mission
     ));
@@ -453,6 +495,15 @@ pub fn get(w: &mut String, out: &Out, r: &GetReport) {
             bytes(r.downloaded_bytes),
             r.plan.entries.len()
         );
+        if let Some(win) = &r.plan.window {
+            say!(
+                w,
+                "window {}: {} kernels skipped ({} not downloaded)",
+                win.spec.describe(),
+                win.skipped,
+                bytes(win.bytes_saved)
+            );
+        }
         say!(w, "ready: {mk}");
     }
 }

@@ -180,6 +180,15 @@ impl GetArgs {
             mission: self.mission,
             force: self.force,
             dry_run: self.dry_run,
+            window: match (self.from, self.to) {
+                (Some(from), Some(to)) => Some(get::window::WindowSpec {
+                    from,
+                    to,
+                    bodies: self.bodies,
+                    pad: self.pad,
+                }),
+                _ => None,
+            },
         };
         let mut confirm = confirmer(&app.out, self.yes, self.json);
         let net = app.net(self.net.jobs);

@@ -90,6 +90,14 @@ pub(crate) fn build(
     arg: &str,
 ) -> Result<Lock> {
     let row = find_registered(cat, arg)?;
+    // A windowed metakernel lists only part of what is served (issue 11).
+    if let Some(spec) = cat.window_of(&row.source_url)? {
+        return Err(Error::Usage(format!(
+            "`{}` was acquired for a time window ({spec}); a lock pins every entry of the \
+             served metakernel: `kdb get` it without --from/--to first",
+            row.name
+        )));
+    }
     let url_text = row
         .final_url
         .clone()

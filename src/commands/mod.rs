@@ -41,6 +41,7 @@ pub mod mission;
 pub mod mk;
 pub mod outdated;
 pub mod plan;
+pub mod probe;
 pub mod prune;
 pub mod reset;
 pub mod restore;

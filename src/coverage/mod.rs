@@ -50,6 +50,7 @@ pub mod daf;
 pub mod das;
 pub mod index;
 pub mod names;
+pub mod probe;
 pub mod report;
 pub mod sclk;
 pub mod source;

@@ -108,6 +108,30 @@ const MIGRATIONS: &[&str] = &[
         indexed_at  TEXT NOT NULL
     ) WITHOUT ROWID;
     ",
+    // 5: remote coverage probes (issue 11): per URL, what its first records said
+    // (segment descriptors in the `coverage` table's encoding, or what the file is
+    // when not a DAF), valid while the server's validators and size are these; and
+    // the time window a metakernel was acquired for (`get --from/--to`), so that
+    // `update` keeps it.
+    // (`IF NOT EXISTS`: tests that fake an older catalogue by lowering
+    // `user_version` keep these tables.)
+    r"
+    CREATE TABLE IF NOT EXISTS probes (
+        url           TEXT PRIMARY KEY NOT NULL,
+        etag          TEXT,
+        last_modified TEXT,
+        size          INTEGER NOT NULL,
+        kind          TEXT,                 -- spk / ck / pck; NULL when not a DAF
+        summary       BLOB,                 -- coverage::index encoding (no CK intervals)
+        what          TEXT,                 -- what a non-DAF file is
+        probed_at     TEXT NOT NULL
+    ) WITHOUT ROWID;
+
+    CREATE TABLE IF NOT EXISTS metakernel_windows (
+        source_url  TEXT PRIMARY KEY NOT NULL,
+        spec        TEXT NOT NULL           -- JSON: from, to, bodies, pad
+    ) WITHOUT ROWID;
+    ",
 ];
 
 /// The schema version this binary writes.

@@ -16,6 +16,7 @@
 pub mod coverage_rows;
 pub mod integrity;
 mod migrations;
+pub mod probe_rows;
 pub mod queries;
 
 use std::path::{Path, PathBuf};
@@ -24,6 +25,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 
 pub use coverage_rows::*;
+pub use probe_rows::*;
 pub use queries::*;
 
 #[derive(Debug, thiserror::Error)]

@@ -22,6 +22,7 @@ mod execute;
 mod locate;
 mod present;
 mod update;
+pub mod window;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fs;
@@ -46,6 +47,8 @@ pub struct GetOptions {
     pub mission: Option<String>,
     pub force: bool,
     pub dry_run: bool,
+    /// `--from/--to`: acquire only what this time window needs ([`window`]).
+    pub window: Option<window::WindowSpec>,
 }
 
 #[derive(Debug, Serialize, Clone)]
@@ -76,6 +79,9 @@ pub struct GetPlan {
     pub entries: Vec<PlanEntry>,
     /// Distinct URLs to download.
     pub to_download: usize,
+    /// A windowed get: every entry's decision (taken/skipped, why) and the bytes saved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window: Option<window::WindowView>,
 }
 
 #[derive(Debug, Serialize)]
@@ -188,6 +194,8 @@ struct Acquisition {
     /// Indexes into `remote.entries` of the distinct URLs to download.
     missing: Vec<usize>,
     view: GetPlan,
+    /// A windowed get's selection (`remote` then holds the taken entries only).
+    window: Option<window::Selection>,
 }
 
 /// The part of `get` after the metakernel bytes are in hand (shared with `update`):
@@ -217,6 +225,15 @@ fn acquire(
     if opts.dry_run {
         return Ok(report);
     }
+    if let Some(w) = &plan.window {
+        // Probes are worth keeping whatever happens next (they describe the server).
+        cat.write(|tx| -> Result<()> {
+            for row in &w.cache_rows {
+                tx.upsert_probe(row)?;
+            }
+            Ok(())
+        })?;
+    }
     if !plan.missing.is_empty() && !confirm(&plan.view)? {
         report.declined = true;
         return Ok(report);
@@ -234,7 +251,10 @@ fn acquire(
     }
     let tree_rows = lay_out_tree(ctx, cat, &plan, target.mission, &downloads)?;
     super::crash_point("laid_out");
-    let local_mk = execute::local_metakernel(&loaded, &plan.remote, &plan.root)?;
+    let mut local_mk = execute::local_metakernel(&loaded, &plan.remote, &plan.root)?;
+    if let Some(w) = &plan.window {
+        local_mk = window::drop_skipped(&local_mk, &w.skipped, &w.view.spec)?;
+    }
     if fs::read(&plan.mk_dest).map_or(true, |b| b != local_mk) {
         ctx.home.journal_dirs(plan.mk_dest.parent())?;
         fsio::write_atomic(&plan.mk_dest, &local_mk)?;
@@ -249,6 +269,8 @@ fn acquire(
             tx.upsert_location(row)?;
         }
         tx.upsert_metakernel(&mk_row)?;
+        let spec = plan.window.as_ref().map(|w| w.view.spec.to_json());
+        tx.set_window(&mk_row.source_url, spec.as_deref())?;
         Ok(())
     })?;
     report.metakernel = Some(plan.mk_dest.display().to_string());
@@ -267,6 +289,13 @@ fn plan_acquisition(
     opts: &GetOptions,
 ) -> Result<Acquisition> {
     let remote = present::choose_plan(cat, listings, &fetched.final_url, loaded)?;
+    let (remote, window) = match &opts.window {
+        Some(spec) => {
+            let (taken, selection) = window::select(listings.session(), cat, remote, spec)?;
+            (taken, Some(selection))
+        }
+        None => (remote, None),
+    };
     let root = ctx.home.missions().join(target.mission);
     // Validate every local path (no symlinked directory on the way) before any write.
     let mut checked = HashSet::new();
@@ -325,6 +354,7 @@ fn plan_acquisition(
         mission: target.mission.to_owned(),
         entries,
         to_download: missing.len(),
+        window: window.as_ref().map(|w| w.view.clone()),
     };
     Ok(Acquisition {
         remote,
@@ -335,6 +365,7 @@ fn plan_acquisition(
         present,
         missing,
         view,
+        window,
     })
 }
 

@@ -105,6 +105,8 @@ pub fn update(
                     mission: Some(mission.clone()),
                     force: opts.force,
                     dry_run: opts.dry_run,
+                    // A windowed metakernel stays windowed.
+                    window: super::window::stored(&cat, &row.source_url)?,
                 };
                 let target = Target {
                     source: &url,
@@ -118,6 +120,7 @@ pub fn update(
                     mission,
                     entries: Vec::new(),
                     to_download: 0,
+                    window: None,
                 },
                 dry_run: opts.dry_run,
                 declined: false,

@@ -32,8 +32,8 @@ pub(super) const MAX_TEXT_LEN: u64 = 64 << 20;
 /// A failed attempt: the error and the server's `Retry-After`, if any.
 #[derive(Debug)]
 pub(super) struct Failure {
-    error: FetchError,
-    retry_after: Option<Duration>,
+    pub(super) error: FetchError,
+    pub(super) retry_after: Option<Duration>,
 }
 
 impl From<FetchError> for Failure {
@@ -92,7 +92,7 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     )
 }
 
-fn validators(headers: &HeaderMap) -> Validators {
+pub(super) fn validators(headers: &HeaderMap) -> Validators {
     let text = |name| {
         headers
             .get(name)
@@ -106,9 +106,9 @@ fn validators(headers: &HeaderMap) -> Validators {
 }
 
 /// A response whose headers arrived, after any redirects.
-struct Sent {
-    response: reqwest::Response,
-    final_url: Url,
+pub(super) struct Sent {
+    pub(super) response: reqwest::Response,
+    pub(super) final_url: Url,
 }
 
 /// A redirect may only stay on the same host and never leave https.
@@ -128,7 +128,7 @@ fn vet_redirect(from: &Url, to: &Url) -> Result<(), FetchError> {
 }
 
 /// GETs `url` with `headers`, following at most `max_redirects` vetted redirects.
-async fn send(
+pub(super) async fn send(
     client: &reqwest::Client,
     cfg: &FetchConfig,
     url: &Url,
@@ -224,7 +224,7 @@ fn classify_send_error(url: &Url, cfg: &FetchConfig, e: reqwest::Error) -> Fetch
 }
 
 /// The error for a final status other than the ones the caller handles.
-fn status_failure(url: &Url, response: &reqwest::Response) -> Failure {
+pub(super) fn status_failure(url: &Url, response: &reqwest::Response) -> Failure {
     let status = response.status().as_u16();
     let error = match status {
         404 | 410 => FetchError::NotFound {
@@ -247,7 +247,7 @@ fn status_failure(url: &Url, response: &reqwest::Response) -> Failure {
 
 /// The next body chunk, within the idle-read timeout. `got` and `total` (bytes of
 /// the whole file so far and expected) describe an interruption.
-async fn next_chunk(
+pub(super) async fn next_chunk(
     response: &mut reqwest::Response,
     url: &Url,
     cfg: &FetchConfig,

@@ -32,7 +32,7 @@ fn path_of(url: &Url) -> Result<PathBuf, FetchError> {
     })
 }
 
-fn open_error(url: &Url, path: &Path, e: io::Error) -> FetchError {
+pub(super) fn open_error(url: &Url, path: &Path, e: io::Error) -> FetchError {
     match e.kind() {
         io::ErrorKind::NotFound | io::ErrorKind::NotADirectory => FetchError::NotFound {
             url: url.clone().into(),
@@ -45,7 +45,7 @@ fn open_error(url: &Url, path: &Path, e: io::Error) -> FetchError {
     }
 }
 
-fn validators(meta: &fs::Metadata) -> Validators {
+pub(super) fn validators(meta: &fs::Metadata) -> Validators {
     let mtime = chrono::DateTime::from_timestamp(meta.mtime(), 0).unwrap_or_default();
     Validators {
         etag: Some(format!(

@@ -71,6 +71,11 @@ pub enum Fault {
     /// Say nothing for this long (or until the server stops), then answer
     /// normally: a server that accepted the connection but hangs.
     Stall(Duration),
+    /// Honour `Range`, but move the `Content-Range` offsets by this many bytes
+    /// (the body is the bytes asked): a server that lies about what it sent.
+    ShiftContentRange(i64),
+    /// Honour `Range`, but claim this total size in `Content-Range`.
+    ContentRangeTotal(u64),
 }
 
 #[derive(Debug)]
@@ -174,6 +179,8 @@ struct Shared {
     next_connection: AtomicU64,
     /// Response body bytes written (never headers).
     body_bytes: AtomicU64,
+    /// The same, per request path (as sent).
+    body_bytes_by_path: Mutex<HashMap<String, u64>>,
     open: Mutex<HashMap<u64, TcpStream>>,
     workers: Mutex<Vec<JoinHandle<()>>>,
 }
@@ -202,6 +209,7 @@ impl HttpServer {
             max_connections: AtomicUsize::new(0),
             next_connection: AtomicU64::new(0),
             body_bytes: AtomicU64::new(0),
+            body_bytes_by_path: Mutex::new(HashMap::new()),
             open: Mutex::new(HashMap::new()),
             workers: Mutex::new(Vec::new()),
         });
@@ -294,6 +302,14 @@ impl HttpServer {
     }
 
     /// Response body bytes sent so far (headers not counted).
+    /// Response body bytes written for requests of `path` (as sent, no query).
+    pub fn body_bytes_sent_to(&self, path: &str) -> u64 {
+        lock(&self.shared.body_bytes_by_path)
+            .get(path)
+            .copied()
+            .unwrap_or(0)
+    }
+
     pub fn body_bytes_sent(&self) -> u64 {
         self.shared.body_bytes.load(Ordering::SeqCst)
     }
@@ -301,6 +317,7 @@ impl HttpServer {
     /// Forgets recorded requests and resets the concurrency maxima.
     pub fn reset_stats(&self) {
         lock(&self.shared.log).clear();
+        lock(&self.shared.body_bytes_by_path).clear();
         self.shared.max_in_flight.store(
             self.shared.in_flight.load(Ordering::SeqCst),
             Ordering::SeqCst,
@@ -539,11 +556,46 @@ fn answer(
             normal_reply(head, path, decoded.as_deref(), shared, true),
             Delivery::Drip { chunk, interval },
         ),
+        Some(Fault::ShiftContentRange(shift)) => {
+            let mut reply = normal_reply(head, path, decoded.as_deref(), shared, true);
+            lie_content_range(&mut reply, |s, e, t| {
+                (
+                    s.saturating_add_signed(shift),
+                    e.saturating_add_signed(shift),
+                    t,
+                )
+            });
+            (reply, Delivery::Normal)
+        }
+        Some(Fault::ContentRangeTotal(total)) => {
+            let mut reply = normal_reply(head, path, decoded.as_deref(), shared, true);
+            lie_content_range(&mut reply, |s, e, _| (s, e, total));
+            (reply, Delivery::Normal)
+        }
         Some(Fault::ResetAt(_)) => unreachable!("handled above"),
     };
     let keep_alive = keep_alive && matches!(delivery, Delivery::Normal | Delivery::Drip { .. });
-    send(stream, &reply, is_head(head), delivery, shared)?;
+    let result = send(stream, &reply, is_head(head), delivery, shared);
+    let sent = LAST_SENT.with(std::cell::Cell::take);
+    *lock(&shared.body_bytes_by_path)
+        .entry(path.to_owned())
+        .or_default() += sent;
+    result?;
     Ok(keep_alive)
+}
+
+/// Rewrites a `206`'s `Content-Range: bytes S-E/T` through `f`.
+fn lie_content_range(reply: &mut Reply, f: impl Fn(u64, u64, u64) -> (u64, u64, u64)) {
+    for (name, value) in &mut reply.headers {
+        if name.eq_ignore_ascii_case("content-range")
+            && let Some((range, total)) = value.trim_start_matches("bytes ").split_once('/')
+            && let Some((s, e)) = range.split_once('-')
+            && let (Ok(s), Ok(e), Ok(t)) = (s.parse(), e.parse(), total.parse())
+        {
+            let (s, e, t) = f(s, e, t);
+            *value = format!("bytes {s}-{e}/{t}");
+        }
+    }
 }
 
 fn is_head(head: &Head) -> bool {
@@ -791,13 +843,12 @@ fn send(
     } else {
         &reply.body
     };
-    shared.body_bytes.fetch_add(
-        match delivery {
-            Delivery::Truncate(n) | Delivery::Reset(n) => n.min(body.len()),
-            _ => body.len(),
-        } as u64,
-        Ordering::SeqCst,
-    );
+    let counted = match delivery {
+        Delivery::Truncate(n) | Delivery::Reset(n) => n.min(body.len()),
+        _ => body.len(),
+    } as u64;
+    shared.body_bytes.fetch_add(counted, Ordering::SeqCst);
+    LAST_SENT.with(|c| c.set(counted));
     match delivery {
         Delivery::Normal | Delivery::WrongLength(_) => stream.write_all(body)?,
         Delivery::Truncate(n) => {
@@ -837,6 +888,8 @@ fn send(
 }
 
 thread_local! {
+    /// Body bytes the last `send` on this thread counted (per-path accounting).
+    static LAST_SENT: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
     /// Set when a response already left the in-flight count (see `send`).
     static RELEASED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
