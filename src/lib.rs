@@ -30,3 +30,4 @@ pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     s
 }
 pub mod coverage;
+pub mod team;

@@ -105,7 +105,7 @@ pub fn bytes(n: u64) -> String {
     }
 }
 
-fn table(header: &[&str]) -> Table {
+pub(crate) fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
     t.load_preset(UTF8_BORDERS_ONLY).set_header(header.to_vec());
     t
@@ -455,6 +455,14 @@ pub fn get(w: &mut String, out: &Out, r: &GetReport) {
             bytes(r.downloaded_bytes),
             r.plan.entries.len()
         );
+        if r.from_team > 0 || r.published > 0 {
+            say!(
+                w,
+                "team store: {} kernels from it, {} published to it",
+                r.from_team,
+                r.published
+            );
+        }
         say!(w, "ready: {mk}");
     }
 }

@@ -19,3 +19,4 @@ mod metakernel_conformance;
 mod progress;
 mod scale;
 mod shape;
+mod team;

@@ -21,6 +21,7 @@
 mod execute;
 mod locate;
 mod present;
+mod team;
 mod update;
 
 use std::collections::{HashMap, HashSet};
@@ -46,6 +47,8 @@ pub struct GetOptions {
     pub mission: Option<String>,
     pub force: bool,
     pub dry_run: bool,
+    /// The team store tiers, `--no-upstream` (DESIGN.md §6).
+    pub team: crate::team::TeamOptions,
 }
 
 #[derive(Debug, Serialize, Clone)]
@@ -92,6 +95,8 @@ pub enum FailureCause {
     Download(fetch::FetchError),
     /// The verified body could not be persisted as an object.
     Store(crate::store::Error),
+    /// No team tier has it and `--no-upstream` forbids the archive.
+    Team(crate::team::Error),
 }
 
 impl std::fmt::Display for FailureCause {
@@ -99,6 +104,7 @@ impl std::fmt::Display for FailureCause {
         f.write_str(&match self {
             FailureCause::Download(e) => crate::error_chain(e),
             FailureCause::Store(e) => crate::error_chain(e),
+            FailureCause::Team(e) => crate::error_chain(e),
         })
     }
 }
@@ -116,6 +122,10 @@ pub struct GetReport {
     pub declined: bool,
     pub downloaded: usize,
     pub downloaded_bytes: u64,
+    /// Of `downloaded`, the kernels that came from a team store tier.
+    pub from_team: usize,
+    /// Kernels newly uploaded to a team store tier.
+    pub published: usize,
     pub failed: Vec<Failure>,
     /// The local metakernel, written only when every kernel is in place.
     pub metakernel: Option<String>,
@@ -157,7 +167,11 @@ pub fn get(
     let (_lock, mut cat) = ctx.write()?;
     let (urls, mission) = locate::locate(&cat, &opts.source, opts.mission.as_deref())?;
     let session = fetch::Session::new(net);
-    let (source, fetched) = locate::fetch_first(&session, &urls)?;
+    let (source, fetched) = if opts.team.no_upstream {
+        team::fetch_first(ctx, net, &opts.team, &urls)?
+    } else {
+        locate::fetch_first(&session, &urls)?
+    };
     let target = Target {
         source: &source,
         mission: &mission,
@@ -202,7 +216,7 @@ fn acquire(
     confirm: &mut Confirm<'_>,
 ) -> Result<GetReport> {
     let loaded = mk::parse(fetched.final_url.to_string(), &fetched.bytes)?;
-    let mut listings = Listings::new(session);
+    let mut listings = Listings::new(session, opts.team.no_upstream);
     let plan = plan_acquisition(ctx, cat, &mut listings, target, &fetched, &loaded, opts)?;
     let mut report = GetReport {
         plan: plan.view.clone(),
@@ -210,6 +224,8 @@ fn acquire(
         declined: false,
         downloaded: 0,
         downloaded_bytes: 0,
+        from_team: 0,
+        published: 0,
         failed: Vec::new(),
         metakernel: None,
         unchanged: false,
@@ -221,7 +237,15 @@ fn acquire(
         report.declined = true;
         return Ok(report);
     }
-    let downloads = download(ctx, session.config(), &plan, &mut listings, &mut report)?;
+    let team = team::open(&opts.team, session.config())?;
+    let downloads = download(
+        ctx,
+        session.config(),
+        &team,
+        &plan,
+        &mut listings,
+        &mut report,
+    )?;
     if !report.failed.is_empty() {
         // Keep what arrived (verified objects), register no metakernel, write no .tm.
         cat.write(|tx| -> Result<()> {
@@ -252,6 +276,14 @@ fn acquire(
         Ok(())
     })?;
     report.metakernel = Some(plan.mk_dest.display().to_string());
+    team::publish(
+        ctx,
+        &team,
+        &downloads.published,
+        target,
+        &fetched,
+        &mut report,
+    );
     Ok(report)
 }
 
@@ -386,6 +418,8 @@ struct Downloads {
     objects: HashMap<String, (Sha256Hex, PathBuf)>,
     arrivals: Vec<Arrived>,
     now: crate::content::Timestamp,
+    /// Upstream downloads to publish to the team store once committed.
+    published: Vec<crate::team::Publish>,
 }
 
 /// Downloads the missing URLs in parallel; each verified body becomes an object
@@ -393,6 +427,7 @@ struct Downloads {
 fn download(
     ctx: &Ctx<'_>,
     net: &FetchConfig,
+    team: &crate::team::Team,
     plan: &Acquisition,
     listings: &mut Listings<'_>,
     report: &mut GetReport,
@@ -413,7 +448,8 @@ fn download(
         .collect();
     let partial = ctx.home.partial_dir();
     fsio::create_dir_all(&partial)?;
-    let results = fetch::download_all(
+    let results = crate::team::download_all(
+        team,
         net,
         &ctx.home.tmp(),
         &partial,
@@ -421,11 +457,12 @@ fn download(
         &Progress(ctx.reporter),
     );
     ctx.reporter.finish();
+    team::warn(ctx, team);
     let mut results = results;
     // Every arrived body on disk before the first rename (one flush for a batch).
     let mut staged: Vec<&mut fsio::Staged> = results
         .iter_mut()
-        .filter_map(|r| r.as_mut().ok().map(|d| &mut d.staged))
+        .filter_map(|r| r.as_mut().ok().map(|(d, _)| &mut d.staged))
         .collect();
     fsio::make_durable(&mut staged, &ctx.home.tmp())?;
     super::crash_point("flushed");
@@ -433,17 +470,26 @@ fn download(
         objects: HashMap::new(),
         arrivals: Vec::new(),
         now: db::now(),
+        published: Vec::new(),
     };
     let mut dir_syncs = fsio::DirSyncs::default();
     let mut made = HashSet::new();
     for (req, result) in requests.iter().zip(results) {
-        let persisted = result.map_err(FailureCause::Download).and_then(|d| {
-            execute::persist_object(ctx, d, &mut dir_syncs, &mut made).map_err(FailureCause::Store)
+        let persisted = result.map_err(team::cause).and_then(|(d, origin)| {
+            execute::persist_object(ctx, d, &mut dir_syncs, &mut made)
+                .map(|p| (p, origin))
+                .map_err(FailureCause::Store)
         });
         match persisted {
-            Ok((sha, object, len, validators)) => {
+            Ok(((sha, object, len, validators), origin)) => {
                 report.downloaded += 1;
                 report.downloaded_bytes += len;
+                if origin == crate::team::Origin::Team {
+                    report.from_team += 1;
+                } else {
+                    out.published
+                        .push(team::publish_item(req, &sha, &object, len, &validators));
+                }
                 out.arrivals.push(execute::arrived(
                     &req.name,
                     req.url.as_str(),
