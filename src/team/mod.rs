@@ -221,7 +221,7 @@ impl Team {
             match Tier::open(spec.clone(), limits) {
                 Ok(t) => tiers.push(t),
                 Err(e) => {
-                    let why = crate::error_chain(&e);
+                    let why = brief(&e);
                     state
                         .warnings
                         .push(format!("{why}; not using it for this command"));
@@ -273,7 +273,7 @@ impl Team {
         if state.down.insert(i) {
             state.warnings.push(format!(
                 "{}; not using it for the rest of this command",
-                crate::error_chain(e)
+                brief(e)
             ));
         }
     }
@@ -309,7 +309,7 @@ impl Team {
                 }
                 Ok(None) => {}
                 Err(e) if e.is_poison() => {
-                    self.warn(format!("{}; not used", crate::error_chain(&e)));
+                    self.warn(format!("{}; not used", brief(&e)));
                 }
                 Err(e) => self.fail(i, &e),
             }
@@ -390,10 +390,9 @@ impl Team {
     fn refuse(&self, i: usize, e: &Error) {
         let mut state = self.state();
         if state.refused.insert(i) {
-            state.warnings.push(format!(
-                "cannot publish to the team store: {}",
-                crate::error_chain(e)
-            ));
+            state
+                .warnings
+                .push(format!("cannot publish to the team store: {}", brief(e)));
         }
     }
 
@@ -434,7 +433,7 @@ async fn status_of(tier: &Tier) -> TierStatus {
         }
         Err(Error::BadManifest { .. }) => s.reachable = true,
         Err(e) => {
-            s.error = Some(crate::error_chain(&e));
+            s.error = Some(brief(&e));
             return s;
         }
     }
@@ -447,7 +446,7 @@ async fn status_of(tier: &Tier) -> TierStatus {
                     s.layout = Some(layout::LAYOUT_VERSION);
                 }
             }
-            Err(e) => s.error = Some(crate::error_chain(&e)),
+            Err(e) => s.error = Some(brief(&e)),
         }
     }
     s
@@ -532,6 +531,23 @@ async fn find_in(tier: &Tier, want: &Want, tmp: &Path) -> Result<Option<Staged>,
         _ => {}
     }
     Ok(Some(staged))
+}
+
+/// An error and its causes on one line, each cause only when it adds something:
+/// `object_store` errors repeat their source in their own message, and a plain chain
+/// would print the same HTTP failure four times.
+fn brief(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = error.to_string();
+    let mut cur = error.source();
+    while let Some(e) = cur {
+        let text = e.to_string();
+        if !s.contains(&text) {
+            s.push_str(": ");
+            s.push_str(&text);
+        }
+        cur = e.source();
+    }
+    s
 }
 
 /// Where each request of a download came from.

@@ -204,7 +204,13 @@ fn a_second_home_sharing_only_the_s3_store_sends_no_kernel_request_upstream() {
     }
     let b = Env::new();
     server.reset_stats();
+    let object_gets = moto.logged("\"GET /team/kdb/objects/");
     let r = ok_json(&get(&b, &server, store, &moto.env(), &[]));
+    assert_eq!(
+        moto.logged("\"GET /team/kdb/objects/") - object_gets,
+        4,
+        "a team hit is one object GET (plus one LIST of its seen/ prefix)"
+    );
     assert_eq!(
         kernel_requests(&server),
         0,
@@ -597,4 +603,157 @@ fn a_home_on_a_network_filesystem_is_refused_with_the_documented_message() {
     let empty = empty.parent().unwrap();
     env.ok(&["scan", empty.to_str().unwrap()]);
     assert!(env.home().join("kdb.sqlite").exists());
+}
+
+#[test]
+fn warm_push_and_status_fill_a_team_store_that_no_upstream_homes_then_use() {
+    let (dir, server) = archive();
+    let team = tempfile::Builder::new()
+        .prefix("kdb-team-dir-")
+        .tempdir()
+        .unwrap();
+    let store = team.path().display().to_string();
+    let url = server.url(MK);
+    // A home that got the metakernel without the team store pushes it afterwards.
+    let a = Env::new();
+    ok_json(&get(&a, &server, &store, &[], &["--no-team"]));
+    assert!(
+        !team.path().join("kdb-store.json").exists(),
+        "--no-team writes nothing"
+    );
+    let out = a
+        .kdb()
+        .env("KDB_TEAM_STORE", &store)
+        .args(["team", "push", "team.tm", "--json"])
+        .output()
+        .unwrap();
+    let r = ok_json(&out);
+    assert_eq!(r["contents"], 5);
+    assert_eq!(r["uploaded"], 5);
+    assert_eq!(r["failed"], 0);
+    // Pushing again uploads nothing and writes no duplicate record.
+    let r = ok_json(
+        &a.kdb()
+            .env("KDB_TEAM_STORE", &store)
+            .args(["team", "push", "team.tm", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(
+        (r["uploaded"].as_u64(), r["present"].as_u64()),
+        (Some(0), Some(5))
+    );
+    assert_eq!(r["records"], 0);
+    let b = Env::new();
+    server.reset_stats();
+    ok_json(&get(&b, &server, &store, &[], &["--no-upstream"]));
+    assert_eq!(server.requests().len(), 0);
+    assert_home_right(&b, dir.path());
+
+    // `team warm` into a second, empty store: one upstream fetch, then all of it there.
+    let team2 = tempfile::tempdir().unwrap();
+    let store2 = team2.path().display().to_string();
+    let w = Env::new();
+    let r = ok_json(
+        &w.kdb()
+            .env("KDB_TEAM_STORE", &store2)
+            .args([
+                "team",
+                "warm",
+                url.as_str(),
+                "-y",
+                "--mission",
+                "M",
+                "--json",
+            ])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(r["get"]["published"], 5);
+    assert_eq!(r["push"]["failed"], 0);
+    let c = Env::new();
+    server.reset_stats();
+    ok_json(&get(&c, &server, &store2, &[], &["--no-upstream"]));
+    assert_eq!(server.requests().len(), 0);
+
+    // status: the directory is reachable and writable, an HTTP mirror read-only, a
+    // missing directory unreachable (exit 6).
+    let mirror = HttpServer::start(team.path());
+    let missing = team.path().join("no-such-dir");
+    let stores = format!("{store}, {}, {}", mirror.url("/"), missing.display());
+    let out = w
+        .kdb()
+        .env("KDB_TEAM_STORE", &stores)
+        .args(["team", "status", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let row = |i: usize| {
+        (
+            s[i]["kind"].as_str().unwrap().to_owned(),
+            s[i]["reachable"].as_bool().unwrap(),
+            s[i]["writable"].as_bool().unwrap(),
+            s[i]["layout"].as_u64(),
+        )
+    };
+    assert_eq!(row(0), ("dir".into(), true, true, Some(1)));
+    assert_eq!(row(1), ("http".into(), true, false, Some(1)));
+    assert_eq!(row(2), ("dir".into(), false, false, None));
+    // Without any store configured, the team commands say how to configure one.
+    let out = w.run(&["team", "status"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("KDB_TEAM_STORE"), "{}", stderr(&out));
+}
+
+#[test]
+fn update_no_upstream_follows_the_team_store() {
+    let (dir, server) = archive();
+    let team = tempfile::Builder::new()
+        .prefix("kdb-team-dir-")
+        .tempdir()
+        .unwrap();
+    let store = team.path().display().to_string();
+    let a = Env::new();
+    ok_json(&get(&a, &server, &store, &[], &[]));
+    let b = Env::new();
+    ok_json(&get(&b, &server, &store, &[], &["--no-upstream"]));
+    let update = |home: &Env, extra: &[&str]| {
+        let mut c = home.kdb();
+        c.env("KDB_TEAM_STORE", &store)
+            .args(["update", "team.tm", "-y", "--json"])
+            .args(extra);
+        c.output().unwrap()
+    };
+    server.reset_stats();
+    let r = ok_json(&update(&b, &["--no-upstream"]));
+    assert_eq!(r[0]["report"]["unchanged"], true);
+    assert_eq!(server.requests().len(), 0);
+    // Upstream publishes a new kernel in the metakernel; A updates (and publishes).
+    let base = dir.path().join("pub/naif/M/kernels");
+    write(&base.join("spk/e.bsp"), &spk_bytes(9, 3000));
+    let mk = std::fs::read_to_string(base.join("mk/team.tm")).unwrap();
+    write(
+        &base.join("mk/team.tm"),
+        mk.replace(
+            "'$KERNELS/fk/d.tf'",
+            "'$KERNELS/fk/d.tf'\n    '$KERNELS/spk/e.bsp'",
+        )
+        .as_bytes(),
+    );
+    let r = ok_json(&update(&a, &[]));
+    assert_eq!(r[0]["report"]["downloaded"], 1);
+    // B follows through the team store alone.
+    server.reset_stats();
+    let r = ok_json(&update(&b, &["--no-upstream"]));
+    assert_eq!(r[0]["report"]["unchanged"], false);
+    assert_eq!(r[0]["report"]["from_team"], 1);
+    assert_eq!(server.requests().len(), 0);
+    let tree = b.home().join("missions/M");
+    let e = walkdir::WalkDir::new(&tree)
+        .into_iter()
+        .filter_map(Result::ok)
+        .find(|x| x.file_name() == "e.bsp")
+        .expect("e.bsp laid out");
+    assert_eq!(sha256(e.path()), hex(&spk_bytes(9, 3000)));
 }
