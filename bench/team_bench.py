@@ -69,7 +69,6 @@ LoadModule authz_core_module {mods}/mod_authz_core.so
 LoadModule mime_module {mods}/mod_mime.so
 LoadModule dir_module {mods}/mod_dir.so
 LoadModule autoindex_module {mods}/mod_autoindex.so
-LoadModule log_config_module {mods}/mod_log_config.so
 User nobody
 Group nogroup
 PidFile "{d}/httpd.pid"

@@ -4,6 +4,7 @@
 //! kdb-store.json                               {"layout": 1, "hash": "sha256"}
 //! objects/sha256/ab/<hex>                      the bytes whose SHA-256 is <hex>; immutable
 //! seen/<sha256 of URL>/<time>-<hex>.json       "URL was seen serving <hex>"; immutable
+//! claims/<sha256 of URL>/<window>              "a home is downloading URL" (10-minute window)
 //! ```
 //!
 //! Every key is written at most once (put-if-absent) and never deleted by a client.
@@ -69,6 +70,12 @@ pub fn seen_prefix(url: &str) -> String {
 /// The record name for `url` serving `sha` at `time` (from [`seen_time`]).
 pub fn seen_key(url: &str, time: &str, sha: &Sha256Hex) -> String {
     format!("{}{time}-{sha}.json", seen_prefix(url))
+}
+
+/// `claims/<sha256 of url>/<window>`: who downloads `url` from the archive during one
+/// 10-minute `window` (Unix time / 600); the first put-if-absent wins.
+pub fn claim_key(url: &str, window: i64) -> String {
+    format!("claims/{}/{window}", url_digest(url))
 }
 
 /// `YYYYMMDDTHHMMSS.nnnnnnnnnZ` for a record name.

@@ -190,6 +190,7 @@ pub struct Team {
     broken: Vec<(Spec, String)>,
     no_upstream: bool,
     jobs: usize,
+    idle: Duration,
     state: Mutex<State>,
 }
 
@@ -200,6 +201,8 @@ struct State {
     /// Tiers that refused a write: not published to again.
     refused: HashSet<usize>,
     warnings: Vec<String>,
+    /// Objects uploaded by every publish of this command.
+    uploaded: usize,
 }
 
 impl Team {
@@ -241,6 +244,7 @@ impl Team {
             broken,
             no_upstream: opts.no_upstream,
             jobs: net.jobs_per_host.max(1),
+            idle: net.read_timeout,
             state: Mutex::new(state),
         })
     }
@@ -264,7 +268,10 @@ impl Team {
     }
 
     fn warn(&self, message: String) {
-        self.state().warnings.push(message);
+        let mut state = self.state();
+        if !state.warnings.contains(&message) {
+            state.warnings.push(message);
+        }
     }
 
     /// A tier failed: warn once, skip it from now on.
@@ -296,25 +303,126 @@ impl Team {
     }
 
     async fn find(&self, want: &Want, tmp: &Path) -> Option<Found> {
+        match self.lookup(want, tmp).await {
+            Lookup::Found(f) => Some(f),
+            Lookup::Poisoned | Lookup::Missing => None,
+        }
+    }
+
+    async fn lookup(&self, want: &Want, tmp: &Path) -> Lookup {
+        let mut poisoned = false;
         for (i, tier) in self.tiers.iter().enumerate() {
             if self.is_down(i) {
                 continue;
             }
             match find_in(tier, want, tmp).await {
                 Ok(Some(staged)) => {
-                    return Some(Found {
+                    return Lookup::Found(Found {
                         staged,
                         tier: tier.name().to_owned(),
                     });
                 }
                 Ok(None) => {}
                 Err(e) if e.is_poison() => {
+                    poisoned = true;
                     self.warn(format!("{}; not used", brief(&e)));
                 }
                 Err(e) => self.fail(i, &e),
             }
         }
-        None
+        if poisoned {
+            Lookup::Poisoned
+        } else {
+            Lookup::Missing
+        }
+    }
+
+    /// The first tier that may be written (not read-only, not failed, not refused).
+    fn writable(&self) -> Option<usize> {
+        let state = self.state();
+        (0..self.tiers.len()).find(|i| {
+            !self.tiers[*i].read_only() && !state.down.contains(i) && !state.refused.contains(i)
+        })
+    }
+
+    /// Claims the upstream download of each URL in the first writable tier (a
+    /// put-if-absent of `claims/<sha256 of URL>/<10-minute window>`): `true` where this
+    /// process should download it — it won the claim, or there is nothing to claim in.
+    /// Homes racing for one metakernel so split the archive's work between them.
+    pub fn claim_all(&self, urls: &[&Url]) -> Vec<bool> {
+        let Some(i) = self.writable() else {
+            return urls.iter().map(|_| true).collect();
+        };
+        let tier = &self.tiers[i];
+        let window = chrono::Utc::now().timestamp() / 600;
+        let answers: Vec<Result<Put, Error>> = self.runtime.block_on(
+            futures_util::stream::iter(urls.iter().map(|u| {
+                let body = format!(
+                    "{{\"url\": {:?}, \"pid\": {}}}",
+                    u.as_str(),
+                    std::process::id()
+                );
+                let key = layout::claim_key(u.as_str(), window);
+                async move { tier.put_bytes(&key, body.into_bytes()).await }
+            }))
+            .buffered(self.jobs)
+            .collect(),
+        );
+        answers
+            .into_iter()
+            .map(|a| match a {
+                Ok(Put::Created) => true,
+                Ok(Put::Existed) => false,
+                Err(e) => {
+                    self.refuse(i, &e);
+                    true
+                }
+            })
+            .collect()
+    }
+
+    /// Waits for contents other homes claimed to appear (polling with backoff), as
+    /// long as some arrive at least every `max(2 × read timeout, 10 s)`. Returns what
+    /// was found; a poisoned answer stops the wait for that content.
+    fn wait_for(&self, wants: &[Want], mut pending: Vec<usize>, tmp: &Path) -> Vec<(usize, Found)> {
+        let patience = (self.idle * 2).max(Duration::from_secs(10));
+        let mut last_progress = std::time::Instant::now();
+        let mut pause = Duration::from_millis(200);
+        let mut got = Vec::new();
+        while !pending.is_empty() && last_progress.elapsed() < patience && !self.is_empty() {
+            // Polling a remote store: nothing to wait on locally.
+            std::thread::sleep(pause);
+            let answers: Vec<Lookup> = self.runtime.block_on(
+                futures_util::stream::iter(pending.iter().map(|&i| self.lookup(&wants[i], tmp)))
+                    .buffered(self.jobs)
+                    .collect(),
+            );
+            let before = pending.len();
+            let mut still = Vec::new();
+            for (i, answer) in pending.into_iter().zip(answers) {
+                match answer {
+                    Lookup::Found(f) => got.push((i, f)),
+                    Lookup::Poisoned => {}
+                    Lookup::Missing => still.push(i),
+                }
+            }
+            if still.len() < before {
+                last_progress = std::time::Instant::now();
+                pause = Duration::from_millis(200);
+            } else {
+                pause = (pause * 2).min(Duration::from_secs(2));
+            }
+            pending = still;
+            if (0..self.tiers.len()).all(|i| self.is_down(i)) {
+                break;
+            }
+        }
+        got
+    }
+
+    /// Objects newly uploaded by this command so far.
+    pub fn uploaded(&self) -> usize {
+        self.state().uploaded
     }
 
     /// A small document (a metakernel) by URL, from the first tier that has it.
@@ -383,6 +491,7 @@ impl Team {
                 }
             }
         }
+        self.state().uploaded += report.uploaded;
         report
     }
 
@@ -550,10 +659,19 @@ fn brief(error: &(dyn std::error::Error + 'static)) -> String {
     s
 }
 
+/// What a lookup over every tier found.
+enum Lookup {
+    Found(Found),
+    /// A tier answered with bytes that are not the content (warned about).
+    Poisoned,
+    Missing,
+}
+
 /// Where each request of a download came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
     Team,
+    /// From the archive, already published to the writable tiers.
     Upstream,
 }
 
@@ -565,8 +683,11 @@ pub enum Failed {
 }
 
 /// `fetch::download_all` with the team tiers in front: each request is looked up in
-/// the tiers first (its listing size, when exact, must match); the rest go upstream,
-/// unless `--no-upstream`, where they fail as [`Error::Missing`].
+/// the tiers first (its listing size, when exact, must match). The rest, unless
+/// `--no-upstream` (then [`Error::Missing`]), are claimed in the first writable tier:
+/// this home downloads what it claimed and publishes it at once (verified bytes,
+/// content-addressed: safe before the local commit), then waits for what other homes
+/// claimed, and downloads itself whatever did not appear.
 pub fn download_all(
     team: &Team,
     cfg: &FetchConfig,
@@ -586,43 +707,117 @@ pub fn download_all(
         .collect();
     let found = team.find_all(&wants, tmp_dir);
     let mut out: Vec<Option<Result<(Downloaded, Origin), Failed>>> = Vec::new();
-    let mut upstream = Vec::new();
-    let mut upstream_index = Vec::new();
+    let mut missing = Vec::new();
     for (i, (req, hit)) in requests.iter().zip(found).enumerate() {
         match hit {
-            Some(f) => out.push(Some(Ok((
-                Downloaded {
-                    request_index: i,
-                    final_url: req.url.clone(),
-                    staged: f.staged,
-                    validators: Validators::default(),
-                },
-                Origin::Team,
-            )))),
+            Some(f) => out.push(Some(Ok(from_team(i, req, f)))),
             None if team.no_upstream => out.push(Some(Err(Failed::Team(Error::Missing {
                 name: req.name.clone(),
                 url: req.url.to_string(),
             })))),
             None => {
                 out.push(None);
-                upstream.push(req.clone());
-                upstream_index.push(i);
+                missing.push(i);
             }
         }
     }
-    if !upstream.is_empty() {
-        let results = fetch::download_all(cfg, tmp_dir, partial_dir, &upstream, progress);
-        for (i, r) in upstream_index.into_iter().zip(results) {
-            out[i] = Some(
-                r.map(|mut d| {
-                    d.request_index = i;
-                    (d, Origin::Upstream)
-                })
-                .map_err(Failed::Upstream),
-            );
+    if !missing.is_empty() {
+        let urls: Vec<&Url> = missing.iter().map(|&i| &requests[i].url).collect();
+        let claims = if team.is_empty() {
+            vec![true; urls.len()]
+        } else {
+            team.claim_all(&urls)
+        };
+        let mut mine = Vec::new();
+        let mut theirs = Vec::new();
+        for (i, claimed) in missing.into_iter().zip(claims) {
+            if claimed {
+                mine.push(i);
+            } else {
+                theirs.push(i);
+            }
         }
+        upstream(
+            team,
+            cfg,
+            tmp_dir,
+            partial_dir,
+            requests,
+            &mine,
+            progress,
+            &mut out,
+        );
+        let waited = team.wait_for(&wants, theirs.clone(), tmp_dir);
+        for (i, f) in waited {
+            out[i] = Some(Ok(from_team(i, &requests[i], f)));
+        }
+        let rest: Vec<usize> = theirs.into_iter().filter(|&i| out[i].is_none()).collect();
+        upstream(
+            team,
+            cfg,
+            tmp_dir,
+            partial_dir,
+            requests,
+            &rest,
+            progress,
+            &mut out,
+        );
     }
     out.into_iter()
         .map(|r| r.unwrap_or_else(|| unreachable!("every request answered")))
         .collect()
+}
+
+fn from_team(i: usize, req: &DownloadRequest, f: Found) -> (Downloaded, Origin) {
+    (
+        Downloaded {
+            request_index: i,
+            final_url: req.url.clone(),
+            staged: f.staged,
+            validators: Validators::default(),
+        },
+        Origin::Team,
+    )
+}
+
+/// Downloads `which` of `requests` from the archive into `out`, and publishes what
+/// arrived to the writable tiers.
+#[allow(clippy::too_many_arguments)]
+fn upstream(
+    team: &Team,
+    cfg: &FetchConfig,
+    tmp_dir: &Path,
+    partial_dir: &Path,
+    requests: &[DownloadRequest],
+    which: &[usize],
+    progress: &dyn fetch::Progress,
+    out: &mut [Option<Result<(Downloaded, Origin), Failed>>],
+) {
+    if which.is_empty() {
+        return;
+    }
+    let batch: Vec<DownloadRequest> = which.iter().map(|&i| requests[i].clone()).collect();
+    let results = fetch::download_all(cfg, tmp_dir, partial_dir, &batch, progress);
+    let mut items = Vec::new();
+    for (&i, r) in which.iter().zip(results) {
+        if let Ok(d) = &r {
+            items.push(Publish {
+                url: Some(requests[i].url.to_string()),
+                sha256: d.staged.sha256().clone(),
+                path: d.staged.path().to_path_buf(),
+                size: d.staged.len(),
+                validators: d.validators.clone(),
+            });
+        }
+        out[i] = Some(
+            r.map(|mut d| {
+                d.request_index = i;
+                (d, Origin::Upstream)
+            })
+            .map_err(Failed::Upstream),
+        );
+    }
+    if !team.is_empty() {
+        team.publish(&items);
+    }
 }

@@ -576,7 +576,9 @@ fn eight_homes_racing_into_an_empty_team_store_all_succeed() {
     }
     let per_kernel = kernel_requests(&server) as f64 / kernels().len() as f64;
     eprintln!("race: {per_kernel:.2} upstream downloads per kernel (8 homes)");
-    assert!(per_kernel <= 8.0);
+    // Claims split the archive's work: each kernel is downloaded by the home that
+    // claimed it (more only when a claimant stalls past the wait, 60 s here).
+    assert!(per_kernel <= 2.0, "{per_kernel} upstream downloads per kernel");
 }
 
 #[test]

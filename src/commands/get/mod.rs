@@ -276,14 +276,7 @@ fn acquire(
         Ok(())
     })?;
     report.metakernel = Some(plan.mk_dest.display().to_string());
-    team::publish(
-        ctx,
-        &team,
-        &downloads.published,
-        target,
-        &fetched,
-        &mut report,
-    );
+    team::publish(ctx, &team, target, &fetched, &mut report);
     Ok(report)
 }
 
@@ -418,8 +411,6 @@ struct Downloads {
     objects: HashMap<String, (Sha256Hex, PathBuf)>,
     arrivals: Vec<Arrived>,
     now: crate::content::Timestamp,
-    /// Upstream downloads to publish to the team store once committed.
-    published: Vec<crate::team::Publish>,
 }
 
 /// Downloads the missing URLs in parallel; each verified body becomes an object
@@ -470,7 +461,6 @@ fn download(
         objects: HashMap::new(),
         arrivals: Vec::new(),
         now: db::now(),
-        published: Vec::new(),
     };
     let mut dir_syncs = fsio::DirSyncs::default();
     let mut made = HashSet::new();
@@ -486,9 +476,6 @@ fn download(
                 report.downloaded_bytes += len;
                 if origin == crate::team::Origin::Team {
                     report.from_team += 1;
-                } else {
-                    out.published
-                        .push(team::publish_item(req, &sha, &object, len, &validators));
                 }
                 out.arrivals.push(execute::arrived(
                     &req.name,

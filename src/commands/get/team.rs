@@ -1,15 +1,13 @@
 //! The team store's hooks in `get` and `update` (the tiers themselves are
-//! `crate::team`): kernels are looked up in the tiers before upstream, upstream
-//! downloads are published once committed, and with `--no-upstream` the metakernel
-//! itself comes from the team store.
-
-use std::path::Path;
+//! `crate::team`): kernels are looked up in the tiers before upstream (and archive
+//! downloads published as they arrive, by `team::download_all`), the metakernel is
+//! published after the commit, and with `--no-upstream` it comes from the team store.
 
 use url::Url;
 
 use super::{FailureCause, GetReport, Target};
 use crate::commands::{Ctx, Error, Result};
-use crate::remote::fetch::{DownloadRequest, FetchConfig, Fetched, Validators};
+use crate::remote::fetch::{FetchConfig, Fetched, Validators};
 use crate::store::{Sha256Hex, fsio, hash};
 use crate::team::{self, Publish, Team, TeamOptions};
 
@@ -33,38 +31,23 @@ pub(super) fn cause(f: team::Failed) -> FailureCause {
     }
 }
 
-/// An upstream download, persisted as `object`, to publish.
-pub(super) fn publish_item(
-    req: &DownloadRequest,
-    sha: &Sha256Hex,
-    object: &Path,
-    len: u64,
-    validators: &Validators,
-) -> Publish {
-    Publish {
-        url: Some(req.url.to_string()),
-        sha256: sha.clone(),
-        path: object.to_path_buf(),
-        size: len,
-        validators: validators.clone(),
-    }
-}
-
-/// After the commit: publishes the kernels downloaded upstream and the metakernel
-/// as served (so `--no-upstream` homes can get it too). Failures are warnings.
+/// After the commit: publishes the metakernel as served (so `--no-upstream` homes
+/// can get it too; kernels from the archive were published as they arrived, see
+/// `team::download_all`), and counts what this command uploaded. Failures are
+/// warnings.
 pub(super) fn publish(
     ctx: &Ctx<'_>,
     team: &Team,
-    kernels: &[Publish],
     target: &Target<'_>,
     fetched: &Fetched,
     report: &mut GetReport,
 ) {
     // With --no-upstream the metakernel came from the team store: nothing to add.
-    if team.is_empty() || (team.no_upstream() && kernels.is_empty()) {
+    if team.is_empty() || team.no_upstream() {
+        report.published = team.uploaded();
         return;
     }
-    let mut items = kernels.to_vec();
+    let mut items: Vec<Publish> = Vec::new();
     // The metakernel as served, staged so it is published like any object.
     let mk = fsio::stage(&ctx.home.tmp(), &mut fetched.bytes.as_slice(), &mut |_| {});
     match mk {
@@ -82,8 +65,7 @@ pub(super) fn publish(
                     validators: fetched.validators.clone(),
                 });
             }
-            let published = team.publish(&items);
-            report.published = published.uploaded;
+            team.publish(&items);
             drop(staged);
         }
         Err(e) => ctx.reporter.warn(&format!(
@@ -91,6 +73,7 @@ pub(super) fn publish(
             crate::error_chain(&e)
         )),
     }
+    report.published = team.uploaded();
     warn(ctx, team);
 }
 
