@@ -34,6 +34,15 @@ use crate::store::fsio::{Staged, Stager};
 /// memory); larger ones with a multipart upload after a HEAD (same bytes: safe).
 const SINGLE_PUT_MAX: u64 = 256 * 1024 * 1024;
 
+/// Test seam: `KDB_TEST_TEAM_SINGLE_PUT_MAX` (bytes) lowers [`SINGLE_PUT_MAX`] so the
+/// multipart path is exercised with small objects.
+fn single_put_max() -> u64 {
+    std::env::var("KDB_TEST_TEAM_SINGLE_PUT_MAX")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(SINGLE_PUT_MAX)
+}
+
 /// Which engine a tier is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -449,7 +458,7 @@ impl Tier {
     /// multipart upload (invisible until completed, so never partial).
     pub async fn put_object(&self, sha: &Sha256Hex, path: &Path, len: u64) -> Result<Put, Error> {
         let key = layout::object_key(sha);
-        if len <= SINGLE_PUT_MAX {
+        if len <= single_put_max() {
             let bytes =
                 std::fs::read(path).map_err(|e| crate::store::Error::io("read", path, e))?;
             // The local object is immutable, but check: never publish other bytes.

@@ -578,7 +578,10 @@ fn eight_homes_racing_into_an_empty_team_store_all_succeed() {
     eprintln!("race: {per_kernel:.2} upstream downloads per kernel (8 homes)");
     // Claims split the archive's work: each kernel is downloaded by the home that
     // claimed it (more only when a claimant stalls past the wait, 60 s here).
-    assert!(per_kernel <= 2.0, "{per_kernel} upstream downloads per kernel");
+    assert!(
+        per_kernel <= 2.0,
+        "{per_kernel} upstream downloads per kernel"
+    );
 }
 
 #[test]
@@ -758,4 +761,67 @@ fn update_no_upstream_follows_the_team_store() {
         .find(|x| x.file_name() == "e.bsp")
         .expect("e.bsp laid out");
     assert_eq!(sha256(e.path()), hex(&spk_bytes(9, 3000)));
+}
+
+#[test]
+fn large_objects_go_up_as_multipart_uploads_after_a_head() {
+    let Some(moto) = Moto::start() else { return };
+    moto.create_bucket("team");
+    let home = Env::new();
+    let src = home.work("big");
+    let bytes = spk_bytes(77, 6_000_000);
+    write(&src.join("big.bsp"), &bytes);
+    home.ok(&["scan", src.to_str().unwrap(), "--mission", "M"]);
+    let push = || {
+        let mut c = home.kdb();
+        c.env("KDB_TEAM_STORE", "s3://team/m")
+            .env("KDB_TEST_TEAM_SINGLE_PUT_MAX", "1000000");
+        for (k, v) in moto.env() {
+            c.env(k, v);
+        }
+        ok_json(
+            &c.args(["team", "push", "--all", "--json"])
+                .output()
+                .unwrap(),
+        )
+    };
+    let r = push();
+    assert_eq!(
+        (r["uploaded"].as_u64(), r["failed"].as_u64()),
+        (Some(1), Some(0))
+    );
+    assert!(
+        moto.logged("?uploads") >= 1,
+        "a multipart upload was started"
+    );
+    assert_eq!(
+        moto.object("team", &format!("m/{}", object_key(&bytes))),
+        bytes
+    );
+    let r = push();
+    assert_eq!(
+        (r["uploaded"].as_u64(), r["present"].as_u64()),
+        (Some(0), Some(1))
+    );
+}
+
+#[test]
+fn a_store_without_conditional_put_is_written_head_then_put() {
+    let Some(moto) = Moto::start() else { return };
+    moto.create_bucket("team");
+    let (dir, server) = archive();
+    let mut env = moto.env();
+    // object_store then answers `NotImplemented` to a put-if-absent.
+    env.push(("AWS_CONDITIONAL_PUT", "disabled".into()));
+    let r = ok_json(&get(&Env::new(), &server, "s3://team/h", &env, &[]));
+    assert_eq!(r["published"], 5);
+    let heads = moto.logged("\"HEAD /team/h/objects/");
+    assert!(heads >= 4, "HEAD before each PUT ({heads})");
+    assert_eq!(moto.logged("\" 412 "), 0, "no conditional request was sent");
+    let b = Env::new();
+    server.reset_stats();
+    let r = ok_json(&get(&b, &server, "s3://team/h", &env, &[]));
+    assert_eq!(r["from_team"], 4);
+    assert_eq!(kernel_requests(&server), 0);
+    assert_home_right(&b, dir.path());
 }
