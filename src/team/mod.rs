@@ -597,7 +597,7 @@ async fn find_in(tier: &Tier, want: &Want, tmp: &Path) -> Result<Option<Staged>,
         },
         (None, None) => return Ok(None),
     };
-    let Some(staged) = tier.fetch(&sha, tmp).await? else {
+    let Some(staged) = tier.fetch(&sha, tmp, want.size).await? else {
         return Ok(None);
     };
     let refuse = |why: String| Error::NotThisContent {

@@ -347,8 +347,15 @@ impl Tier {
     }
 
     /// Streams the object `sha` into a staged file in `tmp`, checking that its bytes
-    /// hash to its name; `None` when the tier does not hold it.
-    pub async fn fetch(&self, sha: &Sha256Hex, tmp: &Path) -> Result<Option<Staged>, Error> {
+    /// hash to its name; `None` when the tier does not hold it. A body longer than
+    /// `limit` (a known size) is cut off and refused: a hostile tier cannot fill the
+    /// disk.
+    pub async fn fetch(
+        &self,
+        sha: &Sha256Hex,
+        tmp: &Path,
+        limit: Option<u64>,
+    ) -> Result<Option<Staged>, Error> {
         let key = layout::object_key(sha);
         let got = match self
             .bounded(&key, self.store.get(&Key::from(key.as_str())))
@@ -365,7 +372,18 @@ impl Tier {
         let mut stream = got.into_stream();
         loop {
             match tokio::time::timeout(self.limits.idle, stream.next()).await {
-                Ok(Some(Ok(chunk))) => stager.push(&chunk)?,
+                Ok(Some(Ok(chunk))) => {
+                    stager.push(&chunk)?;
+                    if limit.is_some_and(|l| stager.len() > l) {
+                        let len = stager.len();
+                        return Err(Error::WrongBytes {
+                            tier: self.spec.text.clone(),
+                            key,
+                            actual: stager.finish().sha256().clone(),
+                            len,
+                        });
+                    }
+                }
                 Ok(Some(Err(e))) => return Err(self.request_error(&key, e)),
                 Ok(None) => break,
                 Err(_) => return Err(self.timeout(&key)),
