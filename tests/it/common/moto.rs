@@ -21,7 +21,7 @@ pub struct Moto {
 
 fn find() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("KDB_MOTO_SERVER").filter(|v| !v.is_empty()) {
-        return Some(PathBuf::from(p));
+        return Some(PathBuf::from(p)).filter(|p| p.exists());
     }
     let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server");
     if venv.exists() {
