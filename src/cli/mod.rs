@@ -11,6 +11,7 @@ pub mod prompt;
 pub mod reproduce;
 mod run;
 pub mod settings;
+mod table;
 pub mod team;
 
 use std::path::PathBuf;

@@ -16,7 +16,7 @@ macro_rules! say {
 
 use std::io::IsTerminal;
 
-use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
+use super::table::Table;
 
 use super::ColorChoice;
 use super::settings::{CONFIG_ENV, Settings};
@@ -106,9 +106,7 @@ pub fn bytes(n: u64) -> String {
 }
 
 pub(crate) fn table(header: &[&str]) -> Table {
-    let mut t = Table::new();
-    t.load_preset(UTF8_BORDERS_ONLY).set_header(header.to_vec());
-    t
+    Table::new(header)
 }
 
 pub fn scan(w: &mut String, out: &Out, r: &ScanReport) {

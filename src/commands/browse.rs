@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use chrono::{DateTime, NaiveDateTime};
+use chrono::{DateTime, Datelike, NaiveDateTime, Timelike};
 use serde::Serialize;
 use url::Url;
 
@@ -161,9 +161,7 @@ pub fn run(ctx: &Ctx<'_>, net: &FetchConfig, opts: &BrowseOptions) -> Result<Bro
         {
             continue;
         }
-        let url = dir
-            .join(&percent_encoding::utf8_percent_encode(&e.name, super::plan::SEGMENT).to_string())
-            .map_err(|err| Error::Usage(err.to_string()))?;
+        let url = entry_url(&dir, &e.name)?;
         let row = acquired.get(url.as_str());
         let split = split_version(&e.name);
         all.push(BrowseEntry {
@@ -172,9 +170,18 @@ pub fn run(ctx: &Ctx<'_>, net: &FetchConfig, opts: &BrowseOptions) -> Result<Bro
             version: split.version.map(|(a, b, c)| [a, b, c]),
             size: e.size.map(Size::bytes),
             size_exact: e.size.is_some_and(Size::is_exact),
-            modified: e.modified.map(|m| m.format("%Y-%m-%d %H:%M").to_string()),
+            modified: e.modified.map(|m| {
+                format!(
+                    "{:04}-{:02}-{:02} {:02}:{:02}",
+                    m.year(),
+                    m.month(),
+                    m.day(),
+                    m.hour(),
+                    m.minute()
+                )
+            }),
             local: local_state(row, e.size, e.modified),
-            url: url.to_string(),
+            url,
             snapshots: 0,
         });
     }
@@ -187,33 +194,44 @@ pub fn run(ctx: &Ctx<'_>, net: &FetchConfig, opts: &BrowseOptions) -> Result<Bro
         .filter(|e| e.version.is_none())
         .map(|e| e.base.as_str())
         .collect();
-    let mut shown: Vec<BrowseEntry> = all
+    let keep: Vec<bool> = all
         .iter()
-        .filter(|e| {
+        .map(|e| {
             opts.show_versioned || e.version.is_none() || !unversioned.contains(e.base.as_str())
         })
-        .cloned()
-        .map(|mut e| {
+        .collect();
+    drop(unversioned);
+    let mut shown: Vec<BrowseEntry> = all
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(mut e, keep)| {
             if e.version.is_none() {
                 e.snapshots = counts.get(&e.base).copied().unwrap_or(0);
             }
-            e
+            keep.then_some(e)
         })
         .collect();
     if opts.sort_by_date {
         shown.sort_by(|a, b| b.modified.cmp(&a.modified).then(a.name.cmp(&b.name)));
     } else {
         // Base name, the unversioned file first, then snapshots by numeric version.
-        shown.sort_by(|a, b| {
-            (a.base.to_ascii_lowercase(), a.version.is_some(), a.version).cmp(&(
-                b.base.to_ascii_lowercase(),
-                b.version.is_some(),
-                b.version,
-            ))
-        });
+        shown.sort_by_cached_key(|e| (e.base.to_ascii_lowercase(), e.version.is_some(), e.version));
     }
     Ok(BrowseReport {
         url: dir.to_string(),
         metakernels: shown,
     })
+}
+
+/// The URL of a listed file: the directory URL and the percent-encoded name, put
+/// together as text (a name such as `a:b.tm` must not be read as a scheme, and
+/// re-parsing 28,000 URLs cost more than the listing itself).
+fn entry_url(dir: &Url, name: &str) -> Result<String> {
+    let encoded = percent_encoding::utf8_percent_encode(name, super::plan::SEGMENT);
+    if dir.query().is_none() && dir.fragment().is_none() && dir.path().ends_with('/') {
+        return Ok(format!("{dir}{encoded}"));
+    }
+    dir.join(&format!("./{encoded}"))
+        .map(String::from)
+        .map_err(|err| Error::Usage(err.to_string()))
 }

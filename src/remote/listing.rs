@@ -613,38 +613,70 @@ fn parse_metadata(cells: &[String], columns: Columns) -> (Option<NaiveDateTime>,
     (modified, size)
 }
 
-/// Date formats of Apache 2.4 (`2016-07-14 10:20`), Apache 2.2 and nginx
-/// (`14-Jul-2016 10:20`), and lighttpd (`2016-Jul-14 10:20:33`).
-const DATE_FORMATS: &[&str] = &[
-    "%Y-%m-%d %H:%M",
-    "%Y-%m-%d %H:%M:%S",
-    "%d-%b-%Y %H:%M",
-    "%d-%b-%Y %H:%M:%S",
-    "%Y-%b-%d %H:%M",
-    "%Y-%b-%d %H:%M:%S",
-];
-
+/// Reads the dates of Apache 2.4 (`2016-07-14 10:20`), Apache 2.2 and nginx
+/// (`14-Jul-2016 10:20`), and lighttpd (`2016-Jul-14 10:20:33`). Month names are
+/// English, abbreviated or full, in any case. Hand-written rather than through
+/// `chrono`'s format parser, which cost ~2 µs per row (a 28,000-row listing).
 fn parse_date(day: &str, time: &str) -> Option<NaiveDateTime> {
-    if !looks_like_date(day) || !time.contains(':') {
+    let date = parse_day(day)?;
+    let mut parts = time.split(':');
+    let hour = small_number(parts.next()?)?;
+    let minute = small_number(parts.next()?)?;
+    let second = match parts.next() {
+        Some(s) => small_number(s)?,
+        None => 0,
+    };
+    if parts.next().is_some() {
         return None;
     }
-    let joined = format!("{day} {time}");
-    DATE_FORMATS
-        .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(&joined, f).ok())
+    date.and_hms_opt(hour, minute, second)
 }
 
 fn looks_like_date(token: &str) -> bool {
-    let parts: Vec<&str> = token.split('-').collect();
-    parts.len() == 3
-        && parts.iter().all(|p| !p.is_empty())
-        && parts
-            .iter()
-            .any(|p| p.len() == 4 && p.bytes().all(|b| b.is_ascii_digit()))
-        && chrono::NaiveDate::parse_from_str(token, "%Y-%m-%d")
-            .or_else(|_| chrono::NaiveDate::parse_from_str(token, "%d-%b-%Y"))
-            .or_else(|_| chrono::NaiveDate::parse_from_str(token, "%Y-%b-%d"))
-            .is_ok()
+    parse_day(token).is_some()
+}
+
+/// `2016-07-14`, `14-Jul-2016` or `2016-Jul-14`.
+fn parse_day(token: &str) -> Option<chrono::NaiveDate> {
+    let mut parts = token.split('-');
+    let (a, b, c) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let year = |p: &str| {
+        (p.len() == 4 && p.bytes().all(|d| d.is_ascii_digit()))
+            .then(|| p.parse::<i32>().ok())
+            .flatten()
+    };
+    let (y, m, d) = if let Some(y) = year(a) {
+        (y, small_number(b).or_else(|| month_number(b))?, small_number(c)?)
+    } else {
+        (year(c)?, month_number(b)?, small_number(a)?)
+    };
+    chrono::NaiveDate::from_ymd_opt(y, m, d)
+}
+
+/// One or two ASCII digits.
+fn small_number(p: &str) -> Option<u32> {
+    (matches!(p.len(), 1 | 2) && p.bytes().all(|d| d.is_ascii_digit()))
+        .then(|| p.parse().ok())
+        .flatten()
+}
+
+/// `Jul`, `jul` or `July` → 7.
+fn month_number(p: &str) -> Option<u32> {
+    const MONTHS: [&str; 12] = [
+        "january", "february", "march", "april", "may", "june", "july", "august",
+        "september", "october", "november", "december",
+    ];
+    if p.len() < 3 || !p.is_ascii() {
+        return None;
+    }
+    let lower = p.to_ascii_lowercase();
+    MONTHS
+        .iter()
+        .position(|m| lower.len() == 3 && m.starts_with(&lower) || *m == lower)
+        .map(|i| i as u32 + 1)
 }
 
 /// `1234` → exact; `12K`, `1.9M`, `3G` (also `12KB`, `1.2MiB`) → approximate,
@@ -1249,6 +1281,12 @@ mod tests {
         assert_eq!(parse_date("2016-07-14", "25:20"), None);
         assert_eq!(parse_date("5.1K", "10:20"), None);
         assert_eq!(parse_date("2016-07-14", "5.1K"), None);
+        assert_eq!(parse_date("14-JULY-2016", "10:20:33"), at(2016, 7, 14, 10, 20).map(|t| t + chrono::Duration::seconds(33)));
+        assert_eq!(parse_date("2016-02-30", "10:20"), None);
+        assert_eq!(parse_date("2016-Jux-14", "10:20"), None);
+        assert_eq!(parse_date("2016-07-14-1", "10:20"), None);
+        assert_eq!(parse_date("2016-07-14", "10:20:00:1"), None);
+        assert!(!looks_like_date("1-2-3"));
     }
 
     /// A date without a time of day (the abridged NAIF capture has one) is not
