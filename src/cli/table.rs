@@ -115,7 +115,10 @@ mod tests {
     #[test]
     fn an_empty_table_keeps_its_header() {
         let t = Table::new(&["a", "bb"]);
-        assert_eq!(t.to_string(), "┌────────┐\n│ a   bb │\n╞════════╡\n└────────┘");
+        assert_eq!(
+            t.to_string(),
+            "┌────────┐\n│ a   bb │\n╞════════╡\n└────────┘"
+        );
     }
 
     #[test]

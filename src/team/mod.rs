@@ -349,30 +349,37 @@ impl Team {
     /// put-if-absent of `claims/<sha256 of URL>/<10-minute window>`): `true` where this
     /// process should download it — it won the claim, or there is nothing to claim in.
     /// Homes racing for one metakernel so split the archive's work between them.
-    pub fn claim_all(&self, urls: &[&Url]) -> Vec<bool> {
+    ///
+    /// `owner` names the claiming home (host and home directory): a claim this home
+    /// made in an earlier run (a retry after a failure) counts as its own, so a retry
+    /// never waits for itself.
+    pub fn claim_all(&self, urls: &[&Url], owner: &str) -> Vec<bool> {
         let Some(i) = self.writable() else {
             return urls.iter().map(|_| true).collect();
         };
         let tier = &self.tiers[i];
         let window = chrono::Utc::now().timestamp() / 600;
-        let answers: Vec<Result<Put, Error>> = self.runtime.block_on(
-            futures_util::stream::iter(urls.iter().map(|u| {
-                let body = format!(
-                    "{{\"url\": {:?}, \"pid\": {}}}",
-                    u.as_str(),
-                    std::process::id()
-                );
-                let key = layout::claim_key(u.as_str(), window);
-                async move { tier.put_bytes(&key, body.into_bytes()).await }
-            }))
-            .buffered(self.jobs)
-            .collect(),
-        );
+        let body = serde_json::json!({ "owner": owner, "pid": std::process::id() });
+        let answers: Vec<Result<bool, Error>> =
+            self.runtime.block_on(
+                futures_util::stream::iter(urls.iter().map(|u| {
+                    let key = layout::claim_key(u.as_str(), window);
+                    let body = body.to_string().into_bytes();
+                    async move {
+                        match tier.put_bytes(&key, body).await? {
+                            Put::Created => Ok(true),
+                            Put::Existed => Ok(claim_owner(&tier.read_small(&key).await?)
+                                .is_some_and(|o| o == owner)),
+                        }
+                    }
+                }))
+                .buffered(self.jobs)
+                .collect(),
+            );
         answers
             .into_iter()
             .map(|a| match a {
-                Ok(Put::Created) => true,
-                Ok(Put::Existed) => false,
+                Ok(mine) => mine,
                 Err(e) => {
                     self.refuse(i, &e);
                     true
@@ -659,6 +666,22 @@ fn brief(error: &(dyn std::error::Error + 'static)) -> String {
     s
 }
 
+/// The `owner` of a claim's body, if it has one.
+fn claim_owner(body: &Option<Vec<u8>>) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(body.as_deref()?).ok()?;
+    v.get("owner")?.as_str().map(str::to_owned)
+}
+
+/// Who claims downloads for the home whose staging directory is `tmp_dir`.
+fn owner(tmp_dir: &Path) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_default();
+    let host = host.trim();
+    format!("{host}:{}", tmp_dir.display())
+}
+
 /// What a lookup over every tier found.
 enum Lookup {
     Found(Found),
@@ -726,7 +749,7 @@ pub fn download_all(
         let claims = if team.is_empty() {
             vec![true; urls.len()]
         } else {
-            team.claim_all(&urls)
+            team.claim_all(&urls, &owner(tmp_dir))
         };
         let mut mine = Vec::new();
         let mut theirs = Vec::new();
@@ -747,6 +770,12 @@ pub fn download_all(
             progress,
             &mut out,
         );
+        if !theirs.is_empty() {
+            tracing::info!(
+                kernels = theirs.len(),
+                "waiting for kernels other homes are downloading"
+            );
+        }
         let waited = team.wait_for(&wants, theirs.clone(), tmp_dir);
         for (i, f) in waited {
             out[i] = Some(Ok(from_team(i, &requests[i], f)));

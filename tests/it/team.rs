@@ -555,15 +555,18 @@ fn eight_homes_racing_into_an_empty_team_store_all_succeed() {
             for (k, v) in moto.env() {
                 c.env(k, v);
             }
-            c.args(["get", url.as_str(), "-y", "--mission", "M", "--json"])
+            c.args(["get", url.as_str(), "-y", "--mission", "M", "--json", "-v"])
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
                 .unwrap()
         })
         .collect();
+    let mut outputs = Vec::new();
     for child in children {
-        ok_json(&child.wait_with_output().unwrap());
+        let out = child.wait_with_output().unwrap();
+        ok_json(&out);
+        outputs.push(stderr(&out));
     }
     for h in &homes {
         assert_home_right(h, dir.path());
@@ -574,6 +577,12 @@ fn eight_homes_racing_into_an_empty_team_store_all_succeed() {
         assert_eq!(keys.iter().filter(|k| **k == key).count(), 1, "{rel}");
         assert_eq!(moto.object("team", &key), bytes, "{rel}");
     }
+    assert!(
+        outputs
+            .iter()
+            .any(|e| e.contains("other homes are downloading")),
+        "some home waited for another's claim"
+    );
     let per_kernel = kernel_requests(&server) as f64 / kernels().len() as f64;
     eprintln!("race: {per_kernel:.2} upstream downloads per kernel (8 homes)");
     // Claims split the archive's work: each kernel is downloaded by the home that
@@ -824,4 +833,37 @@ fn a_store_without_conditional_put_is_written_head_then_put() {
     assert_eq!(r["from_team"], 4);
     assert_eq!(kernel_requests(&server), 0);
     assert_home_right(&b, dir.path());
+}
+
+#[test]
+fn a_retry_after_a_failed_get_does_not_wait_for_its_own_claims() {
+    let (dir, server) = archive();
+    let team = tempfile::Builder::new()
+        .prefix("kdb-team-dir-")
+        .tempdir()
+        .unwrap();
+    let store = team.path().display().to_string();
+    let home = Env::new();
+    // b.bsp fails upstream (404): the get fails, its claim stays.
+    server.fault(
+        "/pub/naif/M/kernels/spk/b.bsp",
+        crate::common::http::Fault::Status(404),
+    );
+    let out = get(&home, &server, &store, &[], &[]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(team.path().join("claims").is_dir());
+    server.faults().clear();
+    // The retry (same home, same claim window) takes what arrived from the team store
+    // and downloads b.bsp itself at once, without waiting for "another home".
+    server.reset_stats();
+    let out = get(&home, &server, &store, &[], &["-v"]);
+    let r = ok_json(&out);
+    assert_eq!(r["from_team"], 3);
+    assert_eq!(kernel_requests(&server), 1);
+    assert!(
+        !stderr(&out).contains("other homes are downloading"),
+        "the retry waited for its own claim: {}",
+        stderr(&out)
+    );
+    assert_home_right(&home, dir.path());
 }
