@@ -850,3 +850,38 @@ fn upstream(
         team.publish(&items);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("inner failed")]
+    struct Inner;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("outer: inner failed")]
+    struct Repeats(#[source] Inner);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("top")]
+    struct Top(#[source] Inner);
+
+    #[test]
+    fn brief_drops_causes_the_message_already_says() {
+        assert_eq!(brief(&Repeats(Inner)), "outer: inner failed");
+        assert_eq!(brief(&Top(Inner)), "top: inner failed");
+    }
+
+    #[test]
+    fn a_claim_names_its_owner() {
+        let body = br#"{"owner": "node7:/home/u/.local/share/kdb/tmp", "pid": 12}"#.to_vec();
+        assert_eq!(
+            claim_owner(&Some(body)).as_deref(),
+            Some("node7:/home/u/.local/share/kdb/tmp")
+        );
+        assert_eq!(claim_owner(&Some(b"not json".to_vec())), None);
+        assert_eq!(claim_owner(&None), None);
+        assert!(owner(Path::new("/h/tmp")).ends_with(":/h/tmp"));
+    }
+}
