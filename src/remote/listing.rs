@@ -649,11 +649,7 @@ fn parse_day(token: &str) -> Option<chrono::NaiveDate> {
             .flatten()
     };
     let (y, m, d) = if let Some(y) = year(a) {
-        (
-            y,
-            small_number(b).or_else(|| month_number(b))?,
-            small_number(c)?,
-        )
+        (y, small_number(b).or_else(|| month_number(b))?, small_number(c)?)
     } else {
         (year(c)?, month_number(b)?, small_number(a)?)
     };
@@ -670,18 +666,8 @@ fn small_number(p: &str) -> Option<u32> {
 /// `Jul`, `jul` or `July` → 7.
 fn month_number(p: &str) -> Option<u32> {
     const MONTHS: [&str; 12] = [
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
+        "january", "february", "march", "april", "may", "june", "july", "august",
+        "september", "october", "november", "december",
     ];
     if p.len() < 3 || !p.is_ascii() {
         return None;
@@ -1295,10 +1281,7 @@ mod tests {
         assert_eq!(parse_date("2016-07-14", "25:20"), None);
         assert_eq!(parse_date("5.1K", "10:20"), None);
         assert_eq!(parse_date("2016-07-14", "5.1K"), None);
-        assert_eq!(
-            parse_date("14-JULY-2016", "10:20:33"),
-            at(2016, 7, 14, 10, 20).map(|t| t + chrono::Duration::seconds(33))
-        );
+        assert_eq!(parse_date("14-JULY-2016", "10:20:33"), at(2016, 7, 14, 10, 20).map(|t| t + chrono::Duration::seconds(33)));
         assert_eq!(parse_date("2016-02-30", "10:20"), None);
         assert_eq!(parse_date("2016-Jux-14", "10:20"), None);
         assert_eq!(parse_date("2016-07-14-1", "10:20"), None);
