@@ -5,6 +5,8 @@
 //! Among the core modules, `remote` uses `store::fsio` (downloads are staged through
 //! the write chokepoint) and `kernel` (a body is checked to be a kernel); `db`, `store`,
 //! `kernel` and `metakernel` use no other kdb module. docs/design.md draws the graph.
+//! `team` (the team store, DESIGN.md §6) sits beside `remote`: it uses `remote`
+//! (transfers, listings), `store::fsio` (staging) and `kernel` (content checks).
 
 pub mod bundle;
 pub mod cli;
@@ -30,3 +32,4 @@ pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     s
 }
 pub mod coverage;
+pub mod team;

@@ -12,6 +12,7 @@ pub mod reproduce;
 mod run;
 pub mod settings;
 mod table;
+pub mod team;
 
 use std::path::PathBuf;
 
@@ -200,6 +201,9 @@ pub enum Command {
     Gaps(coverage::GapsArgs),
     /// Rebuild the coverage index of every registered binary kernel
     Reindex(coverage::ReindexArgs),
+    /// The team store: tiers, publishing, warming (DESIGN.md §6)
+    #[command(subcommand)]
+    Team(team::TeamCommand),
     /// Print a shell completion script
     #[command(
         after_help = "Example:\n  kdb completions bash > ~/.local/share/bash-completion/completions/kdb"
@@ -212,6 +216,13 @@ pub struct NetArgs {
     /// Parallel downloads per host [config: jobs, env: KDB_JOBS, default 8]
     #[arg(short = 'j', long)]
     pub jobs: Option<u64>,
+    /// Do not use the team store for this command ([team] stores, KDB_TEAM_STORE)
+    #[arg(long)]
+    pub no_team: bool,
+    /// Take what the local store lacks from the team store only; fail instead of
+    /// contacting the archive
+    #[arg(long, conflicts_with = "no_team")]
+    pub no_upstream: bool,
 }
 
 #[derive(Debug, Args)]

@@ -105,7 +105,7 @@ pub fn bytes(n: u64) -> String {
     }
 }
 
-fn table(header: &[&str]) -> Table {
+pub(crate) fn table(header: &[&str]) -> Table {
     Table::new(header)
 }
 
@@ -502,6 +502,14 @@ pub fn get(w: &mut String, out: &Out, r: &GetReport) {
                 win.spec.describe(),
                 win.skipped,
                 bytes(win.bytes_saved)
+            );
+        }
+        if r.from_team > 0 || r.published > 0 {
+            say!(
+                w,
+                "team store: {} kernels from it, {} published to it",
+                r.from_team,
+                r.published
             );
         }
         say!(w, "ready: {mk}");

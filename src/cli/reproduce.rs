@@ -108,6 +108,7 @@ pub fn restore(app: &App<'_>, p: &mut Printer, a: RestoreArgs) -> Outcome {
             offline: a.offline,
             mirrors: a.mirrors,
             into: a.into,
+            team: app.team(&a.net),
         },
     )?;
     let written = p.emit(a.json, &r, |w, r| {

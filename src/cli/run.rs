@@ -71,6 +71,18 @@ impl App<'_> {
             ..FetchConfig::default()
         }
     }
+
+    /// The team store options: the configured tiers unless `--no-team`.
+    pub(super) fn team(&self, net: &NetArgs) -> crate::team::TeamOptions {
+        crate::team::TeamOptions {
+            stores: if net.no_team {
+                Vec::new()
+            } else {
+                self.settings.team_stores()
+            },
+            no_upstream: net.no_upstream,
+        }
+    }
 }
 
 /// Runs one parsed command line; returns the exit code.
@@ -153,6 +165,7 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Which(a) => super::coverage::which(&app, &mut p, a),
         Command::Gaps(a) => super::coverage::gaps(&app, &mut p, a),
         Command::Reindex(a) => super::coverage::reindex(&app, &mut p, a),
+        Command::Team(a) => a.run(&app, &mut p),
         Command::Completions { .. } => Ok(0),
     }
 }
@@ -189,6 +202,7 @@ impl GetArgs {
                 }),
                 _ => None,
             },
+            team: app.team(&self.net),
         };
         let mut confirm = confirmer(&app.out, self.yes, self.json);
         let net = app.net(self.net.jobs);
@@ -216,6 +230,7 @@ impl UpdateArgs {
             all: self.all,
             force: self.force,
             dry_run: self.dry_run,
+            team: app.team(&self.net),
         };
         let mut confirm = confirmer(&app.out, self.yes, self.json);
         let items = get::update(&app.ctx, &app.net(self.net.jobs), &opts, &mut confirm)?;
@@ -433,7 +448,7 @@ impl ResetArgs {
 }
 
 /// The confirmation step of `get`/`update`: print the plan, then ask on a terminal.
-fn confirmer(
+pub(super) fn confirmer(
     out: &Out,
     yes: bool,
     json: bool,

@@ -68,6 +68,10 @@ pub enum Kind {
     Dir { default: fn() -> Option<PathBuf> },
     /// A whole number, at least `min`.
     Number { default: u64, min: u64 },
+    /// A list of strings: a TOML array in the config file (a dotted name is a key
+    /// of a table: `team.stores` is `[team] stores = [...]`), comma- or
+    /// space-separated in the environment. Empty when unset.
+    List,
 }
 
 /// The settings table, in the order `kdb config` shows them.
@@ -113,6 +117,12 @@ pub const SETTINGS: &[Setting] = &[
         },
         help: "seconds a download may stall before it is abandoned",
     },
+    Setting {
+        name: "team.stores",
+        env: "KDB_TEAM_STORE",
+        kind: Kind::List,
+        help: "team store tiers, tried in order before the archive (s3://, https://, file://)",
+    },
 ];
 
 /// The environment variable naming the config file (not itself a key of the file).
@@ -123,6 +133,7 @@ pub const CONFIG_ENV: &str = "KDB_CONFIG";
 pub enum Value {
     Dir(PathBuf),
     Number(u64),
+    List(Vec<String>),
 }
 
 impl fmt::Display for Value {
@@ -130,6 +141,8 @@ impl fmt::Display for Value {
         match self {
             Value::Dir(p) => p.display().fmt(f),
             Value::Number(n) => n.fmt(f),
+            Value::List(items) if items.is_empty() => f.write_str("(none)"),
+            Value::List(items) => f.write_str(&items.join(", ")),
         }
     }
 }
@@ -139,6 +152,7 @@ impl Serialize for Value {
         match self {
             Value::Dir(p) => p.serialize(s),
             Value::Number(n) => n.serialize(s),
+            Value::List(items) => items.serialize(s),
         }
     }
 }
@@ -216,6 +230,7 @@ impl Setting {
         match self.kind {
             Kind::Dir { .. } => "platform data directory".into(),
             Kind::Number { default, .. } => default.to_string(),
+            Kind::List => "none".into(),
         }
     }
 
@@ -246,6 +261,12 @@ impl Setting {
                 }
                 Ok(Value::Number(n))
             }
+            Kind::List => Ok(Value::List(
+                text.split(|c: char| c == ',' || c.is_whitespace())
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            )),
         }
     }
 
@@ -253,6 +274,7 @@ impl Setting {
         match self.kind {
             Kind::Dir { default } => default().map(Value::Dir).ok_or(SettingsError::NoDefault),
             Kind::Number { default, .. } => Ok(Value::Number(default)),
+            Kind::List => Ok(Value::List(Vec::new())),
         }
     }
 
@@ -279,11 +301,27 @@ impl Setting {
                 source: Source::Env,
             });
         }
-        if let Some(v) = table.get(self.name) {
+        if let Some(v) = lookup(table, self.name) {
             let text = match (v, &self.kind) {
+                (toml::Value::Array(items), Kind::List) => {
+                    let items = items
+                        .iter()
+                        .map(|i| i.as_str().map(str::to_owned))
+                        .collect::<Option<Vec<_>>>()
+                        .ok_or_else(|| SettingsError::Invalid {
+                            key: self.name,
+                            value: v.to_string(),
+                            origin: "config file".into(),
+                            why: "expected an array of strings".into(),
+                        })?;
+                    return Ok(Sourced {
+                        value: Value::List(items),
+                        source: Source::Config,
+                    });
+                }
                 (toml::Value::String(s), _) => s.clone(),
                 (other, Kind::Number { .. }) => other.to_string(),
-                (other, Kind::Dir { .. }) => {
+                (other, Kind::Dir { .. } | Kind::List) => {
                     return Err(SettingsError::Invalid {
                         key: self.name,
                         value: other.to_string(),
@@ -312,6 +350,9 @@ impl Setting {
         match self.parse(text, origin, cwd)? {
             Value::Dir(_) if text.starts_with("~/") => Ok(toml::Value::String(text.into())),
             Value::Dir(p) => Ok(toml::Value::String(p.to_string_lossy().into_owned())),
+            Value::List(items) => Ok(toml::Value::Array(
+                items.into_iter().map(toml::Value::String).collect(),
+            )),
             Value::Number(n) => {
                 i64::try_from(n)
                     .map(toml::Value::Integer)
@@ -346,6 +387,34 @@ pub fn help() -> String {
          or against the config file's directory (config file)."
     ));
     text
+}
+
+/// The value of a possibly dotted key (`team.stores` is key `stores` of table `team`).
+fn lookup<'t>(table: &'t toml::Table, name: &str) -> Option<&'t toml::Value> {
+    match name.split_once('.') {
+        None => table.get(name),
+        Some((head, rest)) => lookup(table.get(head)?.as_table()?, rest),
+    }
+}
+
+/// Sets a possibly dotted key, creating the tables on the way.
+fn insert(table: &mut toml::Table, name: &str, value: toml::Value) {
+    match name.split_once('.') {
+        None => {
+            table.insert(name.into(), value);
+        }
+        Some((head, rest)) => {
+            let sub = table
+                .entry(head)
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            if !sub.is_table() {
+                *sub = toml::Value::Table(toml::Table::new());
+            }
+            if let toml::Value::Table(t) = sub {
+                insert(t, rest, value);
+            }
+        }
+    }
 }
 
 fn env(name: &str) -> Option<String> {
@@ -471,6 +540,14 @@ impl Settings {
         self.number("read_timeout")
     }
 
+    /// The team store tiers, in lookup order (empty: none).
+    pub fn team_stores(&self) -> Vec<String> {
+        match self.value("team.stores") {
+            Some(Value::List(items)) => items.clone(),
+            _ => Vec::new(),
+        }
+    }
+
     /// The value of `key` as text.
     pub fn get(&self, key: &str) -> Result<String, SettingsError> {
         let s = Setting::find(key)?;
@@ -484,7 +561,7 @@ impl Settings {
         let stored = s.to_toml(value, &cwd)?;
         let path = &self.config_file.value;
         let mut table = read_table(path)?;
-        table.insert(s.name.into(), stored);
+        insert(&mut table, s.name, stored);
         let text = toml::to_string(&table).unwrap_or_default();
         fsio::write_atomic(path, text.as_bytes()).map_err(|source| SettingsError::Write {
             path: path.clone(),
@@ -557,7 +634,7 @@ mod tests {
         assert_eq!(
             e,
             "unknown config key `colour`; known keys: home, lock_timeout, jobs, \
-             connect_timeout, read_timeout"
+             connect_timeout, read_timeout, team.stores"
         );
     }
 
@@ -584,6 +661,40 @@ mod tests {
         let v = resolve(home, "home = \"/abs/./h\"").unwrap();
         assert_eq!(v.value, Value::Dir(PathBuf::from("/abs/h")));
         assert!(resolve(home, "home = \"\"").is_err());
+    }
+
+    #[test]
+    fn team_stores_come_from_a_table_array_or_a_separated_variable() {
+        let stores = Setting::find("team.stores").unwrap();
+        let v = resolve(
+            stores,
+            "[team]\nstores = [\"s3://b/p\", \"https://m.example/kdb\"]",
+        )
+        .unwrap();
+        assert_eq!(
+            (v.value, v.source),
+            (
+                Value::List(vec!["s3://b/p".into(), "https://m.example/kdb".into()]),
+                Source::Config
+            )
+        );
+        let v = resolve(stores, "").unwrap();
+        assert_eq!(v.value, Value::List(Vec::new()));
+        assert!(resolve(stores, "[team]\nstores = [1]").is_err());
+        let parsed = stores
+            .parse("s3://a/x, /mnt/team  file:///y", "env", Path::new("/"))
+            .unwrap();
+        assert_eq!(
+            parsed,
+            Value::List(vec![
+                "s3://a/x".into(),
+                "/mnt/team".into(),
+                "file:///y".into()
+            ])
+        );
+        let mut t = toml::Table::new();
+        insert(&mut t, "team.stores", toml::Value::Array(Vec::new()));
+        assert!(lookup(&t, "team.stores").is_some());
     }
 
     #[test]

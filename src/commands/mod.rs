@@ -46,6 +46,7 @@ pub mod prune;
 pub mod reset;
 pub mod restore;
 pub mod scan;
+pub mod team;
 pub mod verify;
 
 use std::path::{Path, PathBuf};
@@ -143,6 +144,8 @@ pub enum Error {
     Lockfile(#[from] crate::lockfile::Error),
     #[error(transparent)]
     Bundle(#[from] crate::bundle::Error),
+    #[error(transparent)]
+    Team(#[from] crate::team::Error),
 }
 
 impl Error {
@@ -155,7 +158,7 @@ impl Error {
             | Error::Rewrite { .. }
             | Error::Plan(_)
             | Error::Db(db::Error::TooNew { .. }) => ExitClass::Usage,
-            Error::Store(store::Error::Path(_)) => ExitClass::Usage,
+            Error::Store(store::Error::Path(_) | store::Error::NetworkHome(_)) => ExitClass::Usage,
             Error::Gone(_) => ExitClass::Gone,
             Error::Remote(e) if e.is_not_found() => ExitClass::NotFound,
             Error::Remote(_) => ExitClass::Network,
@@ -169,6 +172,11 @@ impl Error {
                 crate::bundle::Error::Source { .. } => ExitClass::Internal,
                 _ => ExitClass::Usage,
             },
+            Error::Team(crate::team::Error::Spec { .. }) => ExitClass::Usage,
+            Error::Team(crate::team::Error::Local(_) | crate::team::Error::Runtime(_)) => {
+                ExitClass::Internal
+            }
+            Error::Team(_) => ExitClass::Network,
         }
     }
 }
@@ -178,11 +186,13 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Ctx<'_> {
     /// Opens the catalogue for a read-only command (no lock; fails if there is none).
     pub fn read(&self) -> Result<Catalogue> {
+        store::netfs::check_home(self.home.root()).map_err(store::Error::from)?;
         Catalogue::open_existing(&self.home.catalogue()).map_err(|e| self.disk_full(e))
     }
 
     /// Takes the home lock, sweeps crash leftovers, opens (or creates) the catalogue.
     pub fn write(&self) -> Result<(HomeLock, Catalogue)> {
+        store::netfs::check_home(self.home.root()).map_err(store::Error::from)?;
         let lock = self.home.lock(self.lock_timeout, &mut |p| {
             self.reporter.waiting_for_lock(p)
         })?;

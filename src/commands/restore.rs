@@ -44,6 +44,8 @@ pub struct RestoreOptions {
     pub mirrors: Vec<String>,
     /// Lay the tree out here instead of `$KDB_HOME/missions/<MISSION>`.
     pub into: Option<PathBuf>,
+    /// The team store tiers (tried by hash after the local store), `--no-upstream`.
+    pub team: crate::team::TeamOptions,
 }
 
 /// One place a content was looked for, and why it was not taken from there.
@@ -168,17 +170,37 @@ pub fn restore(ctx: &Ctx<'_>, net: &FetchConfig, opts: &RestoreOptions) -> Resul
             }
         }
     }
-    // 2. Mirrors, source, former versions: one round per candidate rank.
-    fetch_rounds(
-        ctx,
-        net,
-        &mut remaining,
-        &mirrors,
-        opts.offline,
-        now,
-        &mut found,
-        &mut report,
-    )?;
+    // 2. The team store, by hash (DESIGN.md §6).
+    let team = crate::team::Team::open(&opts.team, net)?;
+    let fetched_before = report.fetched.len();
+    from_team(ctx, &team, &mut remaining, now, &mut found, &mut report)?;
+    let from_team_count = report.fetched.len() - fetched_before;
+    // 3. Mirrors, source, former versions: one round per candidate rank.
+    if team.no_upstream() {
+        for w in &mut remaining {
+            w.tried.push(Tried {
+                place: w.source.to_string(),
+                error: "not tried (--no-upstream)".into(),
+            });
+        }
+    } else {
+        fetch_rounds(
+            ctx,
+            net,
+            &mut remaining,
+            &mirrors,
+            opts.offline,
+            now,
+            &mut found,
+            &mut report,
+        )?;
+        publish(
+            ctx,
+            &team,
+            &found,
+            &report.fetched[fetched_before + from_team_count..],
+        );
+    }
     // 3. Anything found nowhere: keep what arrived, register no metakernel.
     if !remaining.is_empty() {
         report.missing = remaining
@@ -207,6 +229,98 @@ pub fn restore(ctx: &Ctx<'_>, net: &FetchConfig, opts: &RestoreOptions) -> Resul
     let mk_path = materialise(ctx, &mut cat, &lock, found, opts.into.as_deref(), now)?;
     report.metakernel = Some(mk_path.display().to_string());
     Ok(report)
+}
+
+/// Looks the remaining contents up in the team tiers by their locked hash and size;
+/// hits (verified twice: by the tier against the object's name, then here against
+/// the lock) become objects.
+fn from_team(
+    ctx: &Ctx<'_>,
+    team: &crate::team::Team,
+    remaining: &mut Vec<Want>,
+    now: Timestamp,
+    found: &mut Found,
+    report: &mut RestoreReport,
+) -> Result<()> {
+    if team.is_empty() || remaining.is_empty() {
+        return Ok(());
+    }
+    let tmp = ctx.home.tmp();
+    fsio::create_dir_all(&tmp)?;
+    let asks: Vec<crate::team::Want> = remaining
+        .iter()
+        .map(|w| crate::team::Want {
+            url: Some(w.source.clone()),
+            name: w.name.clone(),
+            sha256: Some(w.sha.clone()),
+            size: Some(w.size),
+        })
+        .collect();
+    let hits = team.find_all(&asks, &tmp);
+    for warning in team.take_warnings() {
+        ctx.reporter.warn(&warning);
+    }
+    let mut dirs = fsio::DirSyncs::default();
+    let mut later = Vec::new();
+    for (mut w, hit) in remaining.drain(..).zip(hits) {
+        let Some(hit) = hit.filter(|h| h.staged.sha256() == &w.sha && h.staged.len() == w.size)
+        else {
+            w.tried.push(Tried {
+                place: "team store".into(),
+                error: "not held".into(),
+            });
+            later.push(w);
+            continue;
+        };
+        let object = ctx.home.object_path(&w.sha);
+        fsio::create_dir_all(object.parent().unwrap_or(Path::new("/")))?;
+        hit.staged
+            .persist_batched(&object, true, !w.repair, &mut dirs)?;
+        found.arrivals.push(get::arrived(
+            &w.name,
+            w.source.as_str(),
+            Validators::default(),
+            &w.sha,
+            &object,
+            w.size,
+            now,
+        )?);
+        found.objects.insert(w.sha.clone(), object);
+        report.fetched_bytes += w.size;
+        report.fetched.push(Arrival {
+            name: w.name.clone(),
+            sha256: w.sha.to_string(),
+            url: hit.tier,
+            size: w.size,
+        });
+    }
+    dirs.sync()?;
+    *remaining = later;
+    Ok(())
+}
+
+/// Publishes what was fetched from mirrors or upstream to the writable tiers.
+fn publish(ctx: &Ctx<'_>, team: &crate::team::Team, found: &Found, fetched: &[Arrival]) {
+    if team.is_empty() || fetched.is_empty() {
+        return;
+    }
+    let items: Vec<crate::team::Publish> = fetched
+        .iter()
+        .filter_map(|a| {
+            let sha = Sha256Hex::parse(&a.sha256)?;
+            Some(crate::team::Publish {
+                url: Some(a.url.clone()),
+                path: found.objects.get(&sha)?.clone(),
+                sha256: sha,
+                size: a.size,
+                validators: Validators::default(),
+            })
+        })
+        .collect();
+    team.publish(&items);
+    for warning in team.take_warnings() {
+        ctx.reporter.warn(&warning);
+    }
 }
 
 /// Records contents that arrived (verified objects) without registering a

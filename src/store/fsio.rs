@@ -534,3 +534,53 @@ fn parent(path: &Path) -> &Path {
 pub fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
+
+/// Bytes that arrive in chunks (an async stream from a team store) staged into a
+/// new temporary file in a directory, hashed as they come: [`stage`] for sources
+/// that are not a [`Read`].
+pub struct Stager {
+    file: tempfile::NamedTempFile,
+    hasher: Sha256,
+    len: u64,
+}
+
+impl Stager {
+    /// A new, empty temporary file in `dir`.
+    pub fn new(dir: &Path) -> Result<Stager, Error> {
+        Ok(Stager {
+            file: temp_file_in(dir)?,
+            hasher: Sha256::new(),
+            len: 0,
+        })
+    }
+
+    /// Appends one chunk (and hashes it).
+    pub fn push(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        self.hasher.update(bytes);
+        self.file
+            .as_file_mut()
+            .write_all(bytes)
+            .map_err(|e| Error::io("write", self.file.path(), e))?;
+        self.len += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Bytes received so far.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The staged bytes, hashed; not yet visible anywhere.
+    pub fn finish(self) -> Staged {
+        Staged {
+            file: self.file,
+            sha256: Sha256Hex::from_digest(self.hasher.finalize().into()),
+            len: self.len,
+            durable: false,
+        }
+    }
+}

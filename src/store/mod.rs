@@ -20,6 +20,7 @@
 pub mod fsio;
 pub mod hash;
 pub mod lock;
+pub mod netfs;
 pub mod safe_path;
 
 use std::fs;
@@ -58,6 +59,8 @@ pub enum Error {
     LockTimeout { path: PathBuf, seconds: u64 },
     #[error(transparent)]
     Path(#[from] safe_path::PathError),
+    #[error(transparent)]
+    NetworkHome(#[from] netfs::NetworkHome),
 }
 
 impl Error {

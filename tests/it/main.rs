@@ -19,4 +19,5 @@ mod metakernel_conformance;
 mod progress;
 mod scale;
 mod shape;
+mod team;
 mod window;

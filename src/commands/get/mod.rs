@@ -21,6 +21,7 @@
 mod execute;
 mod locate;
 mod present;
+mod team;
 mod update;
 pub mod window;
 
@@ -49,6 +50,8 @@ pub struct GetOptions {
     pub dry_run: bool,
     /// `--from/--to`: acquire only what this time window needs ([`window`]).
     pub window: Option<window::WindowSpec>,
+    /// The team store tiers, `--no-upstream` (DESIGN.md §6).
+    pub team: crate::team::TeamOptions,
 }
 
 #[derive(Debug, Serialize, Clone)]
@@ -98,6 +101,8 @@ pub enum FailureCause {
     Download(fetch::FetchError),
     /// The verified body could not be persisted as an object.
     Store(crate::store::Error),
+    /// No team tier has it and `--no-upstream` forbids the archive.
+    Team(crate::team::Error),
 }
 
 impl std::fmt::Display for FailureCause {
@@ -105,6 +110,7 @@ impl std::fmt::Display for FailureCause {
         f.write_str(&match self {
             FailureCause::Download(e) => crate::error_chain(e),
             FailureCause::Store(e) => crate::error_chain(e),
+            FailureCause::Team(e) => crate::error_chain(e),
         })
     }
 }
@@ -122,6 +128,10 @@ pub struct GetReport {
     pub declined: bool,
     pub downloaded: usize,
     pub downloaded_bytes: u64,
+    /// Of `downloaded`, the kernels that came from a team store tier.
+    pub from_team: usize,
+    /// Kernels newly uploaded to a team store tier.
+    pub published: usize,
     pub failed: Vec<Failure>,
     /// The local metakernel, written only when every kernel is in place.
     pub metakernel: Option<String>,
@@ -163,7 +173,11 @@ pub fn get(
     let (_lock, mut cat) = ctx.write()?;
     let (urls, mission) = locate::locate(&cat, &opts.source, opts.mission.as_deref())?;
     let session = fetch::Session::new(net);
-    let (source, fetched) = locate::fetch_first(&session, &urls)?;
+    let (source, fetched) = if opts.team.no_upstream {
+        team::fetch_first(ctx, net, &opts.team, &urls)?
+    } else {
+        locate::fetch_first(&session, &urls)?
+    };
     let target = Target {
         source: &source,
         mission: &mission,
@@ -210,7 +224,7 @@ fn acquire(
     confirm: &mut Confirm<'_>,
 ) -> Result<GetReport> {
     let loaded = mk::parse(fetched.final_url.to_string(), &fetched.bytes)?;
-    let mut listings = Listings::new(session);
+    let mut listings = Listings::new(session, opts.team.no_upstream);
     let plan = plan_acquisition(ctx, cat, &mut listings, target, &fetched, &loaded, opts)?;
     let mut report = GetReport {
         plan: plan.view.clone(),
@@ -218,6 +232,8 @@ fn acquire(
         declined: false,
         downloaded: 0,
         downloaded_bytes: 0,
+        from_team: 0,
+        published: 0,
         failed: Vec::new(),
         metakernel: None,
         unchanged: false,
@@ -238,7 +254,15 @@ fn acquire(
         report.declined = true;
         return Ok(report);
     }
-    let downloads = download(ctx, session.config(), &plan, &mut listings, &mut report)?;
+    let team = team::open(&opts.team, session.config())?;
+    let downloads = download(
+        ctx,
+        session.config(),
+        &team,
+        &plan,
+        &mut listings,
+        &mut report,
+    )?;
     if !report.failed.is_empty() {
         // Keep what arrived (verified objects), register no metakernel, write no .tm.
         cat.write(|tx| -> Result<()> {
@@ -274,6 +298,7 @@ fn acquire(
         Ok(())
     })?;
     report.metakernel = Some(plan.mk_dest.display().to_string());
+    team::publish(ctx, &team, target, &fetched, &mut report);
     Ok(report)
 }
 
@@ -424,6 +449,7 @@ struct Downloads {
 fn download(
     ctx: &Ctx<'_>,
     net: &FetchConfig,
+    team: &crate::team::Team,
     plan: &Acquisition,
     listings: &mut Listings<'_>,
     report: &mut GetReport,
@@ -444,7 +470,8 @@ fn download(
         .collect();
     let partial = ctx.home.partial_dir();
     fsio::create_dir_all(&partial)?;
-    let results = fetch::download_all(
+    let results = crate::team::download_all(
+        team,
         net,
         &ctx.home.tmp(),
         &partial,
@@ -452,11 +479,12 @@ fn download(
         &Progress(ctx.reporter),
     );
     ctx.reporter.finish();
+    team::warn(ctx, team);
     let mut results = results;
     // Every arrived body on disk before the first rename (one flush for a batch).
     let mut staged: Vec<&mut fsio::Staged> = results
         .iter_mut()
-        .filter_map(|r| r.as_mut().ok().map(|d| &mut d.staged))
+        .filter_map(|r| r.as_mut().ok().map(|(d, _)| &mut d.staged))
         .collect();
     fsio::make_durable(&mut staged, &ctx.home.tmp())?;
     super::crash_point("flushed");
@@ -473,9 +501,13 @@ fn download(
                 object,
                 len,
                 arrived,
+                origin,
             }) => {
                 report.downloaded += 1;
                 report.downloaded_bytes += len;
+                if origin == crate::team::Origin::Team {
+                    report.from_team += 1;
+                }
                 out.arrivals.push(arrived);
                 out.objects.insert(req.url.to_string(), (sha, object));
             }
@@ -496,6 +528,7 @@ struct Persisted {
     object: PathBuf,
     len: u64,
     arrived: execute::Arrived,
+    origin: crate::team::Origin,
 }
 
 /// Threads for per-file work (renames, links, classification): file system calls
@@ -509,14 +542,16 @@ fn persist_all(
     ctx: &Ctx<'_>,
     requests: &[DownloadRequest],
     now: crate::content::Timestamp,
-    results: Vec<std::result::Result<fetch::Downloaded, fetch::FetchError>>,
+    results: Vec<
+        std::result::Result<(fetch::Downloaded, crate::team::Origin), crate::team::Failed>,
+    >,
 ) -> Result<Vec<std::result::Result<Persisted, FailureCause>>> {
     use rayon::prelude::*;
     // One `mkdir` per object shard per run, not one per kernel.
     let shards: BTreeSet<PathBuf> = results
         .iter()
         .filter_map(|r| r.as_ref().ok())
-        .filter_map(|d| {
+        .filter_map(|(d, _)| {
             ctx.home
                 .object_path(d.staged.sha256())
                 .parent()
@@ -527,16 +562,15 @@ fn persist_all(
         fsio::create_dir_all(shard)?;
     }
     let mut first_of: HashMap<Sha256Hex, usize> = HashMap::new();
-    let jobs: Vec<(
-        bool,
-        std::result::Result<fetch::Downloaded, fetch::FetchError>,
-    )> = results
+    type Arrival =
+        std::result::Result<(fetch::Downloaded, crate::team::Origin), crate::team::Failed>;
+    let jobs: Vec<(bool, Arrival)> = results
         .into_iter()
         .enumerate()
         .map(|(i, r)| {
             let first = r
                 .as_ref()
-                .is_ok_and(|d| *first_of.entry(d.staged.sha256().clone()).or_insert(i) == i);
+                .is_ok_and(|(d, _)| *first_of.entry(d.staged.sha256().clone()).or_insert(i) == i);
             (first, r)
         })
         .collect();
@@ -545,7 +579,7 @@ fn persist_all(
     let persisted: Vec<_> = pool.install(|| {
         jobs.into_par_iter()
             .map(|(first, result)| {
-                let d = result.map_err(FailureCause::Download)?;
+                let (d, origin) = result.map_err(team::cause)?;
                 let mut syncs = fsio::DirSyncs::default();
                 let (sha, object, len, validators) = if first {
                     execute::persist_object(ctx, d, &mut syncs).map_err(FailureCause::Store)?
@@ -562,7 +596,7 @@ fn persist_all(
                 if let Ok(mut all) = dir_syncs.lock() {
                     all.merge(syncs);
                 }
-                Ok((sha, object, len, validators))
+                Ok((sha, object, len, validators, origin))
             })
             .collect()
     });
@@ -577,7 +611,7 @@ fn persist_all(
             .into_par_iter()
             .zip(requests.par_iter())
             .map(|(persisted, req)| {
-                let (sha, object, len, validators) = persisted?;
+                let (sha, object, len, validators, origin) = persisted?;
                 let arrived = execute::arrived(
                     &req.name,
                     req.url.as_str(),
@@ -599,6 +633,7 @@ fn persist_all(
                     object,
                     len,
                     arrived,
+                    origin,
                 })
             })
             .collect()

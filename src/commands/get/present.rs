@@ -16,20 +16,26 @@ use crate::remote::listing::ListingEntry;
 /// server gives none: then nothing is known about sizes there).
 pub(super) struct Listings<'a> {
     session: &'a fetch::Session,
+    /// `--no-upstream`: ask the server nothing (no listing, so no size is known).
+    offline: bool,
     /// Each directory's files by name (an index: a metakernel of thousands of entries
     /// in one directory looks each up once).
     pages: HashMap<String, Option<HashMap<String, ListingEntry>>>,
 }
 
 impl<'a> Listings<'a> {
-    pub(super) fn new(session: &'a fetch::Session) -> Self {
+    pub(super) fn new(session: &'a fetch::Session, offline: bool) -> Self {
         Listings {
             session,
+            offline,
             pages: HashMap::new(),
         }
     }
 
     pub(super) fn entry(&mut self, url: &Url, name: &str) -> Option<ListingEntry> {
+        if self.offline {
+            return None;
+        }
         let dir = url.join("./").ok()?;
         let session = self.session;
         let page = self.pages.entry(dir.to_string()).or_insert_with(|| {

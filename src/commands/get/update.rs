@@ -18,6 +18,8 @@ pub struct UpdateOptions {
     pub all: bool,
     pub force: bool,
     pub dry_run: bool,
+    /// The team store tiers, `--no-upstream`.
+    pub team: crate::team::TeamOptions,
 }
 
 #[derive(Debug, Serialize)]
@@ -79,20 +81,29 @@ pub fn update(
         } else {
             Some(&validators)
         };
-        let fetched = match session.fetch_text(&url, conditional) {
-            Ok(Conditional::NotModified) => None,
-            Ok(Conditional::Fetched(f)) => Some(f),
-            Err(e) if e.is_not_found() || matches!(e, fetch::FetchError::Forbidden { .. }) => {
-                let former = url
-                    .join(&format!("former_versions/{}", row.name))
-                    .map(|u| u.to_string())
-                    .unwrap_or_default();
-                return Err(Error::Gone(format!(
-                    "`{url}` is no longer served ({}); archived versions live under `{former}`",
-                    crate::error_chain(&e)
-                )));
+        let fetched = if opts.team.no_upstream {
+            // The team store's newest record of this URL; the same bytes are "unchanged".
+            let (_, f) =
+                super::team::fetch_first(ctx, net, &opts.team, std::slice::from_ref(&url))?;
+            Some(f).filter(|f| {
+                conditional.is_none() || !super::team::same_bytes(&f.bytes, row.sha256.as_ref())
+            })
+        } else {
+            match session.fetch_text(&url, conditional) {
+                Ok(Conditional::NotModified) => None,
+                Ok(Conditional::Fetched(f)) => Some(f),
+                Err(e) if e.is_not_found() || matches!(e, fetch::FetchError::Forbidden { .. }) => {
+                    let former = url
+                        .join(&format!("former_versions/{}", row.name))
+                        .map(|u| u.to_string())
+                        .unwrap_or_default();
+                    return Err(Error::Gone(format!(
+                        "`{url}` is no longer served ({}); archived versions live under `{former}`",
+                        crate::error_chain(&e)
+                    )));
+                }
+                Err(e) => return Err(remote(e)),
             }
-            Err(e) => return Err(remote(e)),
         };
         let mission = row.mission.clone().unwrap_or_else(|| "default".into());
         let same_bytes = |f: &Fetched| {
@@ -107,6 +118,7 @@ pub fn update(
                     dry_run: opts.dry_run,
                     // A windowed metakernel stays windowed.
                     window: super::window::stored(&cat, &row.source_url)?,
+                    team: opts.team.clone(),
                 };
                 let target = Target {
                     source: &url,
@@ -126,6 +138,8 @@ pub fn update(
                 declined: false,
                 downloaded: 0,
                 downloaded_bytes: 0,
+                from_team: 0,
+                published: 0,
                 failed: Vec::new(),
                 metakernel: Some(row.local_path.clone()),
                 unchanged: true,

@@ -3,6 +3,8 @@
 
 pub mod apache;
 pub mod http;
+pub mod moto;
+pub mod s3proxy;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
