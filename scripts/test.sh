@@ -21,7 +21,7 @@ if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
 .venv/bin/python -c 'import spiceypy' 2>/dev/null || .venv/bin/pip install -q --disable-pip-version-check spiceypy
 export KDB_PYTHON="$PWD/.venv/bin/python"
 # moto's S3 server for the team-store tests (tests/it/team.rs starts it on loopback).
-.venv/bin/python -c 'import moto.server' 2>/dev/null || .venv/bin/pip install -q --disable-pip-version-check 'moto[server]' || true
+.venv/bin/python -c 'import moto.server' 2>/dev/null || .venv/bin/pip install -q --disable-pip-version-check 'moto[server]>=5.2,<6' || true
 if [ -x .venv/bin/moto_server ]; then export KDB_REQUIRE_S3=1; fi
 
 if [ -z "${KDB_REALDATA:-}" ] && [ -d ../shared/realdata ]; then

@@ -60,6 +60,7 @@ impl Moto {
         let log = dir.path().join("moto.log");
         let child = Command::new(&server)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(
@@ -168,9 +169,29 @@ impl Moto {
         std::fs::read_to_string(&self.log)
             .unwrap_or_default()
             .lines()
+            .map(strip_ansi)
             .filter(|l| l.contains(needle))
             .count()
     }
+}
+
+/// The line without terminal colour sequences (`ESC [ … m`): some werkzeug versions
+/// colour the request line of 3xx/4xx answers even into a file.
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 impl Drop for Moto {
