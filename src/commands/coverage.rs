@@ -523,7 +523,11 @@ pub fn gaps(
 /// A short "IDs and span" summary of one content for `list` and `aliases`
 /// (e.g. `spk 399,301,+3 1950-01-01..2050-01-01`), from its index entry.
 pub fn short_summary(cat: &Catalogue, sha256: &Sha256Hex) -> Option<String> {
-    let row = cat.coverage_of(sha256).ok()??;
+    short_summary_of(&cat.coverage_of(sha256).ok()??)
+}
+
+/// [`short_summary`] of an index entry already read.
+pub fn short_summary_of(row: &CoverageRow) -> Option<String> {
     let k = IndexedKernel::decode(row.summary.as_deref()?).ok()?;
     let ids = k.ids();
     let mut s = ids

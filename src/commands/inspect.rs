@@ -184,7 +184,19 @@ pub fn resolve_hinted(
     hint: &Hint<'_>,
 ) -> Result<Option<Resolved>> {
     let named = cat.locations_named(name)?;
-    if let Some(r) = pick(&named, name, mission, hint, MatchedBy::Name) {
+    resolve_hinted_with(cat, name, mission, hint, &named)
+}
+
+/// As [`resolve_hinted`], with the locations named `name` already read (one set query
+/// serves a whole metakernel).
+pub fn resolve_hinted_with(
+    cat: &Catalogue,
+    name: &str,
+    mission: Option<&str>,
+    hint: &Hint<'_>,
+    named: &[LocationRow],
+) -> Result<Option<Resolved>> {
+    if let Some(r) = pick(named, name, mission, hint, MatchedBy::Name) {
         return Ok(Some(r));
     }
     let mut by_alias = Vec::new();

@@ -5,12 +5,14 @@
 //! path leaves the link root (`$KERNELS/../../../../tmp/pwn.bsp`, an absolute path
 //! with `..`) refuses the whole operation with nothing written.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::inspect::{Hint, resolve_hinted};
+use super::inspect::{Hint, resolve_hinted, resolve_hinted_with};
 use super::{Ctx, Error, Result, absolute};
+use crate::content::Sha256Hex;
 use crate::db::Catalogue;
 use crate::kernel::KernelType;
 use crate::metakernel::{Entry, Metakernel};
@@ -181,46 +183,71 @@ fn list_entries(
     loaded: &Loaded,
     only: Option<KernelType>,
 ) -> Result<Vec<ListEntry>> {
-    let mut entries = Vec::new();
-    for (i, e) in loaded.entries.iter().enumerate() {
-        let name = file_name(&e.path);
-        let kernel_type = KernelType::from_extension(name);
-        if only.is_some() && kernel_type != only {
-            continue;
+    let listed: Vec<(usize, &crate::metakernel::Entry, &str, Option<KernelType>)> = loaded
+        .entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let name = file_name(&e.path);
+            (i, e, name, KernelType::from_extension(name))
+        })
+        .filter(|(_, _, _, kernel_type)| only.is_none() || *kernel_type == only)
+        .collect();
+    // Set queries for the whole metakernel: locations by name, then sizes, names and
+    // coverage of the contents found (not four queries per entry).
+    let mut resolved: Vec<Option<Sha256Hex>> = vec![None; listed.len()];
+    let mut facts = ListFacts::default();
+    if let Some(cat) = cat {
+        let names: Vec<&str> = listed.iter().map(|(_, _, n, _)| *n).collect();
+        let mut named: HashMap<String, Vec<crate::db::LocationRow>> = HashMap::new();
+        for row in cat.locations_named_any(&names)? {
+            named.entry(row.filename.clone()).or_default().push(row);
         }
-        let (mut sha256, mut size, mut other_names, mut coverage) = (None, None, 0, None);
-        if let Some(cat) = cat
-            && let Some(r) = resolve_hinted(
-                cat,
-                name,
-                None,
-                &Hint {
-                    exact: &candidate_paths(&loaded.origin, &e.path),
-                    suffix: Some(entry_suffix(&e.path)),
-                },
-            )?
-        {
-            if let Some(k) = cat.kernel(&r.sha256)? {
-                size = Some(k.size);
-            }
-            other_names = cat.alias_count(&r.sha256)?.saturating_sub(1);
-            coverage = super::coverage::short_summary(cat, &r.sha256);
-            sha256 = Some(r.sha256);
+        for (slot, (_, e, name, _)) in resolved.iter_mut().zip(&listed) {
+            let hint = Hint {
+                exact: &candidate_paths(&loaded.origin, &e.path),
+                suffix: Some(entry_suffix(&e.path)),
+            };
+            let rows = named.get(*name).map_or(&[][..], Vec::as_slice);
+            *slot = resolve_hinted_with(cat, name, None, &hint, rows)?.map(|r| r.sha256);
         }
-        entries.push(ListEntry {
+        let hashes: Vec<&Sha256Hex> = resolved.iter().flatten().collect();
+        facts = ListFacts {
+            sizes: cat.kernel_sizes(&hashes)?,
+            names: cat.alias_counts(&hashes)?,
+            coverage: cat.coverage_of_any(&hashes)?,
+        };
+    }
+    Ok(listed
+        .into_iter()
+        .zip(resolved)
+        .map(|((i, e, name, kernel_type), sha256)| ListEntry {
             index: i + 1,
             raw: e.raw.clone(),
             path: e.path.clone(),
             file_name: name.to_owned(),
             kernel_type,
             line: e.line,
+            size: sha256.as_ref().and_then(|s| facts.sizes.get(s).copied()),
+            other_names: sha256
+                .as_ref()
+                .and_then(|s| facts.names.get(s))
+                .map_or(0, |n| n.saturating_sub(1)),
+            coverage: sha256
+                .as_ref()
+                .and_then(|s| facts.coverage.get(s))
+                .and_then(super::coverage::short_summary_of),
             sha256,
-            size,
-            other_names,
-            coverage,
-        });
-    }
-    Ok(entries)
+        })
+        .collect())
+}
+
+/// What `list` shows about the contents it found, read in one query each.
+#[derive(Default)]
+struct ListFacts {
+    sizes: HashMap<Sha256Hex, u64>,
+    names: HashMap<Sha256Hex, u64>,
+    coverage: HashMap<Sha256Hex, crate::db::CoverageRow>,
 }
 
 // ---------------------------------------------------------------- check

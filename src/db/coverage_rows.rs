@@ -28,17 +28,23 @@ impl Catalogue {
         let mut st = self.conn().prepare_cached(
             "SELECT sha256, kind, summary, error, indexed_at FROM coverage WHERE sha256 = ?1",
         )?;
-        Ok(st
-            .query_row([sha256], |r| {
-                Ok(CoverageRow {
-                    sha256: r.get(0)?,
-                    kind: r.get(1)?,
-                    summary: r.get(2)?,
-                    error: r.get(3)?,
-                    indexed_at: r.get(4)?,
-                })
-            })
-            .optional()?)
+        Ok(st.query_row([sha256], coverage_row).optional()?)
+    }
+
+    /// The index entries of `hashes` (one query), by hash; unindexed ones are absent.
+    pub fn coverage_of_any(
+        &self,
+        hashes: &[&Sha256Hex],
+    ) -> Result<std::collections::HashMap<Sha256Hex, CoverageRow>, Error> {
+        let keys: Vec<&str> = hashes.iter().map(|h| h.as_str()).collect();
+        let mut st = self.conn().prepare_cached(
+            "SELECT sha256, kind, summary, error, indexed_at FROM coverage
+             WHERE sha256 IN (SELECT value FROM json_each(?1))",
+        )?;
+        let json = serde_json::to_string(&keys).unwrap_or_else(|_| "[]".to_owned());
+        let rows = st.query_map([json], coverage_row)?;
+        rows.map(|r| r.map(|row| (row.sha256.clone(), row)).map_err(Error::from))
+            .collect()
     }
 
     /// Binary contents (a byte order recorded) with no index entry yet (registered before the index existed).
@@ -74,4 +80,14 @@ impl Tx<'_> {
     pub fn clear_coverage(&self) -> Result<u64, Error> {
         Ok(self.conn().execute("DELETE FROM coverage", [])? as u64)
     }
+}
+
+fn coverage_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CoverageRow> {
+    Ok(CoverageRow {
+        sha256: r.get(0)?,
+        kind: r.get(1)?,
+        summary: r.get(2)?,
+        error: r.get(3)?,
+        indexed_at: r.get(4)?,
+    })
 }

@@ -389,6 +389,21 @@ impl Catalogue {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// The sizes of the contents `hashes` (one query), by hash.
+    pub fn kernel_sizes(
+        &self,
+        hashes: &[&Sha256Hex],
+    ) -> Result<std::collections::HashMap<Sha256Hex, u64>, Error> {
+        let keys: Vec<&str> = hashes.iter().map(|h| h.as_str()).collect();
+        let mut st = self.conn.prepare_cached(
+            "SELECT sha256, size FROM kernels WHERE sha256 IN (SELECT value FROM json_each(?1))",
+        )?;
+        let rows = st.query_map([json_array(&keys)], |r| {
+            Ok((r.get::<_, Sha256Hex>(0)?, r.get::<_, i64>(1)? as u64))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// The recorded downloads of `urls`, by URL.
     pub fn downloads_of(
         &self,
