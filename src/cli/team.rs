@@ -103,7 +103,8 @@ impl TeamCommand {
                     None => team::PushTarget::All,
                 };
                 let r = team::push(&app.ctx, &app.net(a.jobs), &opts, &target)?;
-                let code = if r.published.failed > 0 {
+                // A tier that could not be set up or refused the push is a failure too.
+                let code = if r.published.failed > 0 || !r.warnings.is_empty() {
                     ExitClass::Partial.code()
                 } else {
                     0

@@ -635,6 +635,17 @@ fn warm_push_and_status_fill_a_team_store_that_no_upstream_homes_then_use() {
         !team.path().join("kdb-store.json").exists(),
         "--no-team writes nothing"
     );
+    // A tier that cannot be set up (a directory that does not exist) is a failed
+    // push, not a success that uploaded nothing.
+    let missing = team.path().join("absent").display().to_string();
+    let out = a
+        .kdb()
+        .env("KDB_TEAM_STORE", &missing)
+        .args(["team", "push", "team.tm", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(!team.path().join("absent").exists());
     let out = a
         .kdb()
         .env("KDB_TEAM_STORE", &store)
