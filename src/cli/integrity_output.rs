@@ -47,6 +47,15 @@ pub fn prune(w: &mut String, r: &PruneReport) {
     for x in &r.removed {
         let _ = writeln!(w, "{verb} {} ({})", x.path, x.reason);
     }
+    for x in &r.strays {
+        let _ = writeln!(w, "kept {} (stray: not in the catalogue)", x.path);
+    }
+    for x in &r.vanished {
+        let _ = writeln!(
+            w,
+            "kept {x} (missing with its directory: an unplugged disk?)"
+        );
+    }
     let _ = writeln!(
         w,
         "roots: {} metakernels, {} pins, {} locations outside the home; {} contents kept{}",

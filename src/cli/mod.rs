@@ -138,7 +138,10 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Remove what no metakernel, pin or outside scan needs (dry run unless --execute)
     #[command(
-        after_help = "Examples:\n  kdb prune\n  kdb prune --execute\n  kdb prune --execute --keep-versions 1"
+        after_help = "kdb deletes only what it made: objects, the links and copies `get` laid out in \
+                      missions/, its temp files. A file you scanned or keep inside the home is never \
+                      deleted; a location whose directory is gone (an unplugged disk) is kept.\n\n\
+                      Examples:\n  kdb prune\n  kdb prune --execute\n  kdb prune --execute --keep-versions 1"
     )]
     Prune(PruneArgs),
     /// Protect a metakernel's kernels or one kernel from `prune`
@@ -515,6 +518,10 @@ pub struct PruneArgs {
     /// Keep the newest N superseded versions of kernels a metakernel now loads in a newer version
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub keep_versions: usize,
+    /// Also delete strays: files in the object store the catalogue does not know (kept by
+    /// default: a link you archived may point at one; `kdb scan --archive` re-registers them)
+    #[arg(long)]
+    pub remove_strays: bool,
     /// Print JSON instead of text (the shapes are in docs/cli.md)
     #[arg(long)]
     pub json: bool,

@@ -577,6 +577,7 @@ impl PruneArgs {
             &commands::prune::PruneOptions {
                 execute: self.execute,
                 keep_versions: self.keep_versions,
+                remove_strays: self.remove_strays,
             },
         )?;
         done(p.emit(self.json, &r, super::integrity_output::prune))

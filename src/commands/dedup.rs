@@ -130,7 +130,18 @@ pub fn plan(
 
 pub fn run(ctx: &Ctx<'_>, opts: &DedupOptions) -> Result<DedupReport> {
     let (_lock, mut cat) = ctx.write()?;
-    let rows = cat.all_locations()?;
+    // A "file" row inside kdb's own directories (a store reached through another
+    // spelling, recorded by an older kdb) is never a victim: replacing it with a
+    // link could turn an object into a link to itself (invariant 8).
+    let mut store = ctx.home.store_matcher();
+    let rows: Vec<LocationRow> = cat
+        .all_locations()?
+        .into_iter()
+        .filter(|r| {
+            let p = Path::new(&r.path);
+            r.kind != LocationKind::File || p.starts_with(ctx.home.missions()) || !store.holds(p)
+        })
+        .collect();
     let excluded: HashSet<String> = cat
         .missions()?
         .into_iter()

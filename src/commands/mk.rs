@@ -525,7 +525,8 @@ pub fn rewrite(ctx: &Ctx<'_>, opts: &RewriteOptions) -> Result<RewriteReport> {
     })?;
 
     for (dest, target) in &links {
-        fsio::create_dir_all(dest.parent().unwrap_or(Path::new("/")))?;
+        ctx.home
+            .create_dir(dest.parent().unwrap_or(Path::new("/")))?;
         fsio::replace_with_symlink(dest, target)?;
     }
     fsio::write_atomic(&output, &bytes)?;

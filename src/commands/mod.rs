@@ -158,7 +158,11 @@ impl Error {
             | Error::Rewrite { .. }
             | Error::Plan(_)
             | Error::Db(db::Error::TooNew { .. }) => ExitClass::Usage,
-            Error::Store(store::Error::Path(_) | store::Error::NetworkHome(_)) => ExitClass::Usage,
+            Error::Store(
+                store::Error::Path(_)
+                | store::Error::NetworkHome(_)
+                | store::Error::LinkInHome { .. },
+            ) => ExitClass::Usage,
             Error::Gone(_) => ExitClass::Gone,
             Error::Remote(e) if e.is_not_found() => ExitClass::NotFound,
             Error::Remote(_) => ExitClass::Network,

@@ -8,17 +8,29 @@
 //! prune re-plans from the catalogue and the disk as the prune left them.
 //!
 //! Roots (marked contents): the kernels of every registered metakernel (its local
-//! `.tm`'s entries, resolved through the mission tree), every pinned content, and
-//! every content registered by `scan` at a location outside the home. A metakernel
-//! whose `.tm` cannot be read aborts the prune (its roots are unknown).
+//! `.tm`'s entries, resolved through the mission tree), every pinned content (`scan
+//! --archive` pins what it archives: the user's links point at those objects), and
+//! every content at a user's location (registered by `scan`, outside the home or
+//! inside it but outside kdb's own `objects/` and `missions/`). A metakernel whose
+//! `.tm` cannot be read aborts the prune (its roots are unknown).
 //!
-//! Sweep (under the home only; kdb never deletes a file outside its home):
-//! - catalogue rows whose file is gone (confirmed by a second `lstat`);
-//! - mission-tree entries whose content is not marked, and links that point at
-//!   nothing;
-//! - objects whose content is not marked, and files in the object store the
-//!   catalogue does not know;
-//! - the local `.tm` of metakernels removed with `metakernels --remove`.
+//! Sweep (invariant 9: kdb deletes only what kdb made, and only while it is still
+//! what kdb made):
+//! - catalogue rows whose file is gone (confirmed by a second `lstat`); a user's
+//!   location whose directory is gone too (an unplugged disk, a renamed directory)
+//!   has *vanished*, not been deleted: its row stays;
+//! - mission-tree entries kdb laid out whose content is not marked, and links that
+//!   point at nothing;
+//! - objects whose content is not marked;
+//! - the local `.tm` of metakernels removed with `metakernels --remove` (never the
+//!   file of a metakernel still registered).
+//!
+//! Files in the object store the catalogue does not know (a `reset`, a killed run)
+//! are *strays*: listed and kept — a user's archived link may point at one — and
+//! removed only with `--remove-strays`. A user's file, wherever it is, is never
+//! deleted. Before each unlink the entry is checked again against its row: it lies
+//! inside kdb's directories with no link on the way, and it is still of the recorded
+//! kind, inode and link target.
 //!
 //! Order: the catalogue rows are deleted in one transaction *before* any file is
 //! unlinked, so the catalogue never points at missing bytes; a kill in between
@@ -71,6 +83,8 @@ pub struct Roots {
     pub metakernels: usize,
     pub pinned: usize,
     pub outside_home: usize,
+    /// A user's files inside the home but outside kdb's `objects/` and `missions/`.
+    pub user_files_in_home: usize,
     /// Distinct contents marked live.
     pub contents: usize,
     /// Superseded contents kept by `--keep-versions`.
@@ -86,21 +100,32 @@ pub struct PruneReport {
     pub rows: usize,
     /// Bytes whose every link is removed, counted once per inode.
     pub bytes_freed: u64,
+    /// Files in the object store the catalogue does not know, kept (see `--remove-strays`).
+    pub strays: Vec<Removal>,
+    /// A user's locations that are missing together with their directory: kept.
+    pub vanished: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct PruneOptions {
     pub execute: bool,
     pub keep_versions: usize,
+    /// Also delete the strays (store files the catalogue does not know).
+    pub remove_strays: bool,
 }
 
 pub fn run(ctx: &Ctx<'_>, opts: &PruneOptions) -> Result<PruneReport> {
     let (_lock, mut cat) = ctx.write()?;
     let rows = cat.all_locations()?;
-    let (live, mut roots) = mark(ctx, &cat, &rows)?;
+    let owned = Owned::of(&ctx.home, &rows);
+    let (live, mut roots) = mark(ctx, &cat, &rows, &owned)?;
     let live = keep_versions(&cat, &rows, live, opts.keep_versions, &mut roots)?;
     roots.contents = live.len();
-    let plan = plan_sweep(&ctx.home, &cat, &rows, &live)?;
+    let mut plan = plan_sweep(&ctx.home, &cat, &rows, &owned, &live)?;
+    if opts.remove_strays {
+        plan.removals.append(&mut plan.strays);
+        plan.expect.append(&mut plan.stray_expect);
+    }
     let bytes_freed = freed(&plan.removals);
     let mut report = PruneReport {
         dry_run: !opts.execute,
@@ -108,6 +133,8 @@ pub fn run(ctx: &Ctx<'_>, opts: &PruneOptions) -> Result<PruneReport> {
         rows: plan.row_paths.len(),
         removed: plan.removals,
         bytes_freed,
+        strays: plan.strays,
+        vanished: plan.vanished,
     };
     if !opts.execute {
         return Ok(report);
@@ -123,21 +150,129 @@ pub fn run(ctx: &Ctx<'_>, opts: &PruneOptions) -> Result<PruneReport> {
         Ok(())
     })?;
     let mut dirs = fsio::DirSyncs::default();
-    for r in &report.removed {
-        if r.reason == Reason::Gone {
-            continue;
+    let mut removed = Vec::with_capacity(report.removed.len());
+    for (r, expect) in report.removed.drain(..).zip(&plan.expect) {
+        if r.reason != Reason::Gone {
+            let path = Path::new(&r.path);
+            // Still what kdb made, where kdb keeps it? Otherwise leave it alone.
+            if let Err(why) = still_ours(&ctx.home, path, expect) {
+                ctx.reporter.warn(&format!("kept `{}`: {why}", r.path));
+                continue;
+            }
+            fsio::remove_entry(path)?;
+            dirs.add(path);
         }
-        let path = Path::new(&r.path);
-        // Never outside the home, whatever a row says.
-        if !path.starts_with(ctx.home.root()) {
-            continue;
-        }
-        fsio::remove_entry(path)?;
-        dirs.add(path);
+        removed.push(r);
     }
+    report.removed = removed;
     dirs.sync()?;
     report.bytes_freed = bytes_freed;
     Ok(report)
+}
+
+/// Which catalogue rows name entries kdb made (objects in `objects/`, links and
+/// copies `get` laid out in `missions/`), as opposed to a user's locations.
+struct Owned {
+    paths: HashSet<String>,
+}
+
+impl Owned {
+    fn of(home: &Home, rows: &[LocationRow]) -> Owned {
+        let objects = home.root().join("objects");
+        let missions = home.missions();
+        let paths = rows
+            .iter()
+            .filter(|r| {
+                let p = Path::new(&r.path);
+                match r.kind {
+                    LocationKind::Object => p.starts_with(&objects),
+                    // `get` records where it fetched the bytes; `scan` records none.
+                    LocationKind::Symlink | LocationKind::File => {
+                        p.starts_with(&missions) && r.source_url.is_some()
+                    }
+                }
+            })
+            .map(|r| r.path.clone())
+            .collect();
+        Owned { paths }
+    }
+
+    fn contains(&self, row: &LocationRow) -> bool {
+        self.paths.contains(&row.path)
+    }
+}
+
+/// What an entry must still be for prune to unlink it.
+#[derive(Clone, Debug)]
+enum Expect {
+    /// A regular file with this (device, inode).
+    File { dev: u64, ino: u64 },
+    /// A symlink with this target (or any target when the row recorded none).
+    Link(Option<PathBuf>),
+    /// A store file no row knows (a stray) or an untracked mission link: its kind as
+    /// seen when planning.
+    Kind { link: bool },
+}
+
+/// Checks, just before unlinking, that `path` lies inside kdb's own directories
+/// (lexically, with no symlink between the home root and it) and is still what the
+/// row said. Returns why not.
+fn still_ours(home: &Home, path: &Path, expect: &Expect) -> std::result::Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let inside = home.store_dirs().iter().any(|d| path.starts_with(d));
+    if !inside {
+        return Err("not inside kdb's objects/ or missions/".into());
+    }
+    let rel = path
+        .strip_prefix(home.root())
+        .map_err(|_| "outside the home")?;
+    let mut cur = home.root().to_path_buf();
+    let parts: Vec<_> = rel.components().collect();
+    for c in &parts[..parts.len().saturating_sub(1)] {
+        cur.push(c);
+        match fs::symlink_metadata(&cur) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => return Err(format!("`{}` is not a real directory", cur.display())),
+            Err(e) => return Err(format!("cannot stat `{}`: {e}", cur.display())),
+        }
+    }
+    let meta = fs::symlink_metadata(path).map_err(|e| format!("cannot stat: {e}"))?;
+    let is_link = meta.file_type().is_symlink();
+    match expect {
+        Expect::File { dev, ino } => {
+            if is_link || !meta.is_file() || meta.dev() != *dev || meta.ino() != *ino {
+                return Err(
+                    "it is no longer the file kdb recorded (edited or replaced by hand?)".into(),
+                );
+            }
+        }
+        Expect::Link(target) => {
+            if !is_link {
+                return Err("the link kdb recorded was replaced by a file".into());
+            }
+            if let Some(t) = target
+                && fs::read_link(path).ok().as_deref() != Some(t.as_path())
+            {
+                return Err("the link now points elsewhere".into());
+            }
+        }
+        Expect::Kind { link } => {
+            if is_link != *link || (!is_link && !meta.is_file()) {
+                return Err("it changed kind since the plan".into());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn expect_row(r: &LocationRow) -> Expect {
+    match r.kind {
+        LocationKind::Symlink => Expect::Link(r.link_target.as_ref().map(PathBuf::from)),
+        LocationKind::File | LocationKind::Object => {
+            let (dev, ino) = (r.stamp.dev, r.stamp.ino);
+            Expect::File { dev, ino }
+        }
+    }
 }
 
 /// The marked contents: registered metakernels' kernels, pins, scans outside the home.
@@ -145,6 +280,7 @@ fn mark(
     ctx: &Ctx<'_>,
     cat: &Catalogue,
     rows: &[LocationRow],
+    owned: &Owned,
 ) -> Result<(HashSet<Sha256Hex>, Roots)> {
     let mut live = HashSet::new();
     let mut roots = Roots::default();
@@ -176,11 +312,14 @@ fn mark(
         roots.pinned += 1;
         live.insert(pin.sha256);
     }
-    for r in rows {
-        if !Path::new(&r.path).starts_with(ctx.home.root()) {
+    // A user's location keeps its content: its archived link may point at the object.
+    for r in rows.iter().filter(|r| !owned.contains(r)) {
+        if Path::new(&r.path).starts_with(ctx.home.root()) {
+            roots.user_files_in_home += 1;
+        } else {
             roots.outside_home += 1;
-            live.insert(r.sha256.clone());
         }
+        live.insert(r.sha256.clone());
     }
     Ok((live, roots))
 }
@@ -240,36 +379,63 @@ fn keep_versions(
 
 struct SweepPlan {
     removals: Vec<Removal>,
+    /// What each removal's entry must still be when it is unlinked (same order).
+    expect: Vec<Expect>,
     /// Catalogue rows to delete.
     row_paths: Vec<String>,
     /// `removed_metakernels` rows to forget.
     removed_mks: Vec<String>,
+    strays: Vec<Removal>,
+    stray_expect: Vec<Expect>,
+    vanished: Vec<String>,
+}
+
+impl SweepPlan {
+    fn remove(&mut self, removal: Removal, expect: Expect) {
+        self.removals.push(removal);
+        self.expect.push(expect);
+    }
 }
 
 fn plan_sweep(
     home: &Home,
     cat: &Catalogue,
     rows: &[LocationRow],
+    owned: &Owned,
     live: &HashSet<Sha256Hex>,
 ) -> Result<SweepPlan> {
     let mut plan = SweepPlan {
         removals: Vec::new(),
+        expect: Vec::new(),
         row_paths: Vec::new(),
         removed_mks: Vec::new(),
+        strays: Vec::new(),
+        stray_expect: Vec::new(),
+        vanished: Vec::new(),
     };
-    let in_home = |p: &Path| p.starts_with(home.root());
+    let registered: HashSet<String> = cat
+        .metakernels()?
+        .into_iter()
+        .map(|m| m.local_path)
+        .collect();
     for r in rows {
         let path = Path::new(&r.path);
+        let ours = owned.contains(r);
         let reason = match fs::symlink_metadata(path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 // Confirm: a second look, so a transient error is never taken for "gone".
                 if fs::symlink_metadata(path).is_ok() {
                     continue;
                 }
+                if !ours && !path.parent().is_some_and(Path::is_dir) {
+                    // Its directory is gone too: an unplugged disk, not a deletion.
+                    plan.vanished.push(r.path.clone());
+                    continue;
+                }
                 Some(Reason::Gone)
             }
             Err(_) => None,
-            Ok(_) if !in_home(path) => None,
+            Ok(_) if !ours || registered.contains(&r.path) => None,
             Ok(m) if m.file_type().is_symlink() && fs::metadata(path).is_err() => {
                 Some(Reason::DanglingLink)
             }
@@ -279,36 +445,33 @@ fn plan_sweep(
         };
         if let Some(reason) = reason {
             plan.row_paths.push(r.path.clone());
-            plan.removals
-                .push(removal(path, Some(r.sha256.clone()), reason));
+            plan.remove(removal(path, Some(r.sha256.clone()), reason), expect_row(r));
         }
     }
-    sweep_untracked(home, rows, live, &mut plan);
-    let registered: HashSet<String> = cat
-        .metakernels()?
-        .into_iter()
-        .map(|m| m.local_path)
-        .collect();
+    sweep_untracked(home, rows, live, &registered, &mut plan);
     for m in cat.removed_metakernels()? {
         plan.removed_mks.push(m.local_path.clone());
         let path = Path::new(&m.local_path);
         if !registered.contains(&m.local_path)
-            && in_home(path)
-            && fs::symlink_metadata(path).is_ok()
+            && path.starts_with(home.missions())
+            && let Ok(meta) = fs::symlink_metadata(path)
         {
-            plan.removals
-                .push(removal(path, None, Reason::RemovedMetakernel));
+            let expect = Expect::Kind {
+                link: meta.file_type().is_symlink(),
+            };
+            plan.remove(removal(path, None, Reason::RemovedMetakernel), expect);
         }
     }
     Ok(plan)
 }
 
-/// Files in the object store no row names, and dangling links in the mission trees
-/// no row names (a killed `get` may leave both).
+/// Files in the object store no row names (strays: listed, kept), and links in the
+/// mission trees no row names (a killed `get` may leave both).
 fn sweep_untracked(
     home: &Home,
     rows: &[LocationRow],
     live: &HashSet<Sha256Hex>,
+    registered: &HashSet<String>,
     plan: &mut SweepPlan,
 ) {
     let known: HashSet<&str> = rows.iter().map(|r| r.path.as_str()).collect();
@@ -330,22 +493,26 @@ fn sweep_untracked(
         if sha.as_ref().is_some_and(|s| live.contains(s)) {
             continue; // a live content's object the catalogue lost track of: keep it
         }
-        plan.removals.push(removal(p, sha, Reason::Stray));
+        plan.strays.push(removal(p, sha, Reason::Stray));
+        plan.stray_expect.push(Expect::Kind {
+            link: e.file_type().is_symlink(),
+        });
     }
     for e in walk(home.missions()) {
         let p = e.path();
-        if !e.file_type().is_symlink() || known.contains(p.to_str().unwrap_or("")) {
+        let key = p.to_str().unwrap_or("");
+        if !e.file_type().is_symlink() || known.contains(key) || registered.contains(key) {
             continue;
         }
         // A link no row records (its row went with a prune or a get killed midway):
         // removed when it dangles, or when the object it names is not live.
+        let expect = Expect::Kind { link: true };
         if fs::metadata(p).is_err() {
-            plan.removals.push(removal(p, None, Reason::DanglingLink));
+            plan.remove(removal(p, None, Reason::DanglingLink), expect);
         } else if let Some(sha) = object_behind(home, p)
             && !live.contains(&sha)
         {
-            plan.removals
-                .push(removal(p, Some(sha), Reason::Unreferenced));
+            plan.remove(removal(p, Some(sha), Reason::Unreferenced), expect);
         }
     }
 }

@@ -735,7 +735,7 @@ pub(crate) fn materialise(
         .filter_map(|d| d.parent().map(Path::to_path_buf))
         .collect();
     for d in &dirs {
-        fsio::create_dir_all(d)?;
+        ctx.home.create_dir(d)?;
     }
     ctx.home.journal_dirs(dirs.iter().map(PathBuf::as_path))?;
     let mut tree_rows = Vec::new();

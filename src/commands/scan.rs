@@ -158,14 +158,26 @@ pub fn run(ctx: &Ctx<'_>, opts: &ScanOptions) -> Result<ScanReport> {
         )));
     }
     let (_lock, mut cat) = ctx.write()?;
+    // Invariant 8: the store is recognised by device and inode, however it is spelled;
+    // its own directories are never scanned (archiving an object would replace it
+    // with a link to itself) and their rows are never "gone" from a scan.
+    let mut store = ctx.home.store_matcher();
+    if store.holds(&root) {
+        return Err(Error::Usage(format!(
+            "`{}` is inside the kdb home's store ({}); kdb keeps it up to date itself",
+            root.display(),
+            ctx.home.root().display()
+        )));
+    }
     let root_str = path_str(&root)?;
     let known: HashMap<String, LocationRow> = cat
         .locations_under(&root_str)?
         .into_iter()
+        .filter(|l| l.kind != LocationKind::Object && !store.holds(Path::new(&l.path)))
         .map(|l| (l.path.clone(), l))
         .collect();
 
-    let mut plan = walk(&root, &absolute(ctx.home.root()), &known)?;
+    let mut plan = walk(&root, &ctx.home, &known)?;
     let mut report = ScanReport {
         root: root_str,
         unchanged: plan.unchanged.len() as u64,
@@ -220,7 +232,7 @@ pub fn run(ctx: &Ctx<'_>, opts: &ScanOptions) -> Result<ScanReport> {
         regs.links.push((row, detection, target_name));
     }
     if opts.archive {
-        archive(ctx, &plan, &mut regs, &mut report)?;
+        archive(ctx, &cat, &plan, &mut regs, &mut report)?;
     }
     regs.gone = known
         .keys()
@@ -242,13 +254,46 @@ pub fn run(ctx: &Ctx<'_>, opts: &ScanOptions) -> Result<ScanReport> {
 
 /// Walks `root` (never following links, skipping the home and temp entries) and
 /// sorts every entry into unchanged / to hash / link, reading no file's bytes.
-fn walk(root: &Path, home_root: &Path, known: &HashMap<String, LocationRow>) -> Result<ScanPlan> {
+/// The home is skipped by device and inode, so a second spelling of it (a symlinked
+/// parent, `..`, a bind mount) is skipped too; inside the home, only its store
+/// directories are skipped when the walk starts inside the home.
+fn walk(
+    root: &Path,
+    home: &crate::store::Home,
+    known: &HashMap<String, LocationRow>,
+) -> Result<ScanPlan> {
     let mut plan = ScanPlan::default();
+    let mut skip: HashSet<crate::store::Identity> = home
+        .store_dirs()
+        .iter()
+        .filter_map(|d| crate::store::Identity::of(d))
+        .collect();
+    let home_id = crate::store::Identity::of(home.root());
+    let root_id = crate::store::Identity::of(root);
+    if let Some(id) = home_id
+        && !ctx_root_inside(root, home_id, root_id)
+    {
+        skip.insert(id);
+    }
     let walker = walkdir::WalkDir::new(root)
         .follow_links(false)
         .sort_by_file_name()
         .into_iter()
-        .filter_entry(|e| e.path() != home_root && !is_temp(e.file_name()));
+        .filter_entry(|e| {
+            if is_temp(e.file_name()) {
+                return false;
+            }
+            if !e.file_type().is_dir() {
+                return true;
+            }
+            use std::os::unix::fs::MetadataExt;
+            !e.metadata().is_ok_and(|m| {
+                skip.contains(&crate::store::Identity {
+                    dev: m.dev(),
+                    ino: m.ino(),
+                })
+            })
+        });
     for entry in walker {
         let entry = match entry {
             Ok(e) => e,
@@ -283,6 +328,23 @@ fn walk(root: &Path, home_root: &Path, known: &HashMap<String, LocationRow>) -> 
         }
     }
     Ok(plan)
+}
+
+/// Whether the walk starts at the home or inside it (a user's directory kept in the
+/// home): then only the store directories are skipped, not the home itself.
+fn ctx_root_inside(
+    root: &Path,
+    home_id: Option<crate::store::Identity>,
+    root_id: Option<crate::store::Identity>,
+) -> bool {
+    if home_id.is_none() {
+        return false;
+    }
+    root_id == home_id
+        || fs::canonicalize(root).is_ok_and(|c| {
+            c.ancestors()
+                .any(|a| crate::store::Identity::of(a) == home_id)
+        })
 }
 
 impl ScanPlan {
@@ -429,27 +491,64 @@ fn location_row(
     }
 }
 
-/// `--archive`: each regular kernel file becomes a link to its object.
+/// `--archive`: each regular binary kernel file becomes a link to its object.
+///
+/// Text kernels (metakernels, frames, instrument and clock kernels...) are files
+/// users edit: a link to a read-only object would turn the user's next edit into a
+/// write into the store (issue 19), so they stay regular files. Archived contents are
+/// pinned under `archived <root>`: the user's links point at their objects, so
+/// `prune` keeps them even when the links' rows go (a directory briefly absent, a
+/// `reset`) until the user `kdb unpin`s the label.
 fn archive(
     ctx: &Ctx<'_>,
+    cat: &db::Catalogue,
     plan: &ScanPlan,
     regs: &mut Registrations,
     report: &mut ScanReport,
 ) -> Result<()> {
-    let candidates: Vec<LocationRow> = plan
+    let binary_now: HashSet<&str> = regs
+        .files
+        .iter()
+        .filter(|(_, d)| {
+            matches!(
+                d,
+                Some(Detection::Kernel {
+                    byte_order: Some(_),
+                    ..
+                })
+            )
+        })
+        .map(|(r, _)| r.path.as_str())
+        .collect();
+    let mut candidates: Vec<LocationRow> = regs
+        .files
+        .iter()
+        .filter(|(r, _)| binary_now.contains(r.path.as_str()))
+        .map(|(r, _)| r.clone())
+        .collect();
+    for r in plan
         .unchanged
         .iter()
         .filter(|r| r.kind == LocationKind::File)
-        .cloned()
-        .chain(regs.files.iter().map(|(r, _)| r.clone()))
-        .collect();
+    {
+        if cat
+            .kernel(&r.sha256)?
+            .is_some_and(|k| k.byte_order.is_some())
+        {
+            candidates.push(r.clone());
+        }
+    }
     let dirs: HashSet<PathBuf> = candidates
         .iter()
         .filter_map(|r| Path::new(&r.path).parent().map(Path::to_path_buf))
         .collect();
     ctx.home.journal_dirs(dirs.iter().map(PathBuf::as_path))?;
     ctx.reporter.start("archiving", candidates.len() as u64, 0);
+    let mut store = ctx.home.store_matcher();
     for row in candidates {
+        if store.holds(Path::new(&row.path)) {
+            continue; // never replace a file of the store with a link (invariant 8)
+        }
         match archive_one(ctx, &row) {
             Ok(Some(rows)) => {
                 report.archived += 1;
@@ -465,6 +564,11 @@ fn archive(
     }
     ctx.reporter.finish();
     Ok(())
+}
+
+/// The pin label under which `scan ROOT --archive` keeps its contents.
+pub fn archive_label(root: &str) -> String {
+    format!("archived {root}")
 }
 
 /// Records the scan in one transaction.
@@ -508,9 +612,11 @@ fn commit(
                 }
             }
         }
+        let label = archive_label(&report.root);
         for (object, link) in &regs.archived {
             tx.upsert_location(object)?;
             tx.upsert_location(link)?;
+            tx.insert_pin(&label, &object.sha256, "archive")?;
         }
         for path in &regs.gone {
             tx.delete_location(path)?;
@@ -601,6 +707,13 @@ fn archive_one(
     let path = Path::new(&row.path);
     let err = |e: crate::store::Error| format!("cannot archive: {}", crate::error_chain(&e));
     fsio::create_dir_all(object.parent().unwrap_or(Path::new("."))).map_err(err)?;
+    if fs::symlink_metadata(&object).is_ok()
+        && hash::hash_file(&object).map(|(h, _)| h).ok().as_ref() != Some(&sha)
+    {
+        // A damaged or planted object: set it aside, then store the user's good copy.
+        let aside = ctx.home.quarantine_file(&object).map_err(err)?;
+        tracing::warn!(object = %object.display(), aside = %aside.display(), "object did not hash to its name");
+    }
     if fs::symlink_metadata(&object).is_err() {
         // Hard link the file into tmp/ (same filesystem as objects/), verify the bytes
         // still hash to what was scanned, then rename to the content-derived name.
@@ -609,15 +722,6 @@ fn archive_one(
             .verify(&row.filename, Some(row.stamp.size), Some(&sha))
             .map_err(err)?;
         staged.persist_if_absent(&object, true).map_err(err)?;
-    } else {
-        let (actual, _) =
-            hash::hash_file(&object).map_err(|e| format!("cannot read object: {e}"))?;
-        if actual != sha {
-            return Err(format!(
-                "object `{}` does not hash to its name (the store is damaged); remove it and scan again",
-                object.display()
-            ));
-        }
     }
     // The original bytes must still be what we scanned before we drop them.
     let (actual, _) = hash::hash_file(path).map_err(|e| format!("cannot read: {e}"))?;
@@ -648,7 +752,13 @@ fn stage_copy_or_link(
     path: &Path,
     name: &str,
 ) -> Result<fsio::Staged, crate::store::Error> {
-    if let Some(staged) = fsio::stage_hardlink(path, &ctx.home.tmp())? {
+    // An inode with other names (a hard-linked backup) is never adopted: the store
+    // object would share writes with the user's other name (invariant 10). Copy it.
+    let shared = {
+        use std::os::unix::fs::MetadataExt;
+        fs::symlink_metadata(path).is_ok_and(|m| m.nlink() > 1)
+    };
+    if !shared && let Some(staged) = fsio::stage_hardlink(path, &ctx.home.tmp())? {
         return Ok(staged);
     }
     let mut file = fs::File::open(path).map_err(|e| crate::store::Error::io("open", path, e))?;

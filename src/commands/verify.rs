@@ -270,11 +270,12 @@ impl FixContext<'_> {
             );
         }
         if row.kind == LocationKind::Object {
-            return format!(
-                "rm -f {} and fetch it again with `kdb get --force MK` (a metakernel that lists it); \
-                 `kdb prune --execute` if nothing needs it",
-                row.path
-            );
+            // Never suggest deleting it: it may be the only copy (an archived file
+            // no server publishes), and damaged bytes beat no bytes.
+            return "do not delete it (it may be the only copy): `kdb get --force MK` (a metakernel \
+                    that lists it) fetches the published bytes and sets this object aside; for a \
+                    file you archived, put a good copy back and `kdb scan DIR --archive`"
+                .into();
         }
         "kdb get --force MK (the metakernel that lists it), or `kdb prune --execute`".into()
     }

@@ -512,6 +512,36 @@ pub fn remove_entry(path: &Path) -> Result<(), Error> {
 }
 
 /// Creates a directory (and parents) that kdb owns.
+/// Moves `path` into `dir` under a new name (`<name>.<pid>-<nanos>`, never replacing
+/// anything), fsyncing both directories; returns the new path. Used to set damaged
+/// bytes aside instead of deleting them.
+pub fn move_aside(path: &Path, dir: &Path) -> Result<PathBuf, Error> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    create_dir_all(dir)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let seq = SEQ.fetch_add(1, Ordering::Relaxed);
+    let dest = dir.join(format!("{name}.{}-{nanos}-{seq}", std::process::id()));
+    if fs::symlink_metadata(&dest).is_ok() {
+        return Err(Error::io(
+            "set aside",
+            path,
+            io::Error::from(io::ErrorKind::AlreadyExists),
+        ));
+    }
+    fs::rename(path, &dest).map_err(|e| Error::io("set aside", path, e))?;
+    sync_parent(&dest)?;
+    sync_parent(path)?;
+    Ok(dest)
+}
+
 pub fn create_dir_all(dir: &Path) -> Result<(), Error> {
     fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))
 }

@@ -61,6 +61,14 @@ pub enum Error {
     Path(#[from] safe_path::PathError),
     #[error(transparent)]
     NetworkHome(#[from] netfs::NetworkHome),
+    /// A directory kdb writes into or deletes from is a symlink (invariant 8): writing
+    /// or unlinking through it would land outside the home.
+    #[error(
+        "`{path}` inside the kdb home is a symbolic link; kdb never writes or deletes \
+         through a link (replace it with a real directory, e.g. move the home to the other \
+         disk and point KDB_HOME at it)"
+    )]
+    LinkInHome { path: PathBuf },
 }
 
 impl Error {
@@ -122,10 +130,93 @@ impl Home {
         self.objects().join(&sha.as_str()[..2]).join(sha.as_str())
     }
 
-    /// Creates the directories a mutating command needs.
+    /// Where `prune` sets aside objects whose bytes do not hash to their name and
+    /// store files it cannot account for (kept, listed, removed only on request).
+    pub fn quarantine(&self) -> PathBuf {
+        self.root.join("quarantine")
+    }
+
+    /// Creates the directories a mutating command needs, then checks that none of the
+    /// directories kdb writes into or deletes from is a link ([`Home::check_layout`]).
     pub fn create(&self) -> Result<(), Error> {
-        fsio::create_dir_all(&self.objects())?;
-        fsio::create_dir_all(&self.tmp())
+        self.create_dir(&self.objects())?;
+        self.create_dir(&self.tmp())?;
+        self.check_layout()
+    }
+
+    /// Refuses a home whose `objects/`, `objects/sha256/`, an object shard, `tmp/`,
+    /// `tmp/partial/`, `missions/` or a `missions/<M>/` is a symlink (invariant 8): kdb
+    /// would otherwise write objects, temp files or mission trees into, or prune
+    /// them out of, whatever directory the link names. Costs one `readdir` of the
+    /// shard and mission directories (the entry type comes with the name).
+    pub fn check_layout(&self) -> Result<(), Error> {
+        let fixed = [
+            self.root.join("objects"),
+            self.objects(),
+            self.tmp(),
+            self.partial_dir(),
+            self.missions(),
+            self.quarantine(),
+        ];
+        for dir in &fixed {
+            refuse_link(dir)?;
+        }
+        for parent in [self.objects(), self.missions()] {
+            let Ok(entries) = fs::read_dir(&parent) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                if entry.file_type().is_ok_and(|t| t.is_symlink()) {
+                    return Err(Error::LinkInHome { path: entry.path() });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates `dir` (and its missing parents) when it lies lexically inside the home,
+    /// refusing when an existing component below the home root is a symlink: a
+    /// directory kdb creates inside its home is always a real directory of the home.
+    /// A `dir` outside the home is created as asked (the user's chosen output).
+    pub fn create_dir(&self, dir: &Path) -> Result<(), Error> {
+        if let Ok(rest) = dir.strip_prefix(&self.root) {
+            let mut cur = self.root.clone();
+            for c in rest.components() {
+                cur.push(c);
+                refuse_link(&cur)?;
+            }
+        }
+        fsio::create_dir_all(dir)
+    }
+
+    /// Sets a store file whose bytes are not what its name says aside in
+    /// `quarantine/` (kept for the user to inspect, never deleted by kdb).
+    pub fn quarantine_file(&self, path: &Path) -> Result<PathBuf, Error> {
+        let dir = self.quarantine();
+        self.create_dir(&dir)?;
+        fsio::move_aside(path, &dir)
+    }
+
+    /// A matcher that tells whether paths lie inside this home however they are
+    /// spelled (invariant 8).
+    pub fn matcher(&self) -> HomeMatcher {
+        HomeMatcher::new(vec![self.root.clone()])
+    }
+
+    /// A matcher for the directories kdb owns outright: `objects/`, `missions/`,
+    /// `tmp/` and `quarantine/` (a user may keep other files inside the home).
+    pub fn store_matcher(&self) -> HomeMatcher {
+        HomeMatcher::new(self.store_dirs().to_vec())
+    }
+
+    /// The directories kdb owns outright (see [`Home::store_matcher`]).
+    pub fn store_dirs(&self) -> [PathBuf; 4] {
+        [
+            self.root.join("objects"),
+            self.missions(),
+            self.tmp(),
+            self.quarantine(),
+        ]
     }
 
     /// Takes the exclusive home lock (creating the home first).
@@ -178,6 +269,93 @@ impl Home {
         removed += sweep_dir(&self.tmp())?;
         removed += sweep_dir(&self.partial_dir())?;
         Ok(removed)
+    }
+}
+
+/// A directory's identity: device and inode, the same however the path is spelled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Identity {
+    pub dev: u64,
+    pub ino: u64,
+}
+
+impl Identity {
+    /// The identity of what `path` names (following links), if it exists.
+    pub fn of(path: &Path) -> Option<Identity> {
+        use std::os::unix::fs::MetadataExt;
+        fs::metadata(path).ok().map(|m| Identity {
+            dev: m.dev(),
+            ino: m.ino(),
+        })
+    }
+}
+
+/// Tells whether a path is the home or lies inside it: by the spelling kdb was given,
+/// or because its directory is (by device and inode) the home or inside it — a home
+/// reached through a symlink, `..` or a bind mount is still the home. The entry
+/// itself is not followed: a user's link to an object is outside the home.
+/// Directories already decided are cached, so a million rows cost one look per
+/// directory.
+pub struct HomeMatcher {
+    roots: Vec<PathBuf>,
+    ids: Vec<Identity>,
+    dirs: std::collections::HashMap<PathBuf, bool>,
+}
+
+impl HomeMatcher {
+    fn new(roots: Vec<PathBuf>) -> Self {
+        let ids = roots.iter().filter_map(|r| Identity::of(r)).collect();
+        HomeMatcher {
+            roots,
+            ids,
+            dirs: std::collections::HashMap::new(),
+        }
+    }
+
+    /// Whether `path` is one of the matched directories (by identity).
+    pub fn is_root(&self, path: &Path) -> bool {
+        fs::symlink_metadata(path).is_ok_and(|m| m.is_dir())
+            && Identity::of(path).is_some_and(|id| self.ids.contains(&id))
+    }
+
+    /// Whether `path` is one of the matched directories or lies inside one.
+    pub fn holds(&mut self, path: &Path) -> bool {
+        if self.roots.iter().any(|r| path.starts_with(r)) {
+            return true;
+        }
+        if self.ids.is_empty() {
+            return false;
+        }
+        if self.is_root(path) {
+            return true;
+        }
+        let Some(dir) = path.parent() else {
+            return false;
+        };
+        if let Some(&known) = self.dirs.get(dir) {
+            return known;
+        }
+        // The nearest existing directory, resolved, then its ancestors by identity.
+        let ids = &self.ids;
+        let inside = dir
+            .ancestors()
+            .find_map(|a| fs::canonicalize(a).ok())
+            .is_some_and(|c| {
+                c.ancestors()
+                    .any(|a| Identity::of(a).is_some_and(|id| ids.contains(&id)))
+            });
+        self.dirs.insert(dir.to_path_buf(), inside);
+        inside
+    }
+}
+
+/// An error when `path` exists and is a symlink.
+fn refuse_link(path: &Path) -> Result<(), Error> {
+    match fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => Err(Error::LinkInHome {
+            path: path.to_path_buf(),
+        }),
+        _ => Ok(()),
     }
 }
 

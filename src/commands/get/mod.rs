@@ -559,7 +559,7 @@ fn persist_all(
         })
         .collect();
     for shard in &shards {
-        fsio::create_dir_all(shard)?;
+        ctx.home.create_dir(shard)?;
     }
     let mut first_of: HashMap<Sha256Hex, usize> = HashMap::new();
     type Arrival =
@@ -731,7 +731,7 @@ fn lay_out_tree(
         .filter_map(|d| d.parent().map(Path::to_path_buf))
         .collect();
     for d in &dirs {
-        fsio::create_dir_all(d)?;
+        ctx.home.create_dir(d)?;
     }
     if !todo.is_empty() {
         ctx.home.journal_dirs(dirs.iter().map(PathBuf::as_path))?;
