@@ -389,7 +389,7 @@ pub fn rewrite(w: &mut String, out: &Out, r: &RewriteReport) {
     let how = if r.mode == RewriteMode::PathValues {
         "only PATH_VALUES changed"
     } else {
-        "no PATH_SYMBOLS: the relative entry strings changed"
+        "the entry strings changed: no PATH_SYMBOLS, or entries written with `\\`"
     };
     say!(
         w,

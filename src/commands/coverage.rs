@@ -296,7 +296,8 @@ fn parse_id(time: &TimeKernels, s: &str) -> Result<i32> {
     }
     time.bodies()
         .code(s)
-        .or_else(|| time.frames().code(s))
+        .or_else(|| time.frame_classes().code(s))
+        .or_else(|| time.frames().code(s).map(|code| class_id(time, code)))
         .ok_or_else(|| Error::Usage(format!("`{s}` is neither a NAIF ID nor a known name")))
 }
 
@@ -343,7 +344,8 @@ pub fn coverage(inputs: &mut Inputs, q: &CoverageQuery) -> Result<CoverageReport
         _ => None,
     };
     let bodies = inputs.time.bodies();
-    let frames = inputs.time.frames();
+    // CK and PCK segments carry class IDs: named by the frame of that class.
+    let frames = inputs.time.frames().overlaid(inputs.time.frame_classes());
     let mut per_kernel = Vec::new();
     for b in &inputs.binaries {
         let mut covs = kernel_windows(b, &mut inputs.time, ids, q)?;
@@ -415,13 +417,16 @@ fn target_id(time: &TimeKernels, t: &Target) -> Result<(i32, &'static [KernelKin
         Target::Frame(s) => {
             let id = match s.trim().parse::<i32>() {
                 Ok(n) => n,
-                Err(_) => {
-                    let code = time
-                        .frames()
-                        .code(s)
-                        .ok_or_else(|| Error::Usage(format!("unknown frame `{s}`")))?;
-                    class_id(time, code)
-                }
+                Err(_) => match time.frame_classes().code(s) {
+                    Some(id) => id,
+                    None => {
+                        let code = time
+                            .frames()
+                            .code(s)
+                            .ok_or_else(|| Error::Usage(format!("unknown frame `{s}`")))?;
+                        class_id(time, code)
+                    }
+                },
             };
             Ok((id, &[KernelKind::Ck, KernelKind::Pck]))
         }

@@ -363,6 +363,8 @@ pub struct RewriteReport {
 
 /// Where one entry's link goes (relative to the link root) and which file it names.
 struct Placement {
+    /// The entry as written (the key of an entries-mode rewrite).
+    raw: String,
     rel: SafeRelPath,
     name: String,
     /// The entry's path below its symbol (or its literal path), to tell apart
@@ -426,6 +428,7 @@ fn place(
             other => crate::store::Error::Path(other).into(),
         })?;
         out.push(Placement {
+            raw: e.raw.clone(),
             name: file_name(&rest).to_owned(),
             suffix: rest.trim_start_matches('/').to_owned(),
             exact: candidate_paths(&loaded.origin, &e.path),
@@ -466,6 +469,9 @@ pub fn rewrite(ctx: &Ctx<'_>, opts: &RewriteOptions) -> Result<RewriteReport> {
         .collect();
     // Plan everything, validating every path, before the first write.
     let (placements, symbols, by_symbol) = place(&loaded, &mut warnings)?;
+    // An entry written with `\` (a metakernel made on Windows) cannot load on this
+    // machine through PATH_VALUES alone: its entries are rewritten too.
+    let by_symbol = by_symbol && !placements.iter().any(|p| p.raw.contains('\\'));
     let mut targets = Vec::new();
     for p in &placements {
         let dest = p.rel.under(&link_root).map_err(crate::store::Error::Path)?;
@@ -511,11 +517,10 @@ pub fn rewrite(ctx: &Ctx<'_>, opts: &RewriteOptions) -> Result<RewriteReport> {
             .collect();
         loaded.mk.rewrite_path_values(&values)
     } else {
-        let by_raw: std::collections::HashMap<String, String> = loaded
-            .entries
+        let by_raw: std::collections::HashMap<String, String> = placements
             .iter()
             .zip(&targets)
-            .map(|(e, t)| (e.raw.clone(), t.display().to_string()))
+            .map(|(p, t)| (p.raw.clone(), t.display().to_string()))
             .collect();
         loaded.mk.rewrite_entries(|e| by_raw.get(&e.raw).cloned())
     }

@@ -88,6 +88,11 @@ impl TimeKernels {
         names::frames(Some(&self.pool))
     }
 
+    /// Frame names ↔ the class IDs CK and binary PCK segments carry.
+    pub fn frame_classes(&self) -> Names {
+        names::frame_classes(Some(&self.pool))
+    }
+
     /// An epoch as the CLI takes it: `ET:<seconds past J2000 TDB>` or ISO UTC
     /// (`2031-07-02T10:14:00`), the latter through the LSK in force.
     pub fn parse_epoch(&mut self, input: &str) -> Result<f64, Error> {

@@ -41,6 +41,15 @@ impl Names {
         }
     }
 
+    /// `self` with every name and code of `other` laid over it (`other` wins).
+    pub fn overlaid(mut self, other: Names) -> Names {
+        for (code, name) in other.by_code {
+            self.by_code.insert(code, name);
+        }
+        self.by_name.extend(other.by_name);
+        self
+    }
+
     /// The ID for a name (or for a decimal ID written as text).
     pub fn code(&self, name: &str) -> Option<i32> {
         self.by_name
@@ -88,6 +97,60 @@ pub fn builtin_frames() -> Names {
         if let (Some(code), Some(name)) = (r.first().and_then(|c| c.parse().ok()), r.get(1)) {
             n.insert(name, code, true);
         }
+    }
+    n
+}
+
+/// Frame names and the class IDs their CK and binary PCK segments carry (FRAMES
+/// Required Reading: a PCK frame's class ID is what binary PCK segments name, e.g.
+/// ITRF93 → 3000, IAU_EARTH → 399; a CK frame's is the CK ID), both ways: the
+/// built-in PCK frames plus every class 2 (PCK) or 3 (CK) frame `pool` defines
+/// (`FRAME_<code>_NAME`, `_CLASS`, `_CLASS_ID`). Kernel definitions win.
+pub fn frame_classes(pool: Option<&Pool>) -> Names {
+    let mut n = Names::default();
+    for r in rows(FRAMES) {
+        if let (Some(name), Some(class), Some(id)) = (
+            r.get(1),
+            r.get(2).and_then(|c| c.parse::<i32>().ok()),
+            r.get(3).and_then(|c| c.parse::<i32>().ok()),
+        ) && (class == 2 || class == 3)
+        {
+            n.insert(name, id, false);
+        }
+    }
+    let Some(pool) = pool else { return n };
+    let int = |var: String| match pool.numbers(&var) {
+        Ok(Some(v)) if v.len() == 1 && v[0].fract() == 0.0 && v[0].abs() <= f64::from(i32::MAX) => {
+            Some(v[0] as i32)
+        }
+        _ => None,
+    };
+    let mut defs: Vec<(String, i32)> = Vec::new();
+    for var in pool.names() {
+        let Some(code) = var
+            .strip_prefix("FRAME_")
+            .and_then(|r| r.strip_suffix("_NAME"))
+            .and_then(|c| c.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let (Some(class), Some(id)) = (
+            int(format!("FRAME_{code}_CLASS")),
+            int(format!("FRAME_{code}_CLASS_ID")),
+        ) else {
+            continue;
+        };
+        if (class == 2 || class == 3)
+            && let Some(name) = pool
+                .strings(var)
+                .and_then(|s| s.first().map(|s| s.to_string()))
+        {
+            defs.push((name, id));
+        }
+    }
+    defs.sort();
+    for (name, id) in defs {
+        n.insert(&name, id, true);
     }
     n
 }
@@ -166,6 +229,11 @@ mod tests {
         assert_eq!(f.code("J2000"), Some(1));
         assert_eq!(f.code("eclipj2000"), Some(17));
         assert_eq!(f.name(13000), Some("ITRF93"));
+        let c = frame_classes(None);
+        assert_eq!(c.code("ITRF93"), Some(3000));
+        assert_eq!(c.name(3000), Some("ITRF93"));
+        assert_eq!(c.code("IAU_EARTH"), Some(399));
+        assert_eq!(c.code("J2000"), None, "inertial frames have no segments");
     }
 
     #[test]
@@ -183,5 +251,20 @@ mod tests {
         assert_eq!(f.code("JUICE_SPACECRAFT"), Some(-28000));
         assert_eq!(f.name(-28001), Some("JUICE_X"));
         assert_eq!(f.code("J2000"), Some(1));
+        let c = frame_classes(Some(&p));
+        assert_eq!(
+            c.code("JUICE_SPACECRAFT"),
+            None,
+            "no CLASS_ID: not a segment frame"
+        );
+        p.load(
+            "ck.tf",
+            b"\\begindata\nFRAME_-28000_CLASS_ID = -28000\nFRAME_-28002_NAME = 'JUICE_SA'\nFRAME_-28002_CLASS = 3\nFRAME_-28002_CLASS_ID = -28210\n",
+        )
+        .unwrap();
+        let c = frame_classes(Some(&p));
+        assert_eq!(c.code("JUICE_SA"), Some(-28210));
+        assert_eq!(c.name(-28210), Some("JUICE_SA"));
+        assert_eq!(c.name(-28000), Some("JUICE_SPACECRAFT"));
     }
 }
