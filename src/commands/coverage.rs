@@ -337,9 +337,15 @@ pub fn coverage(inputs: &mut Inputs, q: &CoverageQuery) -> Result<CoverageReport
         .collect::<Result<Vec<_>>>()?;
     let ids = (!ids.is_empty()).then_some(ids.as_slice());
     let span = match (&q.from, &q.to) {
-        (Some(a), Some(b)) => {
-            let a = inputs.time.parse_epoch(a).map_err(cov_err)?;
-            Some((a, inputs.time.parse_epoch(b).map_err(cov_err)?))
+        (Some(from), Some(to)) => {
+            let a = inputs.time.parse_epoch(from).map_err(cov_err)?;
+            let b = inputs.time.parse_epoch(to).map_err(cov_err)?;
+            if a > b {
+                return Err(Error::Usage(format!(
+                    "`--from {from}` is after `--to {to}`"
+                )));
+            }
+            Some((a, b))
         }
         _ => None,
     };

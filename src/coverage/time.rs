@@ -117,6 +117,62 @@ pub fn formal_seconds(date: &str) -> Option<f64> {
     Some((dn - DN2000) as f64 * SPD - HALFD + secs)
 }
 
+const EXPECTED: &str = "expected a UTC time such as 2031-07-02T10:14:00, 2031 JUL 02 10:14 \
+                        or 2031-183T10:14";
+
+/// The time forms users copy from SPICE tools and other software, rewritten to the
+/// ISO form [`parse_iso_parts`] reads: a UTC designator (`Z`, `UTC`, `+00:00`) is
+/// dropped; `2027 JUN 10 12:00`, `JUN 10, 2027 12:00`, `10 JUN 2027`, `2027-161 // 12:00`
+/// (day of year, as CSPICE writes it) and `2027-06-10 12:00:00.5` become
+/// `YYYY-MON-DDThh:mm:ss`. Another time zone is refused (SPICE works in UTC).
+pub fn normalize_time(input: &str) -> Result<String, &'static str> {
+    let spaced = input.replace("//", " ").replace(',', " ");
+    let mut s = spaced.split_whitespace().collect::<Vec<_>>().join(" ");
+    for suffix in ["UTC", "utc", "Z", "z", "+00:00", "+0000", "+00", "-00:00"] {
+        if let Some(rest) = s.strip_suffix(suffix) {
+            s = rest.trim_end().to_owned();
+            break;
+        }
+    }
+    // A zone offset after a time of day: `12:00:00+02:00`, `12:00-05`.
+    if let Some(i) = s.rfind(['+', '-'])
+        && s[..i].contains(':')
+        && s[i + 1..].bytes().all(|c| c.is_ascii_digit() || c == b':')
+        && !s[i + 1..].is_empty()
+    {
+        return Err("only UTC times are accepted (drop the zone offset, or give it as `Z`)");
+    }
+    if parse_iso_parts(&s).is_some() {
+        return Ok(s);
+    }
+    let tokens: Vec<&str> = s.split_whitespace().collect();
+    let is_num = |t: &str| !t.is_empty() && t.bytes().all(|c| c.is_ascii_digit());
+    let month = |t: &str| {
+        MONTHS
+            .iter()
+            .position(|m| t.len() >= 3 && m.eq_ignore_ascii_case(&t[..3]))
+            .map(|i| MONTHS[i])
+    };
+    let (date, rest): (String, &[&str]) = match tokens.as_slice() {
+        [y, m, d, rest @ ..] if is_num(y) && y.len() >= 4 && is_num(d) && month(m).is_some() => {
+            (format!("{y}-{}-{d}", month(m).unwrap_or_default()), rest)
+        }
+        [m, d, y, rest @ ..] if is_num(y) && y.len() >= 4 && is_num(d) && month(m).is_some() => {
+            (format!("{y}-{}-{d}", month(m).unwrap_or_default()), rest)
+        }
+        [d, m, y, rest @ ..] if is_num(y) && y.len() >= 4 && is_num(d) && month(m).is_some() => {
+            (format!("{y}-{}-{d}", month(m).unwrap_or_default()), rest)
+        }
+        _ => return Err(EXPECTED),
+    };
+    let out = match rest {
+        [] => date,
+        [time] => format!("{date}T{time}"),
+        _ => return Err("unexpected text after the time of day"),
+    };
+    parse_iso_parts(&out).map(|_| out).ok_or(EXPECTED)
+}
+
 /// A parsed ISO-like date: ((year, month, day), (hour, minute, second), day-of-year form).
 type DateParts = ((i64, i64, i64), (i64, i64, f64), bool);
 
@@ -406,7 +462,8 @@ impl Lsk {
             input: input.to_string(),
             why: why.to_string(),
         };
-        let ((year, month, day), (h, m, s), doy_form) = parse_iso_parts(input)
+        let normal = normalize_time(input).map_err(bad)?;
+        let ((year, month, day), (h, m, s), doy_form) = parse_iso_parts(&normal)
             .ok_or_else(|| bad("expected ISO UTC, e.g. 2031-07-02T10:14:00"))?;
         if !(1..=12).contains(&month) {
             return Err(bad("month out of range"));
@@ -537,6 +594,40 @@ DELTET/DELTA_AT        = ( 10,   @1972-JAN-1
 
     fn lsk() -> Lsk {
         Lsk::parse("naif0012.tls", NAIF0012).unwrap()
+    }
+
+    /// The forms users copy, against CSPICE's `str2et` with naif0012.tls (SpiceyPy 6).
+    #[test]
+    fn time_forms_users_copy_match_cspice() {
+        let l = lsk();
+        let noon = 865900869.1846842;
+        for t in [
+            "2027-06-10T12:00:00",
+            "2027-06-10T12:00:00Z",
+            "2027-06-10T12:00:00.000+00:00",
+            "2027-06-10 12:00:00 UTC",
+            "2027 JUN 10 12:00",
+            "2027-JUN-10 12:00",
+            "JUN 10, 2027 12:00:00",
+            "2027-161T12:00:00",
+            "2027-161 // 12:00:00",
+            "2027-161T12:00:00Z",
+        ] {
+            assert_eq!(l.str2et(t).unwrap(), noon, "{t}");
+        }
+        assert_eq!(l.str2et("10 JUN 2027").unwrap(), 865857669.1846969);
+        assert_eq!(
+            l.str2et("2016-12-31T23:59:60.5Z").unwrap(),
+            536500868.6839298
+        );
+        for bad in [
+            "2027-06-10T12:00:00+02:00",
+            "2027 161 12:00",
+            "tomorrow",
+            "2027 JUN 10 12:00 extra",
+        ] {
+            assert!(l.str2et(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

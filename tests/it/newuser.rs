@@ -1,8 +1,6 @@
 //! Issue 20: wrong answers and rough edges a new user meets. One regression test per
 //! item, each failing before its fix.
 
-use std::path::{Path, PathBuf};
-
 use crate::common::*;
 use crate::metakernel_cli::oracle;
 
@@ -74,7 +72,6 @@ fn rewrite_of_a_windows_metakernel_with_path_symbols_loads_in_cspice() {
         assert!(!data.contains('\\'), "{data}");
         assert!(data.contains("naif0012.tls"), "{data}");
     }
-    let _ = (Path::new("."), PathBuf::new());
 }
 
 /// Item 6: built-in frame names map to the class IDs binary PCK segments carry
@@ -125,4 +122,74 @@ fn builtin_frame_names_are_understood_both_ways() {
     let ids = &j["kernels"][0]["ids"];
     assert_eq!(ids[0]["id"], 3000, "{j}");
     assert_eq!(ids[0]["name"], "ITRF93", "{j}");
+}
+
+/// Item 10: the time forms users copy from SPICE tools and other software are
+/// accepted by every command; an inverted window is refused by `coverage` as by `gaps`.
+#[test]
+fn time_forms_from_spice_tools_are_accepted_and_inverted_windows_refused() {
+    let Some(real) = realdata() else {
+        return;
+    };
+    let env = Env::new();
+    let dir = real.join("trees/esa_smart1_amiextractor/data/kernels");
+    let lsk = dir.join("NAIF0008.TLS");
+    let bpc = dir.join("EARTH_000101_070708_070416.BPC");
+    let (lsk, bpc) = (lsk.to_str().unwrap(), bpc.to_str().unwrap());
+    let base = env.json(&[
+        "coverage",
+        "3000",
+        "-f",
+        lsk,
+        "-f",
+        bpc,
+        "--from",
+        "2005-01-01T00:00:00",
+        "--to",
+        "2005-06-10T12:00:00",
+    ]);
+    for (from, to) in [
+        ("2005-01-01T00:00:00Z", "2005-06-10T12:00:00Z"),
+        ("2005 JAN 01 00:00", "2005 JUN 10 12:00:00 UTC"),
+        ("JAN 1, 2005", "2005-161T12:00:00"),
+        ("2005-001 // 00:00:00", "2005-161 // 12:00"),
+    ] {
+        let j = env.json(&[
+            "coverage", "3000", "-f", lsk, "-f", bpc, "--from", from, "--to", to,
+        ]);
+        assert_eq!(j, base, "{from} .. {to}");
+    }
+    let out = env.run(&[
+        "coverage",
+        "3000",
+        "-f",
+        lsk,
+        "-f",
+        bpc,
+        "--from",
+        "2000-01-01",
+        "--to",
+        "1999-01-01",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is after"));
+    let out = env.run(&[
+        "coverage",
+        "3000",
+        "-f",
+        lsk,
+        "-f",
+        bpc,
+        "--from",
+        "2005-01-01T00:00+02:00",
+        "--to",
+        "2006-01-01",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("only UTC"));
 }
