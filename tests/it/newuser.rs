@@ -193,3 +193,53 @@ fn time_forms_from_spice_tools_are_accepted_and_inverted_windows_refused() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("only UTC"));
 }
+
+/// Item 7: the window plan converts a CK's ticks with the clock CSPICE uses
+/// (`CK_-121001_SCLK = -121999` in BepiColombo's FK), not the one its ID implies.
+/// CSPICE and `kdb coverage` put that CK at 2020-10-12T00:04:40.579 – 17:45:07.824.
+#[test]
+fn windowed_get_uses_the_ck_clock_the_fk_names() {
+    let Some(real) = realdata() else {
+        return;
+    };
+    let env = Env::new();
+    let url = format!(
+        "file://{}",
+        real.join("trees/esa_bepic_workshop/kernels/mk/bc_training_class.tm")
+            .display()
+    );
+    let decision = |from: &str| -> (String, String) {
+        let j = env.json(&[
+            "get",
+            &url,
+            "--from",
+            from,
+            "--to",
+            "2020-10-22T18:00:00",
+            "--dry-run",
+        ]);
+        let k = j["plan"]["window"]["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["name"] == "bc_mpo_sc_fmp_Venus1SwingbyMTP_00001_f20181127_v01.bc")
+            .unwrap_or_else(|| panic!("{j}"))
+            .clone();
+        (
+            k["decision"].as_str().unwrap().to_owned(),
+            k["reason"].as_str().unwrap().to_owned(),
+        )
+    };
+    // The CK ends at 17:45:07.824: a window from 17:45:08.5 has no segment of it
+    // (the wrong clock put its end at 17:45:09).
+    let (_, reason) = decision("2020-10-22T17:45:08.5");
+    assert!(
+        reason.contains(
+            "no segment in the window (covers 2020-10-12T00:04:41 – 2020-10-22T17:45:08)"
+        ),
+        "{reason}"
+    );
+    let (d, reason) = decision("2020-10-22T17:45:07");
+    assert_eq!(d, "taken");
+    assert!(reason.contains("in the window"), "{reason}");
+}

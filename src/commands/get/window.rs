@@ -166,7 +166,8 @@ fn is_time_kernel(name: &str, frames: bool) -> bool {
 }
 
 /// Whether some `--body` is a name the built-in table does not know (then the
-/// metakernel's FKs are read for `NAIF_BODY_NAME`/`NAIF_BODY_CODE`).
+/// metakernel's FKs are read for `NAIF_BODY_NAME`/`NAIF_BODY_CODE`; they are also read
+/// when the metakernel lists a CK, for `CK_<id>_SCLK`).
 fn needs_fk(spec: &WindowSpec) -> bool {
     let builtin = crate::coverage::names::builtin_bodies();
     spec.bodies
@@ -221,7 +222,13 @@ pub(super) fn select(
     plan: RemotePlan,
     spec: &WindowSpec,
 ) -> Result<(RemotePlan, Selection)> {
-    let mut tk = time_kernels(session, &plan, needs_fk(spec))?;
+    // FKs also say which clock a CK uses (`CK_<id>_SCLK`, e.g. BepiColombo's
+    // -121001 runs on clock -121999): read them whenever a CK is listed.
+    let has_ck = plan
+        .entries
+        .iter()
+        .any(|e| e.name.to_ascii_lowercase().ends_with(".bc"));
+    let mut tk = time_kernels(session, &plan, needs_fk(spec) || has_ck)?;
     let (from, to, pad, bodies) = resolve(&mut tk, spec)?;
     let (lo, hi) = (from - pad, to + pad);
 
