@@ -108,6 +108,10 @@ pub struct GapsArgs {
 
 #[derive(Debug, Args)]
 pub struct ReindexArgs {
+    /// Re-register every object of the store by its hash (and the mission-tree links to
+    /// them): the way back after `kdb reset` or a lost catalogue
+    #[arg(long)]
+    pub store: bool,
     /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
@@ -205,6 +209,32 @@ struct ReindexReport {
 }
 
 pub fn reindex(app: &App<'_>, p: &mut Printer, a: ReindexArgs) -> Outcome {
+    if a.store {
+        let r = crate::commands::adopt::run(&app.ctx)?;
+        return done(p.emit(a.json, &r, |w, r| {
+            say!(
+                w,
+                "re-registered {} of {} objects ({} already known), {} mission-tree links",
+                r.adopted,
+                r.objects,
+                r.known,
+                r.links
+            );
+            if r.adopted > 0 {
+                say!(
+                    w,
+                    "pinned as `{0}`: `kdb unpin '{0}'` lets prune reclaim what no metakernel needs",
+                    crate::commands::adopt::PIN_LABEL
+                );
+            }
+            for q in &r.quarantined {
+                say!(w, "set aside {q} (its bytes do not hash to its name)");
+            }
+            for n in &r.not_kernels {
+                say!(w, "kept {n} (not a kernel; not registered)");
+            }
+        }));
+    }
     let (indexed, refused, unavailable) = cmd::reindex(&app.ctx)?;
     let r = ReindexReport {
         indexed,

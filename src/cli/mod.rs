@@ -202,7 +202,9 @@ pub enum Command {
         after_help = "Example:\n  kdb gaps juice_ops.tm --frame -28000 --from 2031-07-01 --to 2031-07-03"
     )]
     Gaps(coverage::GapsArgs),
-    /// Rebuild the coverage index of every registered binary kernel
+    /// Rebuild the coverage index of every registered binary kernel (`--store`: re-register
+    /// the store's objects after `kdb reset`)
+    #[command(after_help = "Examples:\n  kdb reindex\n  kdb reset -y && kdb reindex --store")]
     Reindex(coverage::ReindexArgs),
     /// The team store: tiers, publishing, warming (DESIGN.md §6)
     #[command(subcommand)]

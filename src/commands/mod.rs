@@ -29,6 +29,7 @@ macro_rules! report_status {
 }
 pub(crate) use report_status;
 
+pub mod adopt;
 pub mod browse;
 pub mod bundle;
 pub mod coverage;

@@ -186,10 +186,16 @@ impl Owned {
                 let p = Path::new(&r.path);
                 match r.kind {
                     LocationKind::Object => p.starts_with(&objects),
-                    // `get` records where it fetched the bytes; `scan` records none.
-                    LocationKind::Symlink | LocationKind::File => {
-                        p.starts_with(&missions) && r.source_url.is_some()
+                    // `get` records where it fetched the bytes; `scan` records none. A
+                    // link in missions/ to an object is kdb's too (`reindex --store`).
+                    LocationKind::Symlink => {
+                        p.starts_with(&missions)
+                            && (r.source_url.is_some()
+                                || r.link_target
+                                    .as_deref()
+                                    .is_some_and(|t| Path::new(t).starts_with(&objects)))
                     }
+                    LocationKind::File => p.starts_with(&missions) && r.source_url.is_some(),
                 }
             })
             .map(|r| r.path.clone())

@@ -243,3 +243,49 @@ fn windowed_get_uses_the_ck_clock_the_fk_names() {
     assert_eq!(d, "taken");
     assert!(reason.contains("in the window"), "{reason}");
 }
+
+/// Item 15: after `reset`, `reindex --store` re-registers every object by its hash and
+/// the mission-tree links naming them; `resolve` works again, prune keeps everything,
+/// and a planted object that does not hash to its name is set aside, not adopted.
+#[test]
+fn reindex_store_re_adopts_the_store_after_a_reset() {
+    let env = Env::new();
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("demo/pub/naif/DEMO/kernels/mk/demo.tm");
+    env.ok(&["get", "-y", "-q", &format!("file://{}", demo.display())]);
+    let archived = env.work("mine/k.bsp");
+    write(&archived, &spk_bytes(77, 3000));
+    let sha = sha256(&archived);
+    env.ok(&[
+        "scan",
+        archived.parent().unwrap().to_str().unwrap(),
+        "--archive",
+    ]);
+    let before = env.count("kernels");
+    let resolved = env.ok(&["resolve", "demo_lsk_v01.tls"]);
+    // A planted object under a name that is not its hash.
+    let fake = "ab".repeat(32);
+    write(
+        &env.home().join(format!("objects/sha256/ab/{fake}")),
+        b"not these bytes",
+    );
+
+    env.ok(&["reset", "-y"]);
+    let j = env.json(&["reindex", "--store"]);
+    assert_eq!(j["adopted"], before, "{j}");
+    assert_eq!(j["quarantined"].as_array().unwrap().len(), 1, "{j}");
+    assert_eq!(env.count("kernels"), before);
+    assert_eq!(env.ok(&["resolve", "demo_lsk_v01.tls"]), resolved);
+    let p = env.json(&["prune", "--execute"]);
+    assert_eq!(p["removed"].as_array().unwrap().len(), 0, "{p}");
+    assert_eq!(sha256(&archived), sha, "the archived link lost its object");
+    assert!(
+        !env.home()
+            .join(format!("objects/sha256/ab/{fake}"))
+            .exists()
+    );
+    // Running it again adopts nothing new.
+    let again = env.json(&["reindex", "--store"]);
+    assert_eq!(again["adopted"], 0, "{again}");
+    assert_eq!(again["known"], before, "{again}");
+}
