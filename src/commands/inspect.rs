@@ -148,10 +148,60 @@ pub struct Resolved {
 }
 
 /// The local path for kernel filename `name` (exact match only, never a prefix).
+///
+/// A name that different contents carry (two `cpck05Mar2004.tpc` of different bytes)
+/// is refused, listing the candidates, unless `mission` narrows it to one content:
+/// the one rule for ambiguous names (issue 20) — say so, never pick silently.
 pub fn resolve(ctx: &Ctx<'_>, name: &str, mission: Option<&str>) -> Result<Resolved> {
     let cat = ctx.read()?;
-    resolve_in(&cat, name, mission, None)?
-        .ok_or_else(|| Error::NotFound(format!("no local copy of `{name}`")))
+    let found = resolve_in(&cat, name, mission, None)?
+        .ok_or_else(|| Error::NotFound(format!("no local copy of `{name}`")))?;
+    let mut rows: Vec<LocationRow> = cat.locations_named(name)?;
+    if rows.iter().all(|r| !intact(r)) {
+        for sha in cat.kernels_named(name)? {
+            rows.extend(cat.locations_of(&sha)?);
+        }
+    }
+    let in_mission = |r: &LocationRow| {
+        mission.is_some_and(|m| {
+            r.mission
+                .as_deref()
+                .is_some_and(|rm| rm.eq_ignore_ascii_case(m))
+        })
+    };
+    let live: Vec<&LocationRow> = rows.iter().filter(|r| intact(r)).collect();
+    let scoped: Vec<&LocationRow> = if live.iter().any(|r| in_mission(r)) {
+        live.into_iter().filter(|r| in_mission(r)).collect()
+    } else {
+        live
+    };
+    let mut contents: BTreeMap<&Sha256Hex, &LocationRow> = BTreeMap::new();
+    for r in &scoped {
+        contents.entry(&r.sha256).or_insert(r);
+    }
+    if contents.len() > 1 {
+        let list: Vec<String> = contents
+            .iter()
+            .map(|(sha, r)| {
+                format!(
+                    "  {} at `{}`{}",
+                    &sha.as_str()[..12],
+                    r.path,
+                    r.mission
+                        .as_deref()
+                        .map(|m| format!(" (mission {m})"))
+                        .unwrap_or_default()
+                )
+            })
+            .collect();
+        return Err(Error::Usage(format!(
+            "`{name}` names {} different contents; pick one with `--mission M` (or by hash with \
+             `kdb aliases HASH`):\n{}",
+            contents.len(),
+            list.join("\n")
+        )));
+    }
+    Ok(found)
 }
 
 /// Resolution over an open catalogue (used by metakernel commands too). `suffix`

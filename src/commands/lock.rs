@@ -58,8 +58,10 @@ pub fn default_name(mk_name: &str) -> String {
     format!("{stem}{}", lockfile::SUFFIX)
 }
 
-/// The registered metakernel `arg` names: by name (latest acquisition), source or
-/// final URL, or local path.
+/// The registered metakernel `arg` names: by name, source or final URL, or local
+/// path. The one rule for every command (issue 20): a name two acquired metakernels
+/// share (the same file name from two URLs) is refused, listing the candidates, so
+/// nothing is picked silently; a URL or the local path picks one.
 pub(crate) fn find_registered(cat: &Catalogue, arg: &str) -> Result<MetakernelRow> {
     let path = absolute(Path::new(arg)).display().to_string();
     let mut hits: Vec<MetakernelRow> = cat
@@ -74,11 +76,26 @@ pub(crate) fn find_registered(cat: &Catalogue, arg: &str) -> Result<MetakernelRo
         })
         .collect();
     hits.sort_by(|a, b| (&a.acquired_at, a.id).cmp(&(&b.acquired_at, b.id)));
-    hits.pop().ok_or_else(|| {
-        Error::NotFound(format!(
+    match hits.len() {
+        0 => Err(Error::NotFound(format!(
             "no acquired metakernel `{arg}`; `kdb get` it first (see `kdb metakernels`)"
-        ))
-    })
+        ))),
+        1 => Ok(hits.remove(0)),
+        _ => Err(ambiguous_metakernel(arg, &hits)),
+    }
+}
+
+/// The error for a name several acquired metakernels share.
+pub(crate) fn ambiguous_metakernel(arg: &str, hits: &[MetakernelRow]) -> Error {
+    let list: Vec<String> = hits
+        .iter()
+        .map(|m| format!("  {} (local `{}`)", m.source_url, m.local_path))
+        .collect();
+    Error::Usage(format!(
+        "`{arg}` names {} acquired metakernels; give one by its source URL or local path:\n{}",
+        hits.len(),
+        list.join("\n")
+    ))
 }
 
 /// Builds the lock of acquired metakernel `arg` from the catalogue (storing the

@@ -47,11 +47,20 @@ pub fn load(ctx: &Ctx<'_>, arg: &str) -> Result<Loaded> {
     let path = if Path::new(arg).exists() {
         PathBuf::from(arg)
     } else {
-        let registered = Catalogue::open_existing(&ctx.home.catalogue())
-            .ok()
-            .and_then(|cat| cat.metakernel_path(arg).ok().flatten());
-        match registered {
-            Some(p) => PathBuf::from(p),
+        let found = match Catalogue::open_existing(&ctx.home.catalogue()) {
+            Ok(cat) => super::lock::find_registered(&cat, arg)
+                .map(Some)
+                .or_else(|e| {
+                    if matches!(e, Error::NotFound(_)) {
+                        Ok(None)
+                    } else {
+                        Err(e)
+                    }
+                })?,
+            Err(_) => None,
+        };
+        match found {
+            Some(m) => PathBuf::from(m.local_path),
             None => {
                 return Err(Error::NotFound(format!(
                     "no metakernel `{arg}`: not a file and not a registered metakernel name"

@@ -623,7 +623,11 @@ pub fn pin(ctx: &Ctx<'_>, target: &str) -> Result<PinReport> {
             newly_pinned: newly,
         });
     }
-    let mks = cat.metakernels_exactly(target)?;
+    let mks = match super::lock::find_registered(&cat, target) {
+        Ok(m) => vec![m],
+        Err(Error::NotFound(_)) => Vec::new(),
+        Err(e) => return Err(e),
+    };
     let (kind, shas) = if !mks.is_empty() {
         let by_path: HashMap<String, Sha256Hex> = cat
             .all_locations()?
@@ -723,13 +727,7 @@ pub fn remove_metakernel(ctx: &Ctx<'_>, key: &str) -> Result<crate::db::Metakern
                 "no registered metakernel named exactly `{key}` (see `kdb metakernels`)"
             )));
         }
-        several => {
-            let urls: Vec<&str> = several.iter().map(|m| m.source_url.as_str()).collect();
-            return Err(Error::Usage(format!(
-                "several metakernels are named `{key}`; remove one by its source URL: {}",
-                urls.join(", ")
-            )));
-        }
+        several => return Err(super::lock::ambiguous_metakernel(key, several)),
     };
     cat.write(|tx| -> Result<()> { Ok(tx.remove_metakernel(&m)?) })?;
     Ok(m)

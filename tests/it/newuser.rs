@@ -289,3 +289,76 @@ fn reindex_store_re_adopts_the_store_after_a_reset() {
     assert_eq!(again["adopted"], 0, "{again}");
     assert_eq!(again["known"], before, "{again}");
 }
+
+/// Item 8: one rule for ambiguous names — say so, list the candidates, exit 2 — for
+/// `resolve` of a name two contents carry and for every command given a metakernel
+/// name two acquisitions share; `--mission`, a URL or the local path picks one.
+#[test]
+fn ambiguous_names_are_refused_with_their_candidates() {
+    let env = Env::new();
+    let a = env.work("a/cpck05Mar2004.tpc");
+    let b = env.work("b/cpck05Mar2004.tpc");
+    write(&a, &text_kernel(1));
+    write(&b, &text_kernel(2));
+    env.ok(&[
+        "scan",
+        a.parent().unwrap().to_str().unwrap(),
+        "--mission",
+        "A",
+    ]);
+    env.ok(&[
+        "scan",
+        b.parent().unwrap().to_str().unwrap(),
+        "--mission",
+        "B",
+    ]);
+    let out = env.run(&["resolve", "cpck05Mar2004.tpc"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&sha256(&a)[..12]) && err.contains(&sha256(&b)[..12]),
+        "{err}"
+    );
+    let j = env.json(&["resolve", "cpck05Mar2004.tpc", "--mission", "B"]);
+    assert_eq!(j["path"], b.to_str().unwrap());
+
+    // The same metakernel name acquired from two archives.
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("demo/pub");
+    let copy = env.work("mirror");
+    let ok = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(&demo)
+        .arg(&copy)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let url1 = format!("file://{}/naif/DEMO/kernels/mk/demo.tm", demo.display());
+    let url2 = format!("file://{}/naif/DEMO/kernels/mk/demo.tm", copy.display());
+    env.ok(&["get", "-y", "-q", &url1]);
+    env.ok(&["get", "-y", "-q", &url2, "--mission", "DEMO2"]);
+    for args in [
+        vec!["list", "demo.tm"],
+        vec!["check", "demo.tm"],
+        vec!["lock", "demo.tm", "-o", "/dev/null"],
+        vec![
+            "which",
+            "demo.tm",
+            "--body",
+            "399",
+            "--at",
+            "2020-01-01T00:00:00",
+        ],
+        vec!["pin", "demo.tm"],
+        vec!["metakernels", "--remove", "demo.tm"],
+    ] {
+        let out = env.run(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains(&url1) && err.contains(&url2),
+            "{args:?}: {err}"
+        );
+    }
+    env.ok(&["list", &url2]);
+    assert_eq!(env.count("pins"), 0);
+}
