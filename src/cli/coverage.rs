@@ -283,6 +283,9 @@ fn human_coverage(w: &mut String, r: &CoverageReport) {
             k.kind.as_str(),
             k.byte_order.as_str()
         );
+        if let Some(n) = &k.note {
+            say!(w, "  note: {n}");
+        }
         human_ids(w, &k.ids, "  ");
     }
     if let Some(m) = &r.merged {

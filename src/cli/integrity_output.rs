@@ -101,21 +101,51 @@ pub fn pins(w: &mut String, rows: &Vec<PinRow>) {
 }
 
 pub fn outdated(w: &mut String, r: &OutdatedReport) {
+    // A server that is down fails every check the same way: say it once per host
+    // and cause, with the count, instead of once per kernel.
+    let mut unreachable: std::collections::BTreeMap<(String, String), usize> =
+        std::collections::BTreeMap::new();
     for i in &r.items {
         if i.status == Upstream::Unchanged {
             continue;
         }
-        let _ = writeln!(
-            w,
-            "{:<12} {:<10} {}  {}{}",
-            i.status.to_string(),
-            i.kind,
-            i.name,
-            i.url,
+        let detail = if i.status == Upstream::Unreachable {
+            let host = url::Url::parse(&i.url)
+                .ok()
+                .map(|u| match (u.host_str(), u.port()) {
+                    (Some(h), Some(p)) => format!("{h}:{p}"),
+                    (Some(h), None) => h.to_owned(),
+                    _ => u.scheme().to_owned(),
+                })
+                .unwrap_or_default();
+            let cause = i
+                .detail
+                .as_deref()
+                .and_then(|d| d.rsplit(": ").next())
+                .unwrap_or("no answer")
+                .to_owned();
+            *unreachable.entry((host, cause)).or_default() += 1;
+            String::new()
+        } else {
             i.detail
                 .as_deref()
                 .map(|d| format!("\n    {d}"))
                 .unwrap_or_default()
+        };
+        let _ = writeln!(
+            w,
+            "{:<12} {:<10} {}  {}{detail}",
+            i.status.to_string(),
+            i.kind,
+            i.name,
+            i.url,
+        );
+    }
+    for ((host, cause), n) in &unreachable {
+        let _ = writeln!(
+            w,
+            "{n} {} could not reach {host}: {cause}",
+            if *n == 1 { "check" } else { "checks" }
         );
     }
     let _ = writeln!(

@@ -33,7 +33,8 @@ Examples:
   kdb dedup --execute                        replace duplicate copies with links
 
 Environment: KDB_HOME (home directory), KDB_CONFIG (config file), KDB_LOCK_TIMEOUT,
-KDB_JOBS, KDB_CONNECT_TIMEOUT, KDB_READ_TIMEOUT, NO_COLOR.
+KDB_JOBS, KDB_CONNECT_TIMEOUT, KDB_READ_TIMEOUT, KDB_TEAM_STORE (team store tiers),
+KDB_LOG (log filter, e.g. kdb=debug), NO_COLOR. `kdb config` shows every setting.
 Exit codes: 0 ok, 1 not found, 2 usage, 3 partial failure, 4 gone from server,
 5 busy, 6 network, 10 internal.";
 
@@ -41,19 +42,24 @@ Exit codes: 0 ok, 1 not found, 2 usage, 3 partial failure, 4 gone from server,
 #[command(name = "kdb", version, about = "SPICE kernel cache manager", after_help = AFTER_HELP)]
 pub struct Cli {
     /// Home directory holding the catalogue and the store [env: KDB_HOME]
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "DIR"
+    )]
     pub home: Option<PathBuf>,
     /// More log output (-v info, -vv debug)
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short, long, global = true, help_heading = "Global options", action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// Only errors on stderr; no progress
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = "Global options")]
     pub quiet: bool,
     /// Colour on stderr
-    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    #[arg(long, global = true, help_heading = "Global options", value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
     /// Never draw progress bars
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     pub no_progress: bool,
     #[command(subcommand)]
     pub command: Command,
@@ -542,4 +548,22 @@ pub struct OutdatedArgs {
     /// Print JSON instead of text (the shapes are in docs/cli.md)
     #[arg(long)]
     pub json: bool,
+}
+
+#[cfg(test)]
+mod help_tests {
+    use super::*;
+
+    /// The top-level help names every setting's environment variable.
+    #[test]
+    fn top_level_help_names_every_environment_variable() {
+        for s in settings::SETTINGS {
+            assert!(
+                AFTER_HELP.contains(s.env),
+                "{} missing from the help",
+                s.env
+            );
+        }
+        assert!(AFTER_HELP.contains("KDB_LOG"));
+    }
 }

@@ -90,6 +90,18 @@ impl Out {
 }
 
 /// `1234567` → `1.2 MB` (decimal units, as archives list sizes).
+/// `n` and a noun, singular for one: `1 kernel`, `2 kernels`, `1 entry`, `3 entries`.
+pub fn count(n: impl Into<u64>, noun: &str) -> String {
+    let n = n.into();
+    if n == 1 {
+        return format!("1 {noun}");
+    }
+    match noun.strip_suffix('y') {
+        Some(stem) if !stem.ends_with(['a', 'e', 'o', 'u']) => format!("{n} {stem}ies"),
+        _ => format!("{n} {noun}s"),
+    }
+}
+
 pub fn bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
     let mut v = n as f64;
@@ -352,9 +364,15 @@ pub fn list(w: &mut String, out: &Out, r: &ListReport) {
         t.add_row(row);
     }
     say!(w, "{t}");
-    say!(w, "{} entries in `{}`", r.entries.len(), r.metakernel);
+    say!(
+        w,
+        "{} in `{}`",
+        count(r.entries.len() as u64, "entry"),
+        r.metakernel
+    );
+    let file = file_of(&r.metakernel);
     for w in &r.warnings {
-        out.warn(w);
+        out.warn(&format!("{file}: {w}"));
     }
 }
 
@@ -371,17 +389,18 @@ pub fn check(w: &mut String, r: &CheckReport) {
     say!(w, "{t}");
     say!(
         w,
-        "{} present, {} from another mission, {} missing ({} entries)",
+        "{} present, {} from another mission, {} missing ({})",
         r.present,
         r.fallback,
         r.missing,
-        r.entries.len()
+        count(r.entries.len() as u64, "entry")
     );
 }
 
 pub fn rewrite(w: &mut String, out: &Out, r: &RewriteReport) {
+    let file = file_of(&r.metakernel);
     for w in &r.warnings {
-        out.warn(w);
+        out.warn(&format!("{file}: {w}"));
     }
     for u in &r.unresolved {
         out.error(&format!("no local copy for `{u}`"));
@@ -420,9 +439,9 @@ pub fn get_plan(out: &Out, p: &GetPlan) {
         t.add_row(vec![e.name.clone(), size, e.status.to_string()]);
     }
     out.note(&format!(
-        "{t}\n{}: {} entries, {} to download (mission {})",
+        "{t}\n{}: {}, {} to download (mission {})",
         p.metakernel_url,
-        p.entries.len(),
+        count(p.entries.len() as u64, "entry"),
         p.to_download,
         p.mission
     ));
@@ -490,17 +509,17 @@ pub fn get(w: &mut String, out: &Out, r: &GetReport) {
     if let Some(mk) = &r.metakernel {
         say!(
             w,
-            "downloaded {} kernels ({}); {} entries in place",
-            r.downloaded,
+            "downloaded {} ({}); {} in place",
+            count(r.downloaded as u64, "kernel"),
             bytes(r.downloaded_bytes),
-            r.plan.entries.len()
+            count(r.plan.entries.len() as u64, "entry")
         );
         if let Some(win) = &r.plan.window {
             say!(
                 w,
-                "window {}: {} kernels skipped ({} not downloaded)",
+                "window {}: {} skipped ({} not downloaded)",
                 win.spec.describe(),
-                win.skipped,
+                count(win.skipped as u64, "kernel"),
                 bytes(win.bytes_saved)
             );
         }
@@ -552,7 +571,12 @@ pub fn browse(w: &mut String, r: &BrowseReport) {
         ]);
     }
     say!(w, "{t}");
-    say!(w, "{} metakernels at {}", r.metakernels.len(), r.url);
+    say!(
+        w,
+        "{} at {}",
+        count(r.metakernels.len() as u64, "metakernel"),
+        r.url
+    );
 }
 
 pub fn missions(w: &mut String, r: &MissionList) {
@@ -589,4 +613,9 @@ pub fn metakernels(w: &mut String, rows: &[MetakernelRow]) {
         ]);
     }
     say!(w, "{t}");
+}
+
+/// The file name of a metakernel path or URL, for warnings that must say which file.
+fn file_of(origin: &str) -> &str {
+    origin.rsplit('/').next().unwrap_or(origin)
 }

@@ -130,7 +130,7 @@ impl Reporter for CliReporter {
 /// A byte bar: bytes done and expected, rate and ETA.
 fn byte_style() -> ProgressStyle {
     ProgressStyle::with_template(
-        "{msg:>20} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        "{msg:>20} [{bar:30}] {decimal_bytes}/{decimal_total_bytes} {decimal_bytes_per_sec} eta {eta}",
     )
     .unwrap_or_else(|_| ProgressStyle::default_bar())
 }

@@ -225,7 +225,7 @@ pub fn diff(app: &App<'_>, p: &mut Printer, a: DiffArgs) -> Outcome {
             r.diff.added.len(),
             r.diff.removed.len(),
             r.diff.changed.len(),
-            r.diff.unchanged,
+            r.diff.unchanged.len(),
             r.diff.undetermined.len()
         );
         say!(

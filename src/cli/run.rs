@@ -274,7 +274,7 @@ impl MissionCommand {
                     Some(n) => n,
                     None => pick_mission(&app.out, &app.net(None), server.as_deref())?,
                 };
-                let row = mission::add(
+                let (row, outcome) = mission::add(
                     &app.ctx,
                     &app.net(None),
                     &mission::AddOptions {
@@ -289,8 +289,13 @@ impl MissionCommand {
                 } else {
                     ", independent copies"
                 };
+                let verb = match outcome {
+                    mission::AddOutcome::Added => "added mission",
+                    mission::AddOutcome::Updated => "updated mission",
+                    mission::AddOutcome::Unchanged => "mission already configured:",
+                };
                 done(p.text(&format!(
-                    "added mission {} (mk/ at {}{copies})\n",
+                    "{verb} {} (mk/ at {}{copies})\n",
                     row.name,
                     row.mk_dir_url.unwrap_or_default(),
                 )))
@@ -461,7 +466,10 @@ pub(super) fn confirmer(
             return Ok(true);
         }
         prompt::confirm(
-            &format!("download {} kernels?", plan.to_download),
+            &format!(
+                "download {}?",
+                super::output::count(plan.to_download as u64, "kernel")
+            ),
             "get",
             "-y",
         )

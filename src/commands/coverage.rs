@@ -279,6 +279,7 @@ pub fn reindex(ctx: &Ctx<'_>) -> Result<(u64, u64, u64)> {
 // ---------------------------------------------------------------- questions
 
 /// What `kdb coverage` is asked.
+#[derive(Clone)]
 pub struct CoverageQuery {
     pub ids: Vec<String>,
     pub level: Level,
@@ -353,9 +354,28 @@ pub fn coverage(inputs: &mut Inputs, q: &CoverageQuery) -> Result<CoverageReport
     // CK and PCK segments carry class IDs: named by the frame of that class.
     let frames = inputs.time.frames().overlaid(inputs.time.frame_classes());
     let mut per_kernel = Vec::new();
+    // CKs whose clock has no SCLK kernel loaded: shown in ticks, with a note, instead
+    // of failing the whole command (issue 20).
+    let mut in_ticks: Vec<Option<String>> = Vec::new();
     for b in &inputs.binaries {
-        let mut covs = kernel_windows(b, &mut inputs.time, ids, q)?;
-        if b.kernel.kind != KernelKind::Ck || q.time != TimeFormat::Sclk {
+        let (mut covs, ticks) = match kernel_windows(b, &mut inputs.time, ids, q) {
+            Ok(c) => (c, None),
+            Err(Error::Usage(why))
+                if b.kernel.kind == KernelKind::Ck
+                    && q.time != TimeFormat::Sclk
+                    && why.contains("SCLK kernel") =>
+            {
+                let ticks = CoverageQuery {
+                    time: TimeFormat::Sclk,
+                    ..q.clone()
+                };
+                let covs = kernel_windows(b, &mut inputs.time, ids, &ticks)?;
+                (covs, Some(format!("{why}; bounds are encoded SCLK ticks")))
+            }
+            Err(e) => return Err(e),
+        };
+        in_ticks.push(ticks.clone());
+        if b.kernel.kind != KernelKind::Ck || (q.time != TimeFormat::Sclk && ticks.is_none()) {
             for c in &mut covs {
                 c.windows = clip(&c.windows, span);
             }
@@ -373,13 +393,18 @@ pub fn coverage(inputs: &mut Inputs, q: &CoverageQuery) -> Result<CoverageReport
         None => report::Format::Seconds,
     };
     let mut kernels = Vec::new();
-    for (b, covs) in inputs.binaries.iter().zip(&per_kernel) {
+    for ((b, covs), ticks) in inputs.binaries.iter().zip(&per_kernel).zip(&in_ticks) {
         let names = if b.kernel.kind == KernelKind::Spk {
             &bodies
         } else {
             &frames
         };
-        let mut ids = report::id_reports(covs, names, format).map_err(cov_err)?;
+        let fmt = if ticks.is_some() {
+            report::Format::Seconds
+        } else {
+            format
+        };
+        let mut ids = report::id_reports(covs, names, fmt).map_err(cov_err)?;
         if b.kernel.kind == KernelKind::Ck && q.level == Level::Segment {
             ids.iter_mut().for_each(|r| r.level = None);
         }
@@ -390,6 +415,7 @@ pub fn coverage(inputs: &mut Inputs, q: &CoverageQuery) -> Result<CoverageReport
             kind: b.kernel.kind,
             byte_order: b.kernel.byte_order,
             ids,
+            note: ticks.clone(),
         });
     }
     let merged = if q.merge {

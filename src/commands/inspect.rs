@@ -81,9 +81,12 @@ pub fn contents_for(cat: &Catalogue, arg: &str) -> Result<Vec<Sha256Hex>> {
             ))),
         };
     }
-    Err(Error::NotFound(format!(
-        "no kernel known under the name `{arg}`"
-    )))
+    let hexish = (1..6).contains(&arg.len()) && arg.bytes().all(|b| b.is_ascii_hexdigit());
+    Err(Error::NotFound(if hexish {
+        format!("no kernel known under the name `{arg}`; a hash prefix needs at least 6 hex digits")
+    } else {
+        format!("no kernel known under the name `{arg}`")
+    }))
 }
 
 pub fn aliases(ctx: &Ctx<'_>, arg: &str) -> Result<Vec<AliasesReport>> {

@@ -32,8 +32,16 @@ pub fn server_url(server: &str) -> Result<Url> {
         _ => server.to_owned(),
     };
     let s = if s.ends_with('/') { s } else { format!("{s}/") };
-    let url =
-        Url::parse(&s).map_err(|e| Error::Usage(format!("invalid server URL `{server}`: {e}")))?;
+    let url = Url::parse(&s).map_err(|e| {
+        Error::Usage(if e == url::ParseError::RelativeUrlWithoutBase {
+            format!(
+                "`{server}` is not a server: give `naif`, `esa` or a base URL such as \
+                 `https://host/pub/naif/`"
+            )
+        } else {
+            format!("invalid server URL `{server}`: {e}")
+        })
+    })?;
     if !matches!(url.scheme(), "http" | "https" | "file") {
         return Err(Error::Usage(format!(
             "unsupported URL scheme in `{server}`"
@@ -72,7 +80,11 @@ fn reachable(net: &FetchConfig, url: &Url) -> std::result::Result<bool, FetchErr
     }
 }
 
-pub fn add(ctx: &Ctx<'_>, net: &FetchConfig, opts: &AddOptions) -> Result<MissionRow> {
+pub fn add(
+    ctx: &Ctx<'_>,
+    net: &FetchConfig,
+    opts: &AddOptions,
+) -> Result<(MissionRow, AddOutcome)> {
     check_name(&opts.name)?;
     let (server, mk_dir) = match (&opts.server, &opts.mk_dir_url) {
         (_, Some(mk)) => {
@@ -139,8 +151,33 @@ pub fn add(ctx: &Ctx<'_>, net: &FetchConfig, opts: &AddOptions) -> Result<Missio
         added_at: db::now(),
     };
     let (_lock, mut cat) = ctx.write()?;
+    let before = cat
+        .missions()?
+        .into_iter()
+        .find(|m| m.name.eq_ignore_ascii_case(&row.name));
+    let outcome = match &before {
+        None => AddOutcome::Added,
+        Some(b)
+            if b.server_url == row.server_url
+                && b.mk_dir_url == row.mk_dir_url
+                && b.dedup == row.dedup =>
+        {
+            return Ok((b.clone(), AddOutcome::Unchanged));
+        }
+        Some(_) => AddOutcome::Updated,
+    };
     cat.write(|tx| -> Result<()> { Ok(tx.upsert_mission(&row)?) })?;
-    Ok(row)
+    Ok((row, outcome))
+}
+
+/// What `mission add` did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AddOutcome {
+    Added,
+    /// The mission existed with other settings; they were replaced.
+    Updated,
+    /// The mission existed with these very settings.
+    Unchanged,
 }
 
 #[derive(Debug, Serialize)]

@@ -672,6 +672,11 @@ fn hash_candidate(path: &Path, name: &str) -> Hashed {
     let detection = kernel::detect(&head, name, size);
     match detection {
         Detection::Kernel { .. } => {}
+        // An HTML page or LFS pointer under a name no kernel has (`index.html`) is
+        // not kdb's business; under a kernel's name it is an impostor worth naming.
+        Detection::NotKernel(_) if kernel::KernelType::from_extension(name).is_none() => {
+            return Hashed::Unrelated;
+        }
         Detection::NotKernel(r) => return Hashed::NotKernel(r),
         Detection::Unrelated => return Hashed::Unrelated,
     }

@@ -97,6 +97,10 @@ pub struct KernelReport {
     pub kind: KernelKind,
     pub byte_order: ByteOrder,
     pub ids: Vec<IdReport>,
+    /// Why the bounds are not in the asked time format (a CK whose clock has no SCLK
+    /// kernel loaded: encoded ticks). Absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// `kdb coverage --json`.
@@ -193,6 +197,7 @@ mod tests {
                     ]],
                     level: None,
                 }],
+                note: None,
             }],
             merged: None,
         };

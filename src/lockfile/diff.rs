@@ -41,8 +41,8 @@ pub struct Diff {
     pub removed: Vec<Item>,
     /// In both, other bytes (B's order).
     pub changed: Vec<Changed>,
-    /// In both, same bytes.
-    pub unchanged: usize,
+    /// In both, same bytes (B's order; a list like the other categories).
+    pub unchanged: Vec<String>,
     /// In both, bytes unknown on at least one side.
     pub undetermined: Vec<String>,
 }
@@ -67,7 +67,7 @@ pub fn diff(a: &[Item], b: &[Item]) -> Diff {
             continue;
         };
         match (&old.sha256, &i.sha256) {
-            (Some(x), Some(y)) if x == y => out.unchanged += 1,
+            (Some(x), Some(y)) if x == y => out.unchanged.push(i.entry.clone()),
             (Some(x), Some(y)) => out.changed.push(Changed {
                 entry: i.entry.clone(),
                 name: i.name.clone(),
@@ -155,9 +155,9 @@ mod tests {
             (d.changed[0].before.as_str(), d.changed[0].after.as_str()),
             ("3", "33")
         );
-        assert_eq!(d.unchanged, 1);
+        assert_eq!(d.unchanged.len(), 1);
         assert_eq!(d.undetermined, ["$K/fk/d.tf"]);
-        assert_eq!(diff(&b, &b).unchanged, 4);
+        assert_eq!(diff(&b, &b).unchanged.len(), 4);
         let empty = diff(&[], &[]);
         assert_eq!(empty, Diff::default());
     }

@@ -509,7 +509,9 @@ impl<'a> Parser<'a> {
             self.next_line += 1;
             let content = &self.bytes[line.start..line.end];
             if !line.terminated() {
-                let relevant = self.in_data || lex::marker(content, MAX_LINE_LEN).is_some();
+                // Only data CSPICE would have read is lost: a last `\begintext` (or a
+                // comment line) without a terminator changes nothing.
+                let relevant = self.in_data && lex::marker(content, MAX_LINE_LEN).is_none();
                 if relevant && !content.iter().all(|&b| lex::is_blank(b)) {
                     self.warn(line.start, WarningKind::UnterminatedLastLine);
                 }

@@ -326,8 +326,9 @@ fn a_last_line_without_terminator_is_not_read() {
     assert_eq!(paths(&text), ["a"]);
     assert_eq!(kinds(&m), [WarningKind::UnterminatedLastLine]);
     assert_eq!(m.to_bytes(), text.as_bytes());
-    // Not worth a warning in a comment block.
+    // Not worth a warning in a comment block, nor for a last `\begintext`.
     assert!(kinds(&mk("KPL/MK\n\\begindata\nA = 1\n\\begintext\nthe end")).is_empty());
+    assert!(kinds(&mk("KPL/MK\n\\begindata\nA = 1\n\\begintext")).is_empty());
 }
 
 #[test]

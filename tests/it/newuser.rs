@@ -362,3 +362,186 @@ fn ambiguous_names_are_refused_with_their_candidates() {
     env.ok(&["list", &url2]);
     assert_eq!(env.count("pins"), 0);
 }
+
+/// Items 13/14: messages a new user meets, one row per case: (what, args, expected
+/// exit code, text that must appear on stdout+stderr, text that must not).
+#[test]
+fn messages_name_files_count_right_and_say_things_once() {
+    use crate::common::http::HttpServer;
+    let env = Env::new();
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("demo/pub");
+    // A metakernel whose last line is `\begintext` without a terminator, and one
+    // whose last data line has none.
+    let quiet = env.work("q/quiet.tm");
+    write(
+        &quiet,
+        b"KPL/MK\n\\begindata\nKERNELS_TO_LOAD = ( 'a.tls' )\n\\begintext",
+    );
+    let lossy = env.work("q/lossy.tm");
+    write(
+        &lossy,
+        b"KPL/MK\n\\begindata\nKERNELS_TO_LOAD = ( 'a.tls' )\nKERNELS_TO_LOAD += 'b.tls'",
+    );
+    write(
+        &env.work("web/index.html"),
+        b"<!DOCTYPE html><html><body>listing</body></html>",
+    );
+    write(&env.work("web/k.tls"), &text_kernel(5));
+    let one = env.work("one/mk/one.tm");
+    write(
+        &one,
+        b"KPL/MK\n\\begindata\nKERNELS_TO_LOAD = ( '../lsk/a.tls' )\n\\begintext\n",
+    );
+    write(&env.work("one/lsk/a.tls"), &text_kernel(6));
+    let ck = realdata().map(|r| {
+        r.join("trees/esa_bepic_workshop/kernels/ck/bc_mpo_sc_slt_50028_20270609_20270614_s20200713_v01.bc")
+    });
+    let server = format!("file://{}/naif/", demo.display());
+    let one_url = format!("file://{}", one.display());
+    let mut cases: Vec<(&str, Vec<String>, i32, Vec<&str>, Vec<&str>)> = vec![
+        (
+            "warning names its file",
+            vec!["list".into(), lossy.display().to_string()],
+            0,
+            vec!["lossy.tm: line 4"],
+            vec![],
+        ),
+        (
+            "a last \\begintext is not worth a warning",
+            vec!["list".into(), quiet.display().to_string()],
+            0,
+            vec!["1 entry in"],
+            vec!["warning"],
+        ),
+        (
+            "one kernel is singular",
+            vec![
+                "get".into(),
+                "-y".into(),
+                one_url.clone(),
+                "--mission".into(),
+                "ONE".into(),
+            ],
+            0,
+            vec!["downloaded 1 kernel (", "1 entry in place"],
+            vec!["1 kernels", "1 entries"],
+        ),
+        (
+            "scan ignores HTML that is not named like a kernel",
+            vec!["scan".into(), env.work("web").display().to_string()],
+            0,
+            vec![],
+            vec!["index.html"],
+        ),
+        (
+            "a short hex argument",
+            vec!["aliases".into(), "678e3".into()],
+            1,
+            vec!["a hash prefix needs at least 6 hex digits"],
+            vec![],
+        ),
+        (
+            "a server that is not a URL",
+            vec![
+                "mission".into(),
+                "add".into(),
+                "X".into(),
+                "--server".into(),
+                "foo".into(),
+            ],
+            2,
+            vec!["`foo` is not a server"],
+            vec!["relative URL without a base"],
+        ),
+        (
+            "mission add",
+            vec![
+                "mission".into(),
+                "add".into(),
+                "DEMO".into(),
+                "--server".into(),
+                server.clone(),
+            ],
+            0,
+            vec!["added mission DEMO"],
+            vec![],
+        ),
+        (
+            "mission add again",
+            vec![
+                "mission".into(),
+                "add".into(),
+                "DEMO".into(),
+                "--server".into(),
+                server.clone(),
+            ],
+            0,
+            vec!["already configured"],
+            vec!["added"],
+        ),
+        (
+            "help names every variable",
+            vec!["--help".into()],
+            0,
+            vec!["KDB_TEAM_STORE", "KDB_LOG", "Global options"],
+            vec![],
+        ),
+        (
+            "command help keeps global options apart",
+            vec!["scan".into(), "--help".into()],
+            0,
+            vec!["Global options:"],
+            vec![],
+        ),
+    ];
+    if let Some(ck) = &ck {
+        cases.push((
+            "a CK without its SCLK falls back to ticks",
+            vec!["coverage".into(), "-f".into(), ck.display().to_string()],
+            0,
+            vec![
+                "note: no SCLK kernel loaded",
+                "bounds are encoded SCLK ticks",
+                "57489432951604",
+            ],
+            vec![],
+        ));
+    }
+    for (what, args, code, want, never) in &cases {
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = env.run(&argv);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(*code), "{what}: {args:?}\n{text}");
+        for w in want {
+            assert!(text.contains(w), "{what}: `{w}` missing\n{text}");
+        }
+        for n in never {
+            assert!(!text.contains(n), "{what}: `{n}` present\n{text}");
+        }
+    }
+
+    // A server that went away: `outdated` says so once per host, with the count.
+    let ar = env.work("srv");
+    write(&ar.join("mk/s.tm"), b"KPL/MK\n\\begindata\nPATH_VALUES = ( '..' )\nPATH_SYMBOLS = ( 'K' )\nKERNELS_TO_LOAD = ( '$K/lsk/a.tls' '$K/lsk/b.tls' '$K/lsk/c.tls' )\n\\begintext\n");
+    for (i, n) in ["a", "b", "c"].iter().enumerate() {
+        write(
+            &ar.join(format!("lsk/{n}.tls")),
+            &text_kernel(100 + i as u64),
+        );
+    }
+    let server = HttpServer::start(&ar);
+    env.ok(&["get", "-y", "-q", &server.url("/mk/s.tm"), "--mission", "S"]);
+    drop(server);
+    let out = env.run(&["outdated"]);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(text.matches("Connection refused").count(), 1, "{text}");
+    assert!(
+        text.contains("4 checks could not reach 127.0.0.1:"),
+        "{text}"
+    );
+}

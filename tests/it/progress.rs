@@ -44,13 +44,12 @@ fn a_kernel_with_content_length_drives_a_byte_bar_with_rate_on_a_pty() {
     let screen = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "get failed:\n{screen}");
     assert!(screen.contains("ready:"), "{screen}");
-    // The byte bar: bytes of the announced total, and a rate.
+    // The byte bar: bytes of the announced total, and a rate, in the decimal units
+    // the summaries use (MB, not MiB: issue 20).
+    assert!(screen.contains("5.24 MB"), "no byte total drawn:\n{screen}");
     assert!(
-        screen.contains("5.00 MiB"),
-        "no byte total drawn:\n{screen}"
-    );
-    assert!(
-        screen.contains("MiB/s") || screen.contains("KiB/s"),
+        screen.contains("MB/s") || screen.contains("kB/s"),
         "no transfer rate drawn:\n{screen}"
     );
+    assert!(!screen.contains("MiB"), "binary units drawn:\n{screen}");
 }

@@ -419,6 +419,26 @@ fn keep_one_per_kind(entries: &mut [WindowEntry], probes: &HashMap<String, Probe
     }
 }
 
+/// What a segment's ID is, said plainly: `of body 299 (VENUS)`, `of instrument
+/// -121001`, `of frame class 3000 (ITRF93)`.
+fn segment_of(tk: &TimeKernels, kind: KernelKind, id: i32) -> String {
+    let (what, name) = match kind {
+        KernelKind::Spk => ("body", tk.bodies().name(id).map(str::to_owned)),
+        KernelKind::Ck => ("instrument", None),
+        _ => (
+            "frame class",
+            tk.frames()
+                .overlaid(tk.frame_classes())
+                .name(id)
+                .map(str::to_owned),
+        ),
+    };
+    match name {
+        Some(n) => format!("of {what} {id} ({n})"),
+        None => format!("of {what} {id}"),
+    }
+}
+
 /// Taken or skipped, and why, for a DAF kernel.
 fn judge(
     k: &crate::coverage::index::IndexedKernel,
@@ -453,7 +473,11 @@ fn judge(
         if a <= hi && b >= lo {
             return (
                 Decision::Taken,
-                format!("{} segment {} in the window", k.kind.as_str(), s.id),
+                format!(
+                    "{} segment {} in the window",
+                    k.kind.as_str(),
+                    segment_of(tk, k.kind, s.id)
+                ),
             );
         }
         span = Some(span.map_or((a, b), |(x, y)| (x.min(a), y.max(b))));
