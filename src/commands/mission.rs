@@ -33,11 +33,9 @@ pub fn server_url(server: &str) -> Result<Url> {
     };
     let s = if s.ends_with('/') { s } else { format!("{s}/") };
     let url =
-        Url::parse(&s).map_err(|e| Error::Usage(format!("invalid server URL `{server}`: {e}")))?;
+        crate::remote::auth::accept_text(&s).map_err(|e| Error::Usage(format!("server: {e}")))?;
     if !matches!(url.scheme(), "http" | "https" | "file") {
-        return Err(Error::Usage(format!(
-            "unsupported URL scheme in `{server}`"
-        )));
+        return Err(Error::Usage(format!("unsupported URL scheme in `{url}`")));
     }
     Ok(url)
 }
@@ -81,8 +79,8 @@ pub fn add(ctx: &Ctx<'_>, net: &FetchConfig, opts: &AddOptions) -> Result<Missio
             } else {
                 format!("{mk}/")
             };
-            let mk = Url::parse(&mk)
-                .map_err(|e| Error::Usage(format!("invalid --mk-dir-url `{mk}`: {e}")))?;
+            let mk = crate::remote::auth::accept_text(&mk)
+                .map_err(|e| Error::Usage(format!("--mk-dir-url: {e}")))?;
             let server = match &opts.server {
                 Some(s) => server_url(s)?,
                 None => mk.clone(),

@@ -30,8 +30,7 @@ pub struct Loaded {
 /// registered metakernel.
 pub fn load(ctx: &Ctx<'_>, arg: &str) -> Result<Loaded> {
     if arg.contains("://") {
-        let url =
-            url::Url::parse(arg).map_err(|e| Error::Usage(format!("invalid URL `{arg}`: {e}")))?;
+        let url = crate::remote::auth::accept_text(arg).map_err(Error::Usage)?;
         let cfg = crate::remote::fetch::FetchConfig::default();
         return match crate::remote::fetch::fetch_text(&cfg, &url, None) {
             Ok(crate::remote::fetch::Conditional::Fetched(f)) => {

@@ -460,7 +460,8 @@ fn adopt(
 
 /// A `--mirror` base URL.
 fn parse_mirror(m: &str) -> Result<Url> {
-    let url = Url::parse(m).map_err(|e| Error::Usage(format!("invalid mirror URL `{m}`: {e}")))?;
+    let url =
+        crate::remote::auth::accept_text(m).map_err(|e| Error::Usage(format!("mirror: {e}")))?;
     if !matches!(url.scheme(), "http" | "https" | "file") {
         return Err(Error::Usage(format!(
             "unsupported mirror URL scheme `{}`",

@@ -333,7 +333,16 @@ impl Validator<'_> {
 
     fn url(&self, s: &Spanned<String>, field: &str) -> Result<String, Error> {
         match Url::parse(s.get_ref()) {
-            Ok(u) if matches!(u.scheme(), "http" | "https" | "file") => Ok(s.get_ref().clone()),
+            // Credentials are never taken from (or passed on with) what is written
+            // down: userinfo is dropped.
+            Ok(mut u) if matches!(u.scheme(), "http" | "https" | "file") => {
+                if u.username().is_empty() && u.password().is_none() {
+                    return Ok(s.get_ref().clone());
+                }
+                u.set_username("").ok();
+                u.set_password(None).ok();
+                Ok(u.to_string())
+            }
             Ok(u) => Err(self.field(
                 s,
                 field,

@@ -5,9 +5,11 @@
 //!   variables (`AWS_ENDPOINT_URL`, `AWS_ALLOW_HTTP`, `AWS_SKIP_SIGNATURE` for
 //!   anonymous read-only access, `AWS_CONDITIONAL_PUT=disabled` for stores without
 //!   `If-None-Match`), the prefix applied by `PrefixStore`.
-//! - `http(s)://…`: `HttpStore`, read-only. A static server speaks no WebDAV, so a
-//!   `seen/` directory is read from its autoindex page (Apache, nginx) through the
-//!   listing parser; a mirror without listings still serves lookups by hash.
+//! - `http(s)://…`: `HttpStore`, read-only, with Basic auth when credentials are
+//!   known for the origin (given in the spec, or netrc; `remote::auth`). A static
+//!   server speaks no WebDAV, so a `seen/` directory is read from its autoindex page
+//!   (Apache, nginx) through the listing parser; a mirror without listings still
+//!   serves lookups by hash.
 //! - `file:///dir` (or an absolute path): `LocalFileSystem`, read lock-free; a put is
 //!   written to a staging file and linked into place without replacing (an atomic
 //!   create), so a reader never sees part of an object.
@@ -27,6 +29,7 @@ use url::Url;
 
 use super::Error;
 use super::layout::{self, Manifest};
+use crate::remote::auth;
 use crate::store::Sha256Hex;
 use crate::store::fsio::{Staged, Stager};
 
@@ -76,9 +79,11 @@ pub struct Spec {
 
 impl Spec {
     /// Parses `s3://bucket[/prefix]`, `http(s)://host/path`, `file:///dir` or `/dir`.
+    /// Userinfo in a URL (`https://user:pass@host/…`) becomes the client's credentials
+    /// for that origin ([`crate::remote::auth`]); neither `text` nor `location` holds it.
     pub fn parse(text: &str) -> Result<Spec, Error> {
         let bad = |why: &str| Error::Spec {
-            spec: text.to_owned(),
+            spec: auth::redact_text(text),
             why: why.to_owned(),
         };
         let t = text.trim();
@@ -91,6 +96,12 @@ impl Spec {
             });
         }
         let url = Url::parse(t).map_err(|_| bad("expected s3://, https://, file:// or /path"))?;
+        let url = auth::accept(url);
+        let t = if auth::redact_text(t) == t {
+            t
+        } else {
+            url.as_str()
+        };
         match url.scheme() {
             "s3" => {
                 let bucket = url.host_str().filter(|b| !b.is_empty());
@@ -210,13 +221,24 @@ impl Tier {
                     spec: spec.text.clone(),
                     why: "invalid URL".into(),
                 })?;
+                let mut headers = reqwest::header::HeaderMap::new();
+                if let Some(value) = auth::authorization(&base)
+                    .and_then(|v| reqwest::header::HeaderValue::from_str(&v).ok())
+                {
+                    headers.insert(reqwest::header::AUTHORIZATION, value);
+                }
                 let store = object_store::http::HttpBuilder::new()
                     .with_url(base.as_str())
-                    .with_client_options(client.with_allow_http(true))
+                    .with_client_options(
+                        client
+                            .with_allow_http(true)
+                            .with_default_headers(headers.clone()),
+                    )
                     .with_retry(retry)
                     .build()
                     .map_err(setup)?;
                 let lister = reqwest::Client::builder()
+                    .default_headers(headers)
                     .connect_timeout(limits.connect)
                     .read_timeout(limits.idle)
                     .build()

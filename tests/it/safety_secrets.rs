@@ -1,0 +1,328 @@
+//! Issue 19, "Secrets and resources": credentials never written down, bounded
+//! memory and messages on hostile bundles and TOML, a speed floor on transfers,
+//! validated settings, origin-bound redirects, `import --into` never replacing a
+//! user's file, and user-facing outputs that follow the umask.
+//!
+//! Every test hashes the files it created outside the home (the served archive, the
+//! user's files) and checks them intact afterwards.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use crate::common::http::HttpServer;
+use crate::common::{Env, sha256, write};
+
+/// A copy of the demo archive shipped in `demo/` (served, never written by kdb).
+struct Demo {
+    dir: tempfile::TempDir,
+}
+
+impl Demo {
+    fn new() -> Demo {
+        let dir = tempfile::Builder::new()
+            .prefix("kdb-demo-")
+            .tempdir()
+            .unwrap();
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("demo");
+        for e in walkdir::WalkDir::new(&src) {
+            let e = e.unwrap();
+            if e.file_type().is_file() {
+                let rel = e.path().strip_prefix(&src).unwrap();
+                write(&dir.path().join(rel), &std::fs::read(e.path()).unwrap());
+            }
+        }
+        Demo { dir }
+    }
+
+    fn root(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+const MK_PATH: &str = "/pub/naif/DEMO/kernels/mk/demo.tm";
+
+/// Path → sha256 of every regular file under `dir` (symlinks not followed).
+fn hashes(dir: &Path) -> BTreeMap<PathBuf, String> {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| (e.path().to_path_buf(), sha256(e.path())))
+        .collect()
+}
+
+/// Every object of the home: path → (sha256 of its bytes, its name).
+fn objects(env: &Env) -> Vec<(String, String)> {
+    hashes(&env.home().join("objects"))
+        .into_iter()
+        .map(|(p, h)| (p.file_name().unwrap().to_string_lossy().into_owned(), h))
+        .collect()
+}
+
+/// Each object holds the bytes its name says.
+fn assert_objects_intact(env: &Env) {
+    for (name, sha) in objects(env) {
+        assert_eq!(name, sha, "object `{name}` does not hold its bytes");
+    }
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn assert_code(out: &Output, code: i32, what: &str) {
+    assert_eq!(out.status.code(), Some(code), "{what}:\n{}", text(out));
+}
+
+/// Every file under `dir` whose bytes contain `needle`.
+fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .filter(|e| {
+            std::fs::read(e.path())
+                .unwrap()
+                .windows(needle.len())
+                .any(|w| w == needle.as_bytes())
+        })
+        .map(|e| e.path().to_path_buf())
+        .collect()
+}
+
+/// Every text value of every table of the catalogue (a logical dump).
+fn catalogue_dump(env: &Env) -> String {
+    let conn = env.catalogue();
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut dump = String::new();
+    for t in tables {
+        let mut st = conn.prepare(&format!("SELECT * FROM \"{t}\"")).unwrap();
+        let n = st.column_count();
+        let mut rows = st.query([]).unwrap();
+        while let Some(row) = rows.next().unwrap() {
+            for i in 0..n {
+                if let Ok(rusqlite::types::ValueRef::Text(s)) = row.get_ref(i) {
+                    dump.push_str(&String::from_utf8_lossy(s));
+                    dump.push('\n');
+                }
+            }
+        }
+    }
+    dump
+}
+
+// ------------------------------------------------------------------ item 11
+
+/// `get` of `http://alice:S3cret@host/…/demo.tm` against a server that requires
+/// Basic auth: the credentials reach the server, and the password is nowhere —
+/// not in the output (human or JSON), the catalogue, the lockfile, the bundle, the
+/// team store's records or the ready tree. A later command takes the credentials
+/// from netrc, never from what was written down.
+#[test]
+fn credentials_in_a_url_are_used_but_never_written_or_printed() {
+    const PASSWORD: &str = "S3cret";
+    let demo = Demo::new();
+    let served = hashes(demo.root());
+    let server = HttpServer::start(demo.root());
+    server.require_basic_auth("alice", PASSWORD);
+    let env = Env::new();
+    let team_dir = env.work("team");
+    std::fs::create_dir_all(&team_dir).unwrap();
+    let team = team_dir.display().to_string();
+    let with_creds =
+        server
+            .url(MK_PATH)
+            .replacen("http://", &format!("http://alice:{PASSWORD}@"), 1);
+    let no_netrc = env.root().join("no-netrc");
+
+    // Without credentials the server refuses: the test server really checks.
+    let out = env
+        .kdb()
+        .env("NETRC", &no_netrc)
+        .args(["get", "-y", &server.url(MK_PATH)])
+        .output()
+        .unwrap();
+    assert_code(&out, 6, "get without credentials");
+
+    let mut printed = String::new();
+    for args in [
+        vec!["get", "--dry-run", &with_creds],
+        vec!["get", "--dry-run", &with_creds, "--json"],
+        vec!["get", "-y", &with_creds, "--json"],
+        vec!["get", "-y", "--force", &with_creds],
+    ] {
+        let out = env
+            .kdb()
+            .env("NETRC", &no_netrc)
+            .env("KDB_TEAM_STORE", &team)
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_code(&out, 0, &format!("{args:?}"));
+        printed.push_str(&text(&out));
+    }
+    assert!(
+        server
+            .requests()
+            .iter()
+            .filter(|r| r.header("authorization").is_some())
+            .count()
+            >= 5,
+        "the credentials were not sent"
+    );
+
+    // Later processes have no command-line credentials: netrc supplies them
+    // (`lock` revalidates against the server).
+    let secrets = tempfile::tempdir().unwrap();
+    let netrc = secrets.path().join("netrc");
+    write(
+        &netrc,
+        format!("machine 127.0.0.1 login alice password {PASSWORD}\n").as_bytes(),
+    );
+    let lock = env.work("out/demo.kdb.lock");
+    let bundle = env.work("out/demo.tar.zst");
+    for args in [
+        vec!["lock", "demo.tm", "-o", lock.to_str().unwrap()],
+        vec!["export", "demo.tm", "-o", bundle.to_str().unwrap()],
+        vec!["metakernels", "--json"],
+        vec!["metakernels"],
+        vec!["list", "demo.tm", "--json"],
+        vec!["aliases", "demo_lsk_v01.tls", "--json"],
+        vec!["mission", "list", "--json"],
+    ] {
+        let out = env
+            .kdb()
+            .env("NETRC", &netrc)
+            .env("KDB_TEAM_STORE", &team)
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_code(&out, 0, &format!("{args:?}"));
+        printed.push_str(&text(&out));
+    }
+    assert!(lock.is_file() && bundle.is_file());
+    assert!(
+        !printed.contains(PASSWORD),
+        "the password was printed:\n{printed}"
+    );
+    assert!(printed.contains(&server.url(MK_PATH)), "{printed}");
+    let dump = catalogue_dump(&env);
+    assert!(dump.contains(&server.url(MK_PATH)), "{dump}");
+    assert!(!dump.contains(PASSWORD), "the catalogue holds the password");
+    assert_eq!(
+        files_containing(env.root(), PASSWORD),
+        Vec::<PathBuf>::new(),
+        "files holding the password"
+    );
+    // The bundle is compressed: its lock member, read back, is clean too.
+    let unpacked = env.work("unpacked");
+    let out = env
+        .kdb()
+        .args(["import", bundle.to_str().unwrap(), "--into"])
+        .arg(&unpacked)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_code(&out, 0, "import");
+    assert!(!text(&out).contains(PASSWORD));
+
+    // A plain URL: netrc supplies the credentials.
+    let out = env
+        .kdb()
+        .env("NETRC", &netrc)
+        .args(["get", "-y", "--force", &server.url(MK_PATH)])
+        .output()
+        .unwrap();
+    assert_code(&out, 0, "get with netrc");
+    assert!(!text(&out).contains(PASSWORD));
+    assert_eq!(hashes(demo.root()), served, "the served archive changed");
+    assert_objects_intact(&env);
+}
+
+/// A team store spec with a password: the HTTP tier gets the credentials (it is
+/// reachable behind Basic auth), and neither `team status` (human, JSON), `config`
+/// nor the warnings of an unreachable tier print the password.
+#[test]
+fn a_team_store_password_is_never_printed() {
+    const PASSWORD: &str = "T3amPass";
+    let mirror = tempfile::tempdir().unwrap();
+    write(&mirror.path().join("kdb/README"), b"team mirror\n");
+    let before = hashes(mirror.path());
+    let server = HttpServer::start(mirror.path());
+    server.require_basic_auth("bob", PASSWORD);
+    let env = Env::new();
+    let reachable = server
+        .url("/kdb/")
+        .replacen("http://", &format!("http://bob:{PASSWORD}@"), 1);
+    // A closed port: the tier fails and is warned about.
+    let dead = format!("http://bob:{PASSWORD}@127.0.0.1:1/kdb/");
+    let stores = format!("{reachable} {dead}");
+    let mut printed = String::new();
+    for args in [
+        vec!["team", "status", "--json"],
+        vec!["team", "status"],
+        vec!["config"],
+        vec!["config", "--json"],
+    ] {
+        let out = env
+            .kdb()
+            .env("KDB_TEAM_STORE", &stores)
+            .env("KDB_CONNECT_TIMEOUT", "2")
+            .env("KDB_READ_TIMEOUT", "2")
+            .args(&args)
+            .output()
+            .unwrap();
+        printed.push_str(&text(&out));
+        if args == ["team", "status", "--json"] {
+            let j: serde_json::Value = serde_json::from_slice(&out.stdout)
+                .unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+            let tiers = j["tiers"].as_array().or(j.as_array()).cloned();
+            let tiers = tiers.unwrap_or_else(|| panic!("no tiers in {j}"));
+            assert_eq!(tiers[0]["reachable"], true, "credentials not sent: {j}");
+            assert_eq!(tiers[1]["reachable"], false, "{j}");
+        }
+    }
+    // A get with the dead tier first: its warning names it.
+    let demo = Demo::new();
+    let archive = HttpServer::start(demo.root());
+    let out = env
+        .kdb()
+        .env("KDB_TEAM_STORE", &dead)
+        .env("KDB_CONNECT_TIMEOUT", "2")
+        .args(["get", "-y", &archive.url(MK_PATH)])
+        .output()
+        .unwrap();
+    assert_code(&out, 0, "get with a dead tier");
+    assert!(text(&out).contains("warning"), "{}", text(&out));
+    printed.push_str(&text(&out));
+    // A malformed spec is named in the error, without its password.
+    let out = env
+        .kdb()
+        .env("KDB_TEAM_STORE", format!("ftp://bob:{PASSWORD}@host/kdb/"))
+        .args(["team", "status"])
+        .output()
+        .unwrap();
+    assert_code(&out, 2, "unsupported team store scheme");
+    printed.push_str(&text(&out));
+    assert!(
+        !printed.contains(PASSWORD),
+        "the password was printed:\n{printed}"
+    );
+    assert!(printed.contains("127.0.0.1:1/kdb/"), "{printed}");
+    assert_eq!(
+        files_containing(env.root(), PASSWORD),
+        Vec::<PathBuf>::new()
+    );
+    assert_eq!(hashes(mirror.path()), before);
+}
