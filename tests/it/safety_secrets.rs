@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use crate::common::http::HttpServer;
+use crate::common::http::{Fault, HttpServer};
 use crate::common::{Env, sha256, write};
 
 /// A copy of the demo archive shipped in `demo/` (served, never written by kdb).
@@ -325,4 +325,154 @@ fn a_team_store_password_is_never_printed() {
         Vec::<PathBuf>::new()
     );
     assert_eq!(hashes(mirror.path()), before);
+}
+
+// ------------------------------------------------------------------ item 13
+
+/// Runs `cmd`, killing it after `limit`: a process that never ends fails the test
+/// instead of hanging the suite (a watchdog, not a timing assertion).
+fn output_within(mut cmd: std::process::Command, limit: std::time::Duration) -> Output {
+    use std::process::Stdio;
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let id = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        tx.send(child.wait_with_output().unwrap()).ok();
+    });
+    match rx.recv_timeout(limit) {
+        Ok(out) => out,
+        Err(_) => {
+            std::process::Command::new("kill")
+                .args(["-9", &id.to_string()])
+                .status()
+                .ok();
+            panic!("kdb was still running after {limit:?}: no progress deadline");
+        }
+    }
+}
+
+/// A server dripping a byte every 200 ms never trips the idle timeout; the speed
+/// floor (1000 B/s over a 1 s window here) fails the transfer after its retries,
+/// with the network exit code, naming the URL and the rate; nothing is registered.
+#[test]
+fn a_dripping_server_fails_the_speed_floor() {
+    let demo = Demo::new();
+    let served = hashes(demo.root());
+    let server = HttpServer::start(demo.root());
+    let drip = Fault::Drip {
+        chunk: 1,
+        interval: std::time::Duration::from_millis(200),
+    };
+    server.fault(MK_PATH, drip.clone());
+    let env = Env::new();
+    let slow = |args: &[&str]| {
+        let mut cmd = env.kdb();
+        cmd.env("KDB_LOW_SPEED_LIMIT", "1000")
+            .env("KDB_LOW_SPEED_TIME", "1")
+            .args(args);
+        output_within(cmd, std::time::Duration::from_secs(60))
+    };
+    let url = server.url(MK_PATH);
+    let out = slow(&["get", "-y", &url]);
+    assert_code(&out, 6, "dripped metakernel");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&url) && err.contains("too slow"), "{err}");
+    assert!(err.contains("bytes/s"), "{err}");
+    assert!(
+        server.hits(MK_PATH) >= 2,
+        "the slow transfer was not retried"
+    );
+
+    // A dripping kernel: the transfer fails the same way, the kernel is not registered.
+    server.faults().clear();
+    let kernel = "/pub/naif/DEMO/kernels/pck/demo_pck_v01.tpc";
+    server.fault(kernel, drip);
+    let out = slow(&["get", "-y", &url, "--json"]);
+    assert_ne!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains(&server.url(kernel)), "{}", text(&out));
+    assert!(text(&out).contains("too slow"), "{}", text(&out));
+    let registered: i64 = env
+        .catalogue()
+        .query_row(
+            "SELECT COUNT(*) FROM locations WHERE path LIKE '%demo_pck_v01.tpc'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(registered, 0);
+    assert_eq!(hashes(demo.root()), served);
+    assert_objects_intact(&env);
+}
+
+// ------------------------------------------------------------------ item 14
+
+/// Numeric settings are range-checked when read: an overflowing timeout or job
+/// count is a usage error naming the setting and its range, never a panic.
+#[test]
+fn numeric_settings_out_of_range_are_refused_with_their_range() {
+    let demo = Demo::new();
+    let served = hashes(demo.root());
+    let server = HttpServer::start(demo.root());
+    let env = Env::new();
+    for (var, key, range) in [
+        ("KDB_READ_TIMEOUT", "read_timeout", "from 0 to 86400"),
+        ("KDB_CONNECT_TIMEOUT", "connect_timeout", "from 0 to 86400"),
+        ("KDB_LOCK_TIMEOUT", "lock_timeout", "from 0 to 604800"),
+        ("KDB_JOBS", "jobs", "from 1 to 256"),
+        ("KDB_LOW_SPEED_TIME", "low_speed_time", "from 1 to 86400"),
+    ] {
+        for value in ["18446744073709551615", "99999999999999999999999"] {
+            let out = env
+                .kdb()
+                .env(var, value)
+                .args(["get", "-y", &server.url(MK_PATH)])
+                .output()
+                .unwrap();
+            assert_code(&out, 2, &format!("{var}={value}"));
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.contains(key) && err.contains(range), "{var}: {err}");
+            assert!(!err.contains("internal error"), "{err}");
+        }
+    }
+    let out = env.run(&["config", "set", "read_timeout", "18446744073709551615"]);
+    assert_code(&out, 2, "config set");
+    assert!(!env.root().join("config.toml").exists());
+    assert!(!env.home().join("kdb.sqlite").exists(), "nothing ran");
+    assert_eq!(hashes(demo.root()), served);
+}
+
+/// An origin is scheme + host + port: a redirect to another port of the same host
+/// is refused (the other port is never asked), as one to another host is.
+#[test]
+fn a_redirect_to_another_port_is_refused() {
+    let demo = Demo::new();
+    let served = hashes(demo.root());
+    let server = HttpServer::start(demo.root());
+    let other = HttpServer::start(demo.root());
+    server.fault(MK_PATH, Fault::Redirect(other.url(MK_PATH)));
+    let env = Env::new();
+    let out = env
+        .kdb()
+        .args(["get", "-y", &server.url(MK_PATH)])
+        .output()
+        .unwrap();
+    assert_code(&out, 6, "cross-port redirect");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("refused redirect"), "{err}");
+    assert_eq!(other.requests().len(), 0, "the other port was asked");
+    // The same origin is still followed.
+    server.faults().clear();
+    server.fault("/moved.tm", Fault::Redirect(MK_PATH.into()));
+    let out = env
+        .kdb()
+        .args(["get", "-y", "--mission", "DEMO", &server.url("/moved.tm")])
+        .output()
+        .unwrap();
+    assert_code(&out, 0, "same-origin redirect");
+    assert_eq!(hashes(demo.root()), served);
+    assert_objects_intact(&env);
 }
