@@ -220,8 +220,9 @@ pub enum SettingsError {
     #[error("config file `{path}` is not valid TOML")]
     Parse {
         path: PathBuf,
+        /// The parser's message, each line shortened (it quotes the offending line).
         #[source]
-        source: toml::de::Error,
+        source: crate::ShortMessage,
     },
     #[error("invalid value `{value}` for `{key}` (from {origin}): {why}")]
     Invalid {
@@ -279,7 +280,7 @@ impl Setting {
     fn parse(&self, text: &str, origin: &str, base: &Path) -> Result<Value, SettingsError> {
         let invalid = |why: String| SettingsError::Invalid {
             key: self.name,
-            value: text.into(),
+            value: crate::shorten(text, crate::MESSAGE_MAX),
             origin: origin.into(),
             why,
         };
@@ -355,7 +356,7 @@ impl Setting {
                         .collect::<Option<Vec<_>>>()
                         .ok_or_else(|| SettingsError::Invalid {
                             key: self.name,
-                            value: v.to_string(),
+                            value: crate::shorten(&v.to_string(), crate::MESSAGE_MAX),
                             origin: "config file".into(),
                             why: "expected an array of strings".into(),
                         })?;
@@ -369,7 +370,7 @@ impl Setting {
                 (other, Kind::Dir { .. } | Kind::List) => {
                     return Err(SettingsError::Invalid {
                         key: self.name,
-                        value: other.to_string(),
+                        value: crate::shorten(&other.to_string(), crate::MESSAGE_MAX),
                         origin: "config file".into(),
                         why: "expected a path in quotes".into(),
                     });
@@ -403,7 +404,7 @@ impl Setting {
                     .map(toml::Value::Integer)
                     .map_err(|_| SettingsError::Invalid {
                         key: self.name,
-                        value: text.into(),
+                        value: crate::shorten(text, crate::MESSAGE_MAX),
                         origin: origin.into(),
                         why: "too large".into(),
                     })
@@ -492,9 +493,9 @@ fn read_table(path: &Path) -> Result<toml::Table, SettingsError> {
     match std::fs::read_to_string(path) {
         Ok(text) => text
             .parse::<toml::Table>()
-            .map_err(|source| SettingsError::Parse {
+            .map_err(|e| SettingsError::Parse {
                 path: path.to_path_buf(),
-                source,
+                source: crate::ShortMessage::of(&e),
             }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(toml::Table::new()),
         Err(source) => Err(SettingsError::Read {

@@ -527,7 +527,7 @@ pub fn rewrite(ctx: &Ctx<'_>, opts: &RewriteOptions) -> Result<RewriteReport> {
         fsio::create_dir_all(dest.parent().unwrap_or(Path::new("/")))?;
         fsio::replace_with_symlink(dest, target)?;
     }
-    fsio::write_atomic(&output, &bytes)?;
+    fsio::write_user_file(&output, &bytes)?;
     Ok(RewriteReport {
         metakernel: loaded.origin,
         output: output.display().to_string(),

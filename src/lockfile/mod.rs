@@ -53,8 +53,9 @@ pub enum Error {
     #[error("`{origin}` is not a valid kdb lockfile")]
     Syntax {
         origin: String,
+        /// The parser's message, each line shortened (it quotes the offending line).
         #[source]
-        source: Box<toml::de::Error>,
+        source: crate::ShortMessage,
     },
     #[error("`{origin}` line {line}: `{field}` {reason}")]
     Field {
@@ -237,7 +238,7 @@ pub fn parse(origin: &str, text: &str) -> Result<Lock, Error> {
     }
     let raw: RawLock = toml::from_str(text).map_err(|e| Error::Syntax {
         origin: origin.to_owned(),
-        source: Box::new(e),
+        source: crate::ShortMessage::of(&e),
     })?;
     let v = Validator { origin, text };
     let schema = *raw.schema.get_ref();
@@ -346,7 +347,10 @@ impl Validator<'_> {
             Ok(u) => Err(self.field(
                 s,
                 field,
-                &format!("has unsupported scheme `{}`", u.scheme()),
+                &format!(
+                    "has unsupported scheme `{}`",
+                    crate::shorten(u.scheme(), crate::MESSAGE_MAX)
+                ),
             )),
             Err(e) => Err(self.field(s, field, &format!("is not a URL ({e})"))),
         }

@@ -476,3 +476,243 @@ fn a_redirect_to_another_port_is_refused() {
     assert_eq!(hashes(demo.root()), served);
     assert_objects_intact(&env);
 }
+
+/// `env.kdb()` run through a wrapper (`prlimit …`, `sh -c 'umask …'`): the same
+/// environment, the wrapper's words, then the kdb binary and `args`.
+fn wrapped(env: &Env, wrapper: &[&str], args: &[&str]) -> Output {
+    let base = env.kdb();
+    let mut c = std::process::Command::new(wrapper[0]);
+    c.env_clear();
+    for (k, v) in base.get_envs() {
+        if let Some(v) = v {
+            c.env(k, v);
+        }
+    }
+    c.args(&wrapper[1..])
+        .arg(base.get_program())
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// Runs `kdb args` under umask `mask`.
+fn with_umask(env: &Env, mask: &str, args: &[&str]) -> Output {
+    let script = format!("umask {mask} && exec \"$0\" \"$@\"");
+    wrapped(env, &["sh", "-c", &script], args)
+}
+
+/// The demo metakernel acquired from `file://` (no server), its lockfile and bundle
+/// exported into `work/out`.
+fn acquired_demo(env: &Env, demo: &Demo) -> (PathBuf, PathBuf) {
+    let url = format!(
+        "file://{}",
+        demo.root()
+            .join("pub/naif/DEMO/kernels/mk/demo.tm")
+            .display()
+    );
+    env.ok(&["get", "-y", &url]);
+    let lock = env.work("out/demo.kdb.lock");
+    let bundle = env.work("out/demo.tar.zst");
+    env.ok(&["lock", "demo.tm", "-o", lock.to_str().unwrap()]);
+    env.ok(&["export", "demo.tm", "-o", bundle.to_str().unwrap()]);
+    (lock, bundle)
+}
+
+// ------------------------------------------------------------------ item 12
+
+/// A GNU long-name header block claiming `size` bytes.
+fn long_name_header(size: u64) -> Vec<u8> {
+    let mut h = vec![0u8; 512];
+    h[..13].copy_from_slice(b"././@LongLink");
+    h[100..108].copy_from_slice(b"0000644\0");
+    h[108..116].copy_from_slice(b"0000000\0");
+    h[116..124].copy_from_slice(b"0000000\0");
+    h[124..136].copy_from_slice(format!("{size:011o}\0").as_bytes());
+    h[136..148].copy_from_slice(b"00000000000\0");
+    h[156] = b'L';
+    h[257..265].copy_from_slice(b"ustar  \0");
+    h[148..156].copy_from_slice(b"        ");
+    let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
+    h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    h
+}
+
+/// A ~100 KB zstd bundle whose first header is a 3 GB GNU long name (its bytes are
+/// there: one compressed frame of 1 MiB repeated), then an ordinary header.
+fn long_name_bomb() -> Vec<u8> {
+    const GIB3: u64 = 3 << 30;
+    let mut out = zstd::bulk::compress(&long_name_header(GIB3), 1).unwrap();
+    let frame = zstd::bulk::compress(&vec![b'a'; 1 << 20], 19).unwrap();
+    for _ in 0..(GIB3 >> 20) {
+        out.extend_from_slice(&frame);
+    }
+    out
+}
+
+/// `import` of a 100 KB bundle holding a 3 GB GNU long name fails at once with a
+/// clear, short error, under an address-space limit of 1.5 GB that a valid import
+/// stays within (the tar crate would read the name into memory whole).
+#[test]
+fn a_huge_extension_header_is_refused_before_it_is_read() {
+    let demo = Demo::new();
+    let env = Env::new();
+    let (_lock, good) = acquired_demo(&env, &demo);
+    let bomb = env.work("in/bomb.tar.zst");
+    write(&bomb, &long_name_bomb());
+    assert!(std::fs::metadata(&bomb).unwrap().len() < 512 << 10);
+    let user = hashes(&env.root().join("work"));
+    let limit = ["prlimit", "--as=1610612736", "--"];
+    // The limit leaves room for a normal import.
+    let into = env.work("good-tree");
+    let out = wrapped(
+        &env,
+        &limit,
+        &[
+            "import",
+            good.to_str().unwrap(),
+            "--into",
+            into.to_str().unwrap(),
+        ],
+    );
+    assert_code(&out, 0, "valid import under the memory limit");
+    let out = wrapped(&env, &limit, &["import", bomb.to_str().unwrap()]);
+    assert_code(&out, 2, "long-name bomb");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("extension header of 3221225472 bytes"),
+        "{err}"
+    );
+    assert!(err.len() < 2000, "a {} byte error", err.len());
+    for (path, sha) in &user {
+        assert_eq!(&sha256(path), sha, "{} changed", path.display());
+    }
+    assert_objects_intact(&env);
+}
+
+/// A 400 KB one-line config file or lockfile that does not parse gives an error of
+/// a few hundred bytes, not 400 KB: the offending line is shortened.
+#[test]
+fn a_huge_toml_line_gives_a_short_error() {
+    let env = Env::new();
+    let long = "a".repeat(400_000);
+    let config = env.root().join("config.toml");
+    write(&config, format!("jobs = 1 {long}\n").as_bytes());
+    let out = env.run(&["config"]);
+    assert_code(&out, 2, "huge config line");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("config.toml"), "{err}");
+    assert!(err.len() < 4000, "a {} byte error", err.len());
+    write(&config, format!("jobs = \"{long}\"\n").as_bytes());
+    let out = env.run(&["config"]);
+    assert_code(&out, 2, "huge config value");
+    assert!(out.stderr.len() < 4000, "a {} byte error", out.stderr.len());
+    std::fs::remove_file(&config).unwrap();
+
+    let lock = env.work("big.kdb.lock");
+    write(&lock, format!("schema = 1 {long}\n").as_bytes());
+    let bad_url = env.work("url.kdb.lock");
+    let text = format!(
+        "schema = 1\nkdb_version = \"0.1.0\"\ncreated = \"2026-01-01T00:00:00Z\"\n\
+         [metakernel]\nname = \"m.tm\"\nsource_url = \"{long}:x\"\nsha256 = \"{}\"\nsize = 1\n",
+        "0".repeat(64)
+    );
+    write(&bad_url, text.as_bytes());
+    let user = hashes(&env.root().join("work"));
+    for path in [&lock, &bad_url] {
+        let out = env.run(&["restore", path.to_str().unwrap(), "--offline"]);
+        assert_code(&out, 2, "huge lockfile line");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(".kdb.lock"), "{err}");
+        assert!(err.len() < 4000, "a {} byte error", err.len());
+    }
+    assert_eq!(hashes(&env.root().join("work")), user);
+}
+
+// ------------------------------------------------------------------ item 14
+
+/// `import --into DIR` never replaces a user's regular file at a layout path: exit
+/// 2 naming it, nothing written; a file already holding the bytes, and kdb's own
+/// links, are fine.
+#[test]
+fn import_into_never_replaces_a_users_file() {
+    let demo = Demo::new();
+    let env = Env::new();
+    let (_lock, bundle) = acquired_demo(&env, &demo);
+    let bundle = bundle.to_str().unwrap().to_owned();
+    // Where the layout puts the LSK.
+    let probe = env.work("probe");
+    env.ok(&["import", &bundle, "--into", probe.to_str().unwrap()]);
+    let rel = walkdir::WalkDir::new(&probe)
+        .into_iter()
+        .filter_map(Result::ok)
+        .find(|e| e.file_name() == "demo_lsk_v01.tls")
+        .map(|e| e.path().strip_prefix(&probe).unwrap().to_path_buf())
+        .expect("the LSK is laid out");
+
+    let into = env.work("tree");
+    let mine = into.join(&rel);
+    write(&mine, b"my own notes, not a kernel\n");
+    let before = crate::common::snapshot(&into);
+    let user = hashes(&env.root().join("work"));
+    let out = env.run(&["import", &bundle, "--into", into.to_str().unwrap()]);
+    assert_code(&out, 2, "import over a user's file");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&mine.display().to_string()), "{err}");
+    assert_eq!(
+        crate::common::snapshot(&into),
+        before,
+        "the tree was written"
+    );
+    assert_eq!(hashes(&env.root().join("work")), user);
+
+    // The same bytes already there: accepted (re-import is idempotent).
+    let lsk = demo
+        .root()
+        .join("pub/naif/DEMO/kernels/lsk/demo_lsk_v01.tls");
+    write(&mine, &std::fs::read(&lsk).unwrap());
+    env.ok(&["import", &bundle, "--into", into.to_str().unwrap()]);
+    env.ok(&["import", &bundle, "--into", into.to_str().unwrap()]);
+    assert_objects_intact(&env);
+}
+
+/// Lockfiles, bundles, `rewrite` output and ready metakernels follow the umask
+/// (0666 & !umask) as other tools' outputs do; objects stay 0444.
+#[test]
+fn user_facing_outputs_follow_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let demo = Demo::new();
+    let served = hashes(demo.root());
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let url = format!(
+        "file://{}",
+        demo.root()
+            .join("pub/naif/DEMO/kernels/mk/demo.tm")
+            .display()
+    );
+    for (mask, want) in [("022", 0o644), ("002", 0o664)] {
+        let env = Env::new();
+        let out = with_umask(&env, mask, &["get", "-y", &url, "--json"]);
+        assert_code(&out, 0, "get");
+        let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let ready = PathBuf::from(j["metakernel"].as_str().unwrap());
+        let lock = env.work(&format!("out{mask}/demo.kdb.lock"));
+        let bundle = env.work(&format!("out{mask}/demo.tar"));
+        let rewritten = env.work(&format!("out{mask}/rw.tm"));
+        for args in [
+            vec!["lock", "demo.tm", "-o", lock.to_str().unwrap()],
+            vec!["export", "demo.tm", "-o", bundle.to_str().unwrap()],
+            vec!["rewrite", "demo.tm", "-o", rewritten.to_str().unwrap()],
+        ] {
+            assert_code(&with_umask(&env, mask, &args), 0, &format!("{args:?}"));
+        }
+        for p in [&ready, &lock, &bundle, &rewritten] {
+            assert_eq!(mode(p), want, "{} under umask {mask}", p.display());
+        }
+        for (path, _) in hashes(&env.home().join("objects")) {
+            assert_eq!(mode(&path), 0o444, "{}", path.display());
+        }
+        assert_objects_intact(&env);
+    }
+    assert_eq!(hashes(demo.root()), served);
+}
