@@ -214,7 +214,7 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct NetArgs {
     /// Parallel downloads per host [config: jobs, env: KDB_JOBS, default 8]
-    #[arg(short = 'j', long)]
+    #[arg(short = 'j', long, value_parser = clap::value_parser!(u64).range(1..=settings::JOBS_MAX))]
     pub jobs: Option<u64>,
     /// Do not use the team store for this command ([team] stores, KDB_TEAM_STORE)
     #[arg(long)]

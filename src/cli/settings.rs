@@ -101,7 +101,7 @@ pub const SETTINGS: &[Setting] = &[
         kind: Kind::Number {
             default: 8,
             min: 1,
-            max: 256,
+            max: JOBS_MAX,
         },
         help: "parallel downloads per host",
     },
@@ -152,6 +152,9 @@ pub const SETTINGS: &[Setting] = &[
         help: "team store tiers, tried in order before the archive (s3://, https://, file://)",
     },
 ];
+
+/// The most parallel transfers per host (`jobs`, and `-j`).
+pub const JOBS_MAX: u64 = 256;
 
 /// Seconds in a day (the bound of time settings).
 const DAY: u64 = 86_400;

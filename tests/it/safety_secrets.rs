@@ -213,6 +213,10 @@ fn credentials_in_a_url_are_used_but_never_written_or_printed() {
     }
     assert!(lock.is_file() && bundle.is_file());
     assert!(
+        hashes(&team_dir).len() > 4,
+        "the team store got no records to check"
+    );
+    assert!(
         !printed.contains(PASSWORD),
         "the password was printed:\n{printed}"
     );
@@ -438,6 +442,14 @@ fn numeric_settings_out_of_range_are_refused_with_their_range() {
             assert!(!err.contains("internal error"), "{err}");
         }
     }
+    let out = env.run(&[
+        "get",
+        "-y",
+        "-j",
+        "18446744073709551615",
+        &server.url(MK_PATH),
+    ]);
+    assert_code(&out, 2, "-j out of range");
     let out = env.run(&["config", "set", "read_timeout", "18446744073709551615"]);
     assert_code(&out, 2, "config set");
     assert!(!env.root().join("config.toml").exists());

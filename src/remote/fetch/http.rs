@@ -194,6 +194,8 @@ async fn send_with(
                 reason: "redirect without a usable `Location`",
             })?;
         vet_redirect(&current, &next)?;
+        // Userinfo in a `Location` is the server's, never used nor recorded.
+        let next = auth::without_userinfo(&next);
         if visited.len() > cfg.max_redirects || visited.contains(&next) {
             return Err(FetchError::RedirectLoop {
                 url: url.clone().into(),
