@@ -339,9 +339,11 @@ pub(super) async fn next_chunk(
                 return Err(timeout(None));
             }
             Err(_elapsed) => pace.check(url)?,
-            Ok(Ok(chunk)) => {
-                pace.add(chunk.as_ref().map_or(0, |c| c.len()), url)?;
-                return Ok(chunk);
+            // The end of the body: a transfer that completed is never too slow.
+            Ok(Ok(None)) => return Ok(None),
+            Ok(Ok(Some(chunk))) => {
+                pace.add(chunk.len(), url)?;
+                return Ok(Some(chunk));
             }
             Ok(Err(e)) if e.is_timeout() => return Err(timeout(Some(Arc::new(e)))),
             Ok(Err(e)) => {
