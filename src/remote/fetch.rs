@@ -112,6 +112,61 @@ impl Default for FetchConfig {
     }
 }
 
+/// A speed floor over a stream of bytes: counted per window of `window`; a window
+/// that ends averaging below `limit` bytes/s is too slow (`limit` 0: never). Used by
+/// every HTTP body here and by the team store's reads.
+#[derive(Debug)]
+pub struct SpeedFloor {
+    limit: u64,
+    window: Duration,
+    start: tokio::time::Instant,
+    bytes: u64,
+}
+
+impl SpeedFloor {
+    /// A floor whose first window starts now.
+    pub fn new(limit: u64, window: Duration) -> SpeedFloor {
+        SpeedFloor {
+            limit,
+            window: window.max(Duration::from_millis(1)),
+            start: tokio::time::Instant::now(),
+            bytes: 0,
+        }
+    }
+
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+
+    /// When the current window ends (never without a floor): wait for the next chunk
+    /// no longer than this, then [`SpeedFloor::judge`].
+    pub fn deadline(&self) -> Option<tokio::time::Instant> {
+        (self.limit > 0).then(|| self.start + self.window)
+    }
+
+    /// `n` more bytes arrived.
+    pub fn count(&mut self, n: u64) {
+        self.bytes = self.bytes.saturating_add(n);
+    }
+
+    /// When a window has ended: `Some((rate, elapsed))` if it averaged below the
+    /// floor, else `None` and a new window starts. `None` within a window.
+    pub fn judge(&mut self) -> Option<(f64, Duration)> {
+        let now = tokio::time::Instant::now();
+        let elapsed = now.saturating_duration_since(self.start);
+        if self.limit == 0 || elapsed < self.window {
+            return None;
+        }
+        let rate = self.bytes as f64 / elapsed.as_secs_f64();
+        if rate < self.limit as f64 {
+            return Some((rate, elapsed));
+        }
+        self.start = now;
+        self.bytes = 0;
+        None
+    }
+}
+
 /// HTTP cache validators of a representation.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Validators {

@@ -15,8 +15,8 @@
 //!   create), so a reader never sees part of an object.
 //!
 //! Every read is streamed into a staged temporary file in the home's `tmp/` while it
-//! is hashed; an object whose bytes do not hash to its name is an error here, never
-//! a result.
+//! is hashed, under the idle timeout and the speed floor (`low_speed_limit`); an
+//! object whose bytes do not hash to its name is an error here, never a result.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -30,6 +30,7 @@ use url::Url;
 use super::Error;
 use super::layout::{self, Manifest};
 use crate::remote::auth;
+use crate::remote::fetch::SpeedFloor;
 use crate::store::Sha256Hex;
 use crate::store::fsio::{Staged, Stager};
 
@@ -155,6 +156,9 @@ pub struct Limits {
     pub connect: Duration,
     /// Waiting for an answer or for the next chunk of a body.
     pub idle: Duration,
+    /// The speed floor of an object read (bytes/s over `low_speed_time`; 0: none).
+    pub low_speed_limit: u64,
+    pub low_speed_time: Duration,
 }
 
 /// An opened tier.
@@ -392,8 +396,27 @@ impl Tier {
         };
         let mut stager = Stager::new(tmp)?;
         let mut stream = got.into_stream();
+        let mut floor = SpeedFloor::new(self.limits.low_speed_limit, self.limits.low_speed_time);
         loop {
-            match tokio::time::timeout(self.limits.idle, stream.next()).await {
+            let idle = tokio::time::Instant::now() + self.limits.idle;
+            let deadline = floor.deadline().map_or(idle, |d| d.min(idle));
+            let next = tokio::time::timeout_at(deadline, stream.next()).await;
+            if let Ok(Some(Ok(chunk))) = &next {
+                floor.count(chunk.len() as u64);
+            }
+            // A body that ended is never judged too slow.
+            if !matches!(next, Ok(None))
+                && let Some((rate, _)) = floor.judge()
+            {
+                return Err(Error::TooSlow {
+                    tier: self.spec.text.clone(),
+                    key,
+                    rate,
+                    limit: floor.limit(),
+                });
+            }
+            match next {
+                Err(_) if tokio::time::Instant::now() < idle => {}
                 Ok(Some(Ok(chunk))) => {
                     stager.push(&chunk)?;
                     if limit.is_some_and(|l| stager.len() > l) {

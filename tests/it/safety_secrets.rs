@@ -728,3 +728,61 @@ fn user_facing_outputs_follow_the_umask() {
     }
     assert_eq!(hashes(demo.root()), served);
 }
+
+/// A team-store mirror that drips its objects: the speed floor abandons the tier
+/// (a warning names it and the rate) and the archive serves the kernels.
+#[test]
+fn a_dripping_team_store_is_abandoned_for_the_archive() {
+    let demo = Demo::new();
+    let served = hashes(demo.root());
+    let archive = HttpServer::start(demo.root());
+    let team = tempfile::tempdir().unwrap();
+    // A fills the team directory; B reads it over HTTP once to learn the object paths.
+    let a = Env::new();
+    let out = a
+        .kdb()
+        .env("KDB_TEAM_STORE", team.path())
+        .args(["get", "-y", &archive.url(MK_PATH)])
+        .output()
+        .unwrap();
+    assert_code(&out, 0, "filling the team store");
+    let mirror = HttpServer::start(team.path());
+    let b = Env::new();
+    let out = b
+        .kdb()
+        .env("KDB_TEAM_STORE", mirror.url("/"))
+        .args(["get", "-y", &archive.url(MK_PATH)])
+        .output()
+        .unwrap();
+    assert_code(&out, 0, "reading the team store");
+    let objects: Vec<String> = mirror
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/objects/"))
+        .map(|r| r.path.clone())
+        .collect();
+    assert!(!objects.is_empty(), "the team store served nothing");
+    let team_files = hashes(team.path());
+    for path in &objects {
+        mirror.fault(
+            path,
+            Fault::Drip {
+                chunk: 1,
+                interval: std::time::Duration::from_millis(200),
+            },
+        );
+    }
+    let c = Env::new();
+    let mut cmd = c.kdb();
+    cmd.env("KDB_TEAM_STORE", mirror.url("/"))
+        .env("KDB_LOW_SPEED_LIMIT", "1000")
+        .env("KDB_LOW_SPEED_TIME", "1")
+        .args(["get", "-y", &archive.url(MK_PATH)]);
+    let out = output_within(cmd, std::time::Duration::from_secs(60));
+    assert_code(&out, 0, "get past a dripping team store");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("too slow") && err.contains("bytes/s"), "{err}");
+    assert_eq!(hashes(team.path()), team_files);
+    assert_eq!(hashes(demo.root()), served);
+    assert_objects_intact(&c);
+}

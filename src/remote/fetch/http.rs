@@ -258,56 +258,38 @@ pub(super) fn status_failure(url: &Url, response: &reqwest::Response) -> Failure
     }
 }
 
-/// The speed floor of one response body: bytes counted per window of
-/// `low_speed_time`; a window that ends below `low_speed_limit` bytes/s fails.
-pub(super) struct Pace {
-    limit: u64,
-    window: Duration,
-    start: tokio::time::Instant,
-    bytes: u64,
-}
+/// The speed floor of one response body ([`super::SpeedFloor`]) as a fetch error.
+pub(super) struct Pace(super::SpeedFloor);
 
 impl Pace {
     /// A pace starting now.
     pub(super) fn new(cfg: &FetchConfig) -> Pace {
-        Pace {
-            limit: cfg.low_speed_limit,
-            window: cfg.low_speed_time.max(Duration::from_millis(1)),
-            start: tokio::time::Instant::now(),
-            bytes: 0,
-        }
+        Pace(super::SpeedFloor::new(
+            cfg.low_speed_limit,
+            cfg.low_speed_time,
+        ))
     }
 
-    /// When the current window ends (never without a floor).
     fn deadline(&self) -> Option<tokio::time::Instant> {
-        (self.limit > 0).then(|| self.start + self.window)
+        self.0.deadline()
     }
 
     /// Counts `n` bytes, then checks the window.
     fn add(&mut self, n: usize, url: &Url) -> Result<(), FetchError> {
-        self.bytes = self.bytes.saturating_add(n as u64);
+        self.0.count(n as u64);
         self.check(url)
     }
 
-    /// When a window has ended: too slow is an error, else a new window starts.
     fn check(&mut self, url: &Url) -> Result<(), FetchError> {
-        let now = tokio::time::Instant::now();
-        let elapsed = now.saturating_duration_since(self.start);
-        if self.limit == 0 || elapsed < self.window {
-            return Ok(());
-        }
-        let rate = self.bytes as f64 / elapsed.as_secs_f64();
-        if rate < self.limit as f64 {
-            return Err(FetchError::TooSlow {
+        match self.0.judge() {
+            None => Ok(()),
+            Some((rate, window)) => Err(FetchError::TooSlow {
                 url: url.clone().into(),
                 rate,
-                limit: self.limit,
-                window: elapsed,
-            });
+                limit: self.0.limit(),
+                window,
+            }),
         }
-        self.start = now;
-        self.bytes = 0;
-        Ok(())
     }
 }
 
