@@ -31,5 +31,47 @@ pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     }
     s
 }
+
+/// At most `max` characters of `s` (a name or text a user or a file supplied), with
+/// `…` and the count of characters left out when shortened, so a hostile 3 GB name
+/// or a 400 KB line never becomes a 3 GB or 400 KB message.
+pub fn shorten(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        None => s.to_owned(),
+        Some((cut, _)) => {
+            let left = s[cut..].chars().count();
+            format!("{}… ({left} more characters)", &s[..cut])
+        }
+    }
+}
+
+/// The longest name or line [`ShortMessage`] and messages about user input show.
+pub const MESSAGE_MAX: usize = 200;
+
+/// A cause whose text was too long to show whole (a parser's error quoting a
+/// 400 KB line): each line shortened with [`shorten`] to [`MESSAGE_MAX`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShortMessage(pub String);
+
+impl ShortMessage {
+    pub fn of(e: &dyn std::fmt::Display) -> Self {
+        let text = e.to_string();
+        ShortMessage(
+            text.lines()
+                .map(|l| shorten(l, MESSAGE_MAX))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
+    }
+}
+
+impl std::fmt::Display for ShortMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ShortMessage {}
+
 pub mod coverage;
 pub mod team;

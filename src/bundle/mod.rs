@@ -20,6 +20,11 @@
 //! error and drops every staged file: nothing becomes visible. Only the caller, once
 //! [`read`] returned, persists the staged files.
 //!
+//! Extension headers (GNU long names and links, PAX records) are capped at
+//! [`MAX_EXTENSION_LEN`] before the tar crate reads them (it holds them in memory
+//! whole): a 100 KB bundle claiming a 3 GB name is refused at its header. Member
+//! names in messages are shortened.
+//!
 //! Pure over readers and writers: the only files touched are the staged temporary
 //! files, through the store's write chokepoint.
 
@@ -43,6 +48,9 @@ pub const KERNEL_DIR: &str = "kernels";
 pub const ZSTD_MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
 /// Largest lock member read into memory.
 const MAX_LOCK_LEN: u64 = 16 << 20;
+/// Largest extension header (GNU long name or link, PAX) accepted: the tar crate
+/// reads them into memory whole.
+pub const MAX_EXTENSION_LEN: u64 = 64 << 10;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -304,7 +312,7 @@ pub fn read(input: &mut dyn Read, tmp_dir: &Path) -> Result<Unpacked, Error> {
 /// The `kdb.lock` member: bounded, UTF-8, complete, and a valid lockfile.
 fn read_lock_member(entry: &mut dyn Read, raw: &[u8], size: u64) -> Result<(Lock, String), Error> {
     let refused = |reason: &str| Error::Refused {
-        member: String::from_utf8_lossy(raw).into_owned(),
+        member: crate::shorten(&String::from_utf8_lossy(raw), crate::MESSAGE_MAX),
         reason: reason.to_owned(),
     };
     if size > MAX_LOCK_LEN {
@@ -325,18 +333,198 @@ fn read_lock_member(entry: &mut dyn Read, raw: &[u8], size: u64) -> Result<(Lock
     Ok((parsed, text))
 }
 
+/// Why [`HeaderGuard`] stopped a stream.
+#[derive(Debug)]
+struct GuardRefusal(String);
+
+impl std::fmt::Display for GuardRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for GuardRefusal {}
+
+/// A reader between the archive bytes and the tar crate that checks every header
+/// block before handing it over: an extension header (GNU long name `L` or long link
+/// `K`, PAX `x` or `g`) larger than [`MAX_EXTENSION_LEN`], a GNU sparse member or a
+/// size field that does not parse ends the stream with a [`GuardRefusal`], so a
+/// header claiming 3 GB is never read into memory. It tracks entry boundaries by the
+/// same rule as the tar crate: each header block is followed by its data rounded up
+/// to 512 bytes, whose length a preceding PAX `size` record may override.
+struct HeaderGuard<R> {
+    inner: R,
+    /// Data and padding bytes left before the next header block.
+    skip: u64,
+    block: Box<[u8; 512]>,
+    filled: usize,
+    /// The PAX header body being read (bounded by the cap), and its length.
+    pax: Option<(Vec<u8>, u64)>,
+    /// The size a PAX `size` record gave the next entry.
+    next_size: Option<u64>,
+}
+
+impl<R: Read> HeaderGuard<R> {
+    fn new(inner: R) -> Self {
+        HeaderGuard {
+            inner,
+            skip: 0,
+            block: Box::new([0; 512]),
+            filled: 0,
+            pax: None,
+            next_size: None,
+        }
+    }
+
+    fn refuse(why: String) -> io::Error {
+        io::Error::new(io::ErrorKind::InvalidData, GuardRefusal(why))
+    }
+
+    /// Follows the stream through `bytes` (just read), checking each header block.
+    fn track(&mut self, mut bytes: &[u8]) -> io::Result<()> {
+        while !bytes.is_empty() {
+            if self.skip > 0 {
+                let k = (self.skip.min(bytes.len() as u64)) as usize;
+                if let Some((body, len)) = &mut self.pax {
+                    let want = (*len as usize).saturating_sub(body.len()).min(k);
+                    body.extend_from_slice(&bytes[..want]);
+                }
+                self.skip -= k as u64;
+                bytes = &bytes[k..];
+                if self.skip == 0
+                    && let Some((body, _)) = self.pax.take()
+                {
+                    self.next_size = pax_size(&body)?;
+                }
+                continue;
+            }
+            let k = (512 - self.filled).min(bytes.len());
+            self.block[self.filled..self.filled + k].copy_from_slice(&bytes[..k]);
+            self.filled += k;
+            bytes = &bytes[k..];
+            if self.filled == 512 {
+                self.filled = 0;
+                self.header()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks one complete header block and sets how much data follows it.
+    fn header(&mut self) -> io::Result<()> {
+        let block = &*self.block;
+        if block.iter().all(|&b| b == 0) {
+            return Ok(());
+        }
+        let kind = block[156];
+        let size = header_size(&block[124..136])
+            .ok_or_else(|| Self::refuse("a member header with an unreadable size".into()))?;
+        let extension = matches!(kind, b'L' | b'K' | b'x' | b'g');
+        if extension && size > MAX_EXTENSION_LEN {
+            return Err(Self::refuse(format!(
+                "an extension header of {size} bytes (a long name, link or PAX record; \
+                 the limit is {MAX_EXTENSION_LEN})"
+            )));
+        }
+        if kind == b'S' {
+            return Err(Self::refuse("a GNU sparse member".into()));
+        }
+        let size = if extension {
+            size
+        } else {
+            self.next_size.take().unwrap_or(size)
+        };
+        if kind == b'x' {
+            self.pax = Some((Vec::with_capacity(size as usize), size));
+        }
+        self.skip = size.div_ceil(512).saturating_mul(512);
+        if self.skip == 0
+            && let Some((body, _)) = self.pax.take()
+        {
+            self.next_size = pax_size(&body)?;
+        }
+        Ok(())
+    }
+}
+
+impl<R: Read> Read for HeaderGuard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.track(&buf[..n])?;
+        Ok(n)
+    }
+}
+
+/// A tar size field: octal digits (space or NUL padded), or base-256 when the high
+/// bit of the first byte is set. `None` when it does not parse or overflows.
+fn header_size(field: &[u8]) -> Option<u64> {
+    if field.first().is_some_and(|b| b & 0x80 != 0) {
+        let mut n: u64 = u64::from(field[0] & 0x7f);
+        for &b in &field[1..] {
+            n = n.checked_mul(256)?.checked_add(u64::from(b))?;
+        }
+        return Some(n);
+    }
+    let text = std::str::from_utf8(field).ok()?;
+    let digits = text.trim_matches(|c: char| c == ' ' || c == '\0');
+    if digits.is_empty() {
+        return Some(0);
+    }
+    u64::from_str_radix(digits, 8).ok()
+}
+
+/// The `size` record of a PAX header body (`LEN size=N\n` records), if any.
+fn pax_size(body: &[u8]) -> io::Result<Option<u64>> {
+    let mut size = None;
+    for record in body.split(|&b| b == b'\n') {
+        let text = String::from_utf8_lossy(record);
+        if let Some((_, kv)) = text.split_once(' ')
+            && let Some(value) = kv.strip_prefix("size=")
+        {
+            let n = value.trim().parse::<u64>().map_err(|_| {
+                HeaderGuard::<io::Empty>::refuse("a PAX `size` record that is not a number".into())
+            })?;
+            size = Some(n);
+        }
+    }
+    Ok(size)
+}
+
+/// An archive error: the guard's refusal as such (however the tar crate wrapped
+/// it), anything else as corruption.
+fn archive_error(e: io::Error) -> Error {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(err) = cur {
+        let inner = err
+            .downcast_ref::<io::Error>()
+            .and_then(io::Error::get_ref)
+            .map(|i| i as &(dyn std::error::Error + 'static));
+        for candidate in [Some(err), inner].into_iter().flatten() {
+            if let Some(GuardRefusal(why)) = candidate.downcast_ref::<GuardRefusal>() {
+                return Error::Invalid {
+                    reason: why.clone(),
+                };
+            }
+        }
+        cur = inner
+            .and_then(std::error::Error::source)
+            .or_else(|| err.source());
+    }
+    Error::Corrupt(e)
+}
+
 fn read_tar(input: &mut dyn Read, tmp_dir: &Path) -> Result<Unpacked, Error> {
-    let mut archive = tar::Archive::new(input);
+    let mut archive = tar::Archive::new(HeaderGuard::new(input));
     let mut seen: HashSet<Vec<u8>> = HashSet::new();
     let mut lock: Option<(Lock, String)> = None;
     let mut metakernel: Option<Staged> = None;
     let mut kernels: BTreeMap<Sha256Hex, Staged> = BTreeMap::new();
     let refused = |member: &[u8], reason: String| Error::Refused {
-        member: String::from_utf8_lossy(member).into_owned(),
+        member: crate::shorten(&String::from_utf8_lossy(member), crate::MESSAGE_MAX),
         reason,
     };
-    for entry in archive.entries().map_err(Error::Corrupt)? {
-        let mut entry = entry.map_err(Error::Corrupt)?;
+    for entry in archive.entries().map_err(archive_error)? {
+        let mut entry = entry.map_err(archive_error)?;
         let raw = entry.path_bytes().into_owned();
         let kind = entry.header().entry_type();
         if !kind.is_file() {
@@ -389,7 +577,7 @@ fn read_tar(input: &mut dyn Read, tmp_dir: &Path) -> Result<Unpacked, Error> {
                 action: "read source for",
                 source,
                 ..
-            } => Error::Corrupt(source),
+            } => archive_error(source),
             other => Error::Store(other),
         })?;
         if staged.len() != size {
@@ -541,6 +729,61 @@ mod tests {
         .unwrap();
         let dir = tmp();
         assert_eq!(read(&mut &b[..], dir.path()).unwrap().lock, l);
+    }
+
+    /// A header block of `kind` and `size` (ustar layout, valid checksum).
+    fn header_block(name: &str, kind: u8, size: u64) -> Vec<u8> {
+        let mut h = vec![0u8; 512];
+        h[..name.len()].copy_from_slice(name.as_bytes());
+        h[100..108].copy_from_slice(b"0000644\0");
+        h[124..136].copy_from_slice(format!("{size:011o}\0").as_bytes());
+        h[136..148].copy_from_slice(b"00000000000\0");
+        h[156] = kind;
+        h[257..263].copy_from_slice(b"ustar\0");
+        h[263..265].copy_from_slice(b"00");
+        h[148..156].copy_from_slice(b"        ");
+        let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
+        h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+        h
+    }
+
+    /// A PAX `x` header with `records`, its body padded to a block.
+    fn pax(records: &str) -> Vec<u8> {
+        let mut out = header_block("PaxHeaders/x", b'x', records.len() as u64);
+        out.extend_from_slice(records.as_bytes());
+        out.resize(out.len().div_ceil(512) * 512, 0);
+        out
+    }
+
+    #[test]
+    fn oversized_extension_headers_are_refused_before_they_are_read() {
+        for kind in [b'L', b'K', b'x', b'g'] {
+            let mut b = header_block("././@LongLink", kind, MAX_EXTENSION_LEN + 1);
+            // Far fewer bytes than claimed: the refusal comes from the header alone.
+            b.extend_from_slice(&[b'a'; 4096]);
+            let e = read(&mut &b[..], tmp().path()).unwrap_err().to_string();
+            assert!(e.contains("extension header of 65537 bytes"), "{e}");
+        }
+        let b = header_block("s", b'S', 10);
+        let e = read(&mut &b[..], tmp().path()).unwrap_err().to_string();
+        assert!(e.contains("sparse"), "{e}");
+    }
+
+    #[test]
+    fn a_pax_header_keeps_the_guard_in_step() {
+        // A PAX header without `size` before the first member: nothing changes.
+        let mut b = pax("17 comment=hello\n");
+        b.extend_from_slice(&bundle(Compression::None));
+        assert_eq!(read(&mut &b[..], tmp().path()).unwrap().lock, lock());
+        // A `size` record governs the next member's length, for the guard as for tar.
+        assert_eq!(pax_size(b"11 size=99\n").unwrap(), Some(99));
+        assert!(pax_size(b"11 size=zz\n").is_err());
+        assert_eq!(header_size(b"00000001750\0"), Some(1000));
+        assert_eq!(
+            header_size(&[0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0]),
+            Some(256)
+        );
+        assert_eq!(header_size(&[0xff; 12]), None);
     }
 
     #[test]

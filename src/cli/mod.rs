@@ -33,8 +33,9 @@ Examples:
   kdb dedup --execute                        replace duplicate copies with links
 
 Environment: KDB_HOME (home directory), KDB_CONFIG (config file), KDB_LOCK_TIMEOUT,
-KDB_JOBS, KDB_CONNECT_TIMEOUT, KDB_READ_TIMEOUT, KDB_TEAM_STORE (team store tiers),
-KDB_LOG (log filter, e.g. kdb=debug), NO_COLOR. `kdb config` shows every setting.
+KDB_JOBS, KDB_CONNECT_TIMEOUT, KDB_READ_TIMEOUT, KDB_LOW_SPEED_LIMIT and
+KDB_LOW_SPEED_TIME (speed floor), KDB_TEAM_STORE (team store tiers), KDB_LOG (log
+filter, e.g. kdb=debug), NETRC (credentials), NO_COLOR. `kdb config` shows every setting.
 Exit codes: 0 ok, 1 not found, 2 usage, 3 partial failure, 4 gone from server,
 5 busy, 6 network, 10 internal.";
 
@@ -225,7 +226,7 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct NetArgs {
     /// Parallel downloads per host [config: jobs, env: KDB_JOBS, default 8]
-    #[arg(short = 'j', long)]
+    #[arg(short = 'j', long, value_parser = clap::value_parser!(u64).range(1..=settings::JOBS_MAX))]
     pub jobs: Option<u64>,
     /// Do not use the team store for this command ([team] stores, KDB_TEAM_STORE)
     #[arg(long)]

@@ -29,6 +29,9 @@ use crate::commands::mk::{CheckReport, CheckStatus, ListReport, RewriteMode, Rew
 use crate::commands::scan::ScanReport;
 use crate::db::{LocationKind, MetakernelRow};
 
+/// The longest line written to stderr (a long path fits; a 3 GB name does not).
+pub const MAX_LINE: usize = 8192;
+
 /// Where notices go, and whether they may be coloured.
 #[derive(Clone, Debug)]
 pub struct Out {
@@ -58,9 +61,18 @@ impl Out {
     // The stderr writers: the only places that print to stderr (besides the
     // progress bars). A closed stderr is ignored: there is nowhere left to report.
 
-    /// Writes `msg` and a newline to stderr as is.
+    /// Writes `msg` and a newline to stderr; a line longer than [`MAX_LINE`]
+    /// characters (text from a hostile input that no message shortened) is cut.
     pub fn raw(&self, msg: &str) {
         use std::io::Write as _;
+        let msg = if msg.len() > MAX_LINE {
+            msg.lines()
+                .map(|l| crate::shorten(l, MAX_LINE))
+                .collect::<Vec<_>>()
+                .join("\n")
+        } else {
+            msg.to_owned()
+        };
         let _ = writeln!(std::io::stderr().lock(), "{msg}");
     }
 

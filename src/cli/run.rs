@@ -68,6 +68,8 @@ impl App<'_> {
             jobs_per_host: jobs.unwrap_or(s.jobs()).max(1) as usize,
             connect_timeout: Duration::from_secs(s.connect_timeout()),
             read_timeout: Duration::from_secs(s.read_timeout()),
+            low_speed_limit: s.low_speed_limit(),
+            low_speed_time: Duration::from_secs(s.low_speed_time()),
             ..FetchConfig::default()
         }
     }

@@ -66,8 +66,9 @@ pub enum Kind {
     /// A directory path (`~/` expanded, made absolute). `default` is the platform
     /// directory used when nothing is set; `None` when the platform has none.
     Dir { default: fn() -> Option<PathBuf> },
-    /// A whole number, at least `min`.
-    Number { default: u64, min: u64 },
+    /// A whole number in `min..=max` (a value outside is refused, naming the range:
+    /// no later arithmetic on a setting can overflow).
+    Number { default: u64, min: u64, max: u64 },
     /// A list of strings: a TOML array in the config file (a dotted name is a key
     /// of a table: `team.stores` is `[team] stores = [...]`), comma- or
     /// space-separated in the environment. Empty when unset.
@@ -90,13 +91,18 @@ pub const SETTINGS: &[Setting] = &[
         kind: Kind::Number {
             default: 600,
             min: 0,
+            max: 7 * DAY,
         },
         help: "seconds to wait for another kdb before giving up",
     },
     Setting {
         name: "jobs",
         env: "KDB_JOBS",
-        kind: Kind::Number { default: 8, min: 1 },
+        kind: Kind::Number {
+            default: 8,
+            min: 1,
+            max: JOBS_MAX,
+        },
         help: "parallel downloads per host",
     },
     Setting {
@@ -105,6 +111,7 @@ pub const SETTINGS: &[Setting] = &[
         kind: Kind::Number {
             default: 15,
             min: 0,
+            max: DAY,
         },
         help: "seconds to wait for a connection",
     },
@@ -114,8 +121,29 @@ pub const SETTINGS: &[Setting] = &[
         kind: Kind::Number {
             default: 30,
             min: 0,
+            max: DAY,
         },
         help: "seconds a download may stall before it is abandoned",
+    },
+    Setting {
+        name: "low_speed_limit",
+        env: "KDB_LOW_SPEED_LIMIT",
+        kind: Kind::Number {
+            default: 1000,
+            min: 0,
+            max: 1 << 40,
+        },
+        help: "bytes/s a transfer must average over low_speed_time (0: no floor)",
+    },
+    Setting {
+        name: "low_speed_time",
+        env: "KDB_LOW_SPEED_TIME",
+        kind: Kind::Number {
+            default: 60,
+            min: 1,
+            max: DAY,
+        },
+        help: "seconds over which a transfer slower than low_speed_limit is abandoned",
     },
     Setting {
         name: "team.stores",
@@ -124,6 +152,12 @@ pub const SETTINGS: &[Setting] = &[
         help: "team store tiers, tried in order before the archive (s3://, https://, file://)",
     },
 ];
+
+/// The most parallel transfers per host (`jobs`, and `-j`).
+pub const JOBS_MAX: u64 = 256;
+
+/// Seconds in a day (the bound of time settings).
+const DAY: u64 = 86_400;
 
 /// The environment variable naming the config file (not itself a key of the file).
 pub const CONFIG_ENV: &str = "KDB_CONFIG";
@@ -142,7 +176,7 @@ impl fmt::Display for Value {
             Value::Dir(p) => p.display().fmt(f),
             Value::Number(n) => n.fmt(f),
             Value::List(items) if items.is_empty() => f.write_str("(none)"),
-            Value::List(items) => f.write_str(&items.join(", ")),
+            Value::List(items) => f.write_str(&redacted(items).join(", ")),
         }
     }
 }
@@ -152,9 +186,17 @@ impl Serialize for Value {
         match self {
             Value::Dir(p) => p.serialize(s),
             Value::Number(n) => n.serialize(s),
-            Value::List(items) => items.serialize(s),
+            Value::List(items) => redacted(items).serialize(s),
         }
     }
+}
+
+/// List items (team-store URLs) as shown: without userinfo.
+fn redacted(items: &[String]) -> Vec<String> {
+    items
+        .iter()
+        .map(|i| crate::remote::auth::redact_text(i))
+        .collect()
 }
 
 /// Every setting's effective value and origin.
@@ -181,8 +223,9 @@ pub enum SettingsError {
     #[error("config file `{path}` is not valid TOML")]
     Parse {
         path: PathBuf,
+        /// The parser's message, each line shortened (it quotes the offending line).
         #[source]
-        source: toml::de::Error,
+        source: crate::ShortMessage,
     },
     #[error("invalid value `{value}` for `{key}` (from {origin}): {why}")]
     Invalid {
@@ -229,7 +272,7 @@ impl Setting {
     pub fn default_text(&self) -> String {
         match self.kind {
             Kind::Dir { .. } => "platform data directory".into(),
-            Kind::Number { default, .. } => default.to_string(),
+            Kind::Number { default, min, max } => format!("{default}, from {min} to {max}"),
             Kind::List => "none".into(),
         }
     }
@@ -240,7 +283,7 @@ impl Setting {
     fn parse(&self, text: &str, origin: &str, base: &Path) -> Result<Value, SettingsError> {
         let invalid = |why: String| SettingsError::Invalid {
             key: self.name,
-            value: text.into(),
+            value: crate::shorten(text, crate::MESSAGE_MAX),
             origin: origin.into(),
             why,
         };
@@ -251,13 +294,19 @@ impl Setting {
                 }
                 Ok(Value::Dir(absolute_in(base, &expand_tilde(text))))
             }
-            Kind::Number { min, .. } => {
-                let n: u64 = text
-                    .trim()
-                    .parse()
-                    .map_err(|_| invalid("expected a whole number".into()))?;
-                if n < min {
-                    return Err(invalid(format!("must be at least {min}")));
+            Kind::Number { min, max, .. } => {
+                let range = || format!("must be a whole number from {min} to {max}");
+                let t = text.trim();
+                let n: u64 = match t.parse() {
+                    Ok(n) => n,
+                    // All digits but too large for u64: out of range, not malformed.
+                    Err(_) if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) => {
+                        return Err(invalid(range()));
+                    }
+                    Err(_) => return Err(invalid(format!("expected a whole number; {}", range()))),
+                };
+                if !(min..=max).contains(&n) {
+                    return Err(invalid(range()));
                 }
                 Ok(Value::Number(n))
             }
@@ -310,7 +359,7 @@ impl Setting {
                         .collect::<Option<Vec<_>>>()
                         .ok_or_else(|| SettingsError::Invalid {
                             key: self.name,
-                            value: v.to_string(),
+                            value: crate::shorten(&v.to_string(), crate::MESSAGE_MAX),
                             origin: "config file".into(),
                             why: "expected an array of strings".into(),
                         })?;
@@ -324,7 +373,7 @@ impl Setting {
                 (other, Kind::Dir { .. } | Kind::List) => {
                     return Err(SettingsError::Invalid {
                         key: self.name,
-                        value: other.to_string(),
+                        value: crate::shorten(&other.to_string(), crate::MESSAGE_MAX),
                         origin: "config file".into(),
                         why: "expected a path in quotes".into(),
                     });
@@ -358,7 +407,7 @@ impl Setting {
                     .map(toml::Value::Integer)
                     .map_err(|_| SettingsError::Invalid {
                         key: self.name,
-                        value: text.into(),
+                        value: crate::shorten(text, crate::MESSAGE_MAX),
                         origin: origin.into(),
                         why: "too large".into(),
                     })
@@ -447,9 +496,9 @@ fn read_table(path: &Path) -> Result<toml::Table, SettingsError> {
     match std::fs::read_to_string(path) {
         Ok(text) => text
             .parse::<toml::Table>()
-            .map_err(|source| SettingsError::Parse {
+            .map_err(|e| SettingsError::Parse {
                 path: path.to_path_buf(),
-                source,
+                source: crate::ShortMessage::of(&e),
             }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(toml::Table::new()),
         Err(source) => Err(SettingsError::Read {
@@ -540,6 +589,17 @@ impl Settings {
         self.number("read_timeout")
     }
 
+    /// Bytes per second a transfer must average over [`Settings::low_speed_time`]
+    /// (0: no floor).
+    pub fn low_speed_limit(&self) -> u64 {
+        self.number("low_speed_limit")
+    }
+
+    /// The window, in seconds, of the low-speed check.
+    pub fn low_speed_time(&self) -> u64 {
+        self.number("low_speed_time")
+    }
+
     /// The team store tiers, in lookup order (empty: none).
     pub fn team_stores(&self) -> Vec<String> {
         match self.value("team.stores") {
@@ -618,7 +678,14 @@ mod tests {
 
     #[test]
     fn every_accessor_names_a_row_of_the_matching_kind() {
-        for key in ["lock_timeout", "jobs", "connect_timeout", "read_timeout"] {
+        for key in [
+            "lock_timeout",
+            "jobs",
+            "connect_timeout",
+            "read_timeout",
+            "low_speed_limit",
+            "low_speed_time",
+        ] {
             let s = Setting::find(key).unwrap();
             assert!(matches!(s.kind, Kind::Number { .. }), "{key}");
         }
@@ -634,7 +701,7 @@ mod tests {
         assert_eq!(
             e,
             "unknown config key `colour`; known keys: home, lock_timeout, jobs, \
-             connect_timeout, read_timeout, team.stores"
+             connect_timeout, read_timeout, low_speed_limit, low_speed_time, team.stores"
         );
     }
 
@@ -648,9 +715,13 @@ mod tests {
         let v = resolve(jobs, "").unwrap();
         assert_eq!((v.value, v.source), (Value::Number(8), Source::Default));
         let e = resolve(jobs, "jobs = 0").unwrap_err().to_string();
-        assert!(e.contains("must be at least 1"), "{e}");
+        assert!(e.contains("must be a whole number from 1 to 256"), "{e}");
         let e = resolve(jobs, "jobs = \"soon\"").unwrap_err().to_string();
         assert!(e.contains("expected a whole number"), "{e}");
+        let e = resolve(jobs, "jobs = \"18446744073709551616\"")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("from 1 to 256") && e.contains("`jobs`"), "{e}");
     }
 
     #[test]

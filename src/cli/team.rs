@@ -39,7 +39,7 @@ pub struct PushArgs {
     #[arg(long, conflicts_with = "metakernel")]
     pub all: bool,
     /// Parallel uploads [config: jobs, env: KDB_JOBS, default 8]
-    #[arg(short = 'j', long)]
+    #[arg(short = 'j', long, value_parser = clap::value_parser!(u64).range(1..=super::settings::JOBS_MAX))]
     pub jobs: Option<u64>,
     /// Print JSON instead of text (the shapes are in docs/cli.md)
     #[arg(long)]
@@ -57,7 +57,7 @@ pub struct WarmArgs {
     #[arg(short, long)]
     pub yes: bool,
     /// Parallel transfers per host [config: jobs, env: KDB_JOBS, default 8]
-    #[arg(short = 'j', long)]
+    #[arg(short = 'j', long, value_parser = clap::value_parser!(u64).range(1..=super::settings::JOBS_MAX))]
     pub jobs: Option<u64>,
     /// Print JSON instead of text (the shapes are in docs/cli.md)
     #[arg(long)]

@@ -60,7 +60,7 @@ pub fn mk_dir(cat: Option<&Catalogue>, target: Option<&str>) -> Result<Url> {
             } else {
                 format!("{t}/")
             };
-            return Url::parse(&t).map_err(|e| Error::Usage(format!("invalid URL `{t}`: {e}")));
+            return crate::remote::auth::accept_text(&t).map_err(Error::Usage);
         }
         Some(name) => missions
             .iter()

@@ -38,7 +38,7 @@ pub fn lock(ctx: &Ctx<'_>, net: &FetchConfig, arg: &str, out: Option<&Path>) -> 
         Some(o) => absolute(o),
         None => absolute(Path::new(&default_name(&l.metakernel.name))),
     };
-    fsio::write_atomic(&out, l.to_toml().as_bytes())?;
+    fsio::write_user_file(&out, l.to_toml().as_bytes())?;
     Ok(LockReport {
         lockfile: out.display().to_string(),
         metakernel: l.metakernel.name.clone(),

@@ -32,20 +32,19 @@ pub fn server_url(server: &str) -> Result<Url> {
         _ => server.to_owned(),
     };
     let s = if s.ends_with('/') { s } else { format!("{s}/") };
-    let url = Url::parse(&s).map_err(|e| {
-        Error::Usage(if e == url::ParseError::RelativeUrlWithoutBase {
-            format!(
-                "`{server}` is not a server: give `naif`, `esa` or a base URL such as \
-                 `https://host/pub/naif/`"
-            )
-        } else {
-            format!("invalid server URL `{server}`: {e}")
-        })
-    })?;
+    let url = match Url::parse(&s) {
+        Err(url::ParseError::RelativeUrlWithoutBase) => {
+            return Err(Error::Usage(format!(
+                "`{}` is not a server: give `naif`, `esa` or a base URL such as \
+                 `https://host/pub/naif/`",
+                crate::remote::auth::redact_text(server)
+            )));
+        }
+        _ => crate::remote::auth::accept_text(&s)
+            .map_err(|e| Error::Usage(format!("server: {e}")))?,
+    };
     if !matches!(url.scheme(), "http" | "https" | "file") {
-        return Err(Error::Usage(format!(
-            "unsupported URL scheme in `{server}`"
-        )));
+        return Err(Error::Usage(format!("unsupported URL scheme in `{url}`")));
     }
     Ok(url)
 }
@@ -93,8 +92,8 @@ pub fn add(
             } else {
                 format!("{mk}/")
             };
-            let mk = Url::parse(&mk)
-                .map_err(|e| Error::Usage(format!("invalid --mk-dir-url `{mk}`: {e}")))?;
+            let mk = crate::remote::auth::accept_text(&mk)
+                .map_err(|e| Error::Usage(format!("--mk-dir-url: {e}")))?;
             let server = match &opts.server {
                 Some(s) => server_url(s)?,
                 None => mk.clone(),

@@ -30,8 +30,7 @@ pub struct Loaded {
 /// registered metakernel.
 pub fn load(ctx: &Ctx<'_>, arg: &str) -> Result<Loaded> {
     if arg.contains("://") {
-        let url =
-            url::Url::parse(arg).map_err(|e| Error::Usage(format!("invalid URL `{arg}`: {e}")))?;
+        let url = crate::remote::auth::accept_text(arg).map_err(Error::Usage)?;
         let cfg = crate::remote::fetch::FetchConfig::default();
         return match crate::remote::fetch::fetch_text(&cfg, &url, None) {
             Ok(crate::remote::fetch::Conditional::Fetched(f)) => {
@@ -543,7 +542,7 @@ pub fn rewrite(ctx: &Ctx<'_>, opts: &RewriteOptions) -> Result<RewriteReport> {
             .create_dir(dest.parent().unwrap_or(Path::new("/")))?;
         fsio::replace_with_symlink(dest, target)?;
     }
-    fsio::write_atomic(&output, &bytes)?;
+    fsio::write_user_file(&output, &bytes)?;
     Ok(RewriteReport {
         metakernel: loaded.origin,
         output: output.display().to_string(),

@@ -414,8 +414,7 @@ pub fn remote_inputs(
 ) -> crate::commands::Result<crate::commands::coverage::Inputs> {
     use crate::commands::Error;
     use crate::remote::fetch::Conditional;
-    let url =
-        Url::parse(mk_url).map_err(|e| Error::Usage(format!("invalid URL `{mk_url}`: {e}")))?;
+    let url = crate::remote::auth::accept_text(mk_url).map_err(Error::Usage)?;
     let session = Session::new(net);
     let fetched = match session.fetch_text(&url, None) {
         Ok(Conditional::Fetched(f)) => f,

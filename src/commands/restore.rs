@@ -460,7 +460,8 @@ fn adopt(
 
 /// A `--mirror` base URL.
 fn parse_mirror(m: &str) -> Result<Url> {
-    let url = Url::parse(m).map_err(|e| Error::Usage(format!("invalid mirror URL `{m}`: {e}")))?;
+    let url =
+        crate::remote::auth::accept_text(m).map_err(|e| Error::Usage(format!("mirror: {e}")))?;
     if !matches!(url.scheme(), "http" | "https" | "file") {
         return Err(Error::Usage(format!(
             "unsupported mirror URL scheme `{}`",
@@ -692,6 +693,17 @@ pub(crate) fn layout(
         .iter()
         .find(|r| r.name.eq_ignore_ascii_case(&mission))
         .is_none_or(|r| r.dedup);
+    if into.is_some() {
+        let objects = ctx.home.objects();
+        for (dest, k) in dests.iter().zip(&lock.kernels) {
+            keep_user_file(dest, &objects, |found| found == &k.sha256)?;
+        }
+        let ready = get::local_metakernel(&loaded, &plan, &root)?;
+        let ready = crate::store::hash::hash_reader(&mut ready.as_slice())
+            .map_err(|e| crate::store::Error::io("hash", &mk_dest, e))?
+            .0;
+        keep_user_file(&mk_dest, &objects, |found| found == &ready)?;
+    }
     Ok(Layout {
         loaded,
         plan,
@@ -701,6 +713,41 @@ pub(crate) fn layout(
         mk_dest,
         dedup,
     })
+}
+
+/// Refuses to lay out over `dest` when it holds something kdb may not replace in a
+/// directory the user chose (`--into`): anything but nothing, a kdb link (into
+/// `objects`), or a file (or link to one) whose bytes already are the ones to place
+/// (`same` says of their sha256). Checked before the first write.
+fn keep_user_file(
+    dest: &Path,
+    objects: &Path,
+    same: impl Fn(&crate::store::Sha256Hex) -> bool,
+) -> Result<()> {
+    let meta = match fs::symlink_metadata(dest) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(crate::store::Error::io("inspect", dest, e).into()),
+    };
+    if meta.file_type().is_symlink()
+        && fs::read_link(dest)
+            .is_ok_and(|t| dest.parent().unwrap_or(dest).join(t).starts_with(objects))
+    {
+        return Ok(());
+    }
+    let held = if meta.is_dir() {
+        None
+    } else {
+        crate::store::hash::hash_file(dest).ok().map(|(sha, _)| sha)
+    };
+    if held.as_ref().is_some_and(same) {
+        return Ok(());
+    }
+    Err(Error::Usage(format!(
+        "refusing to replace `{}`: it is not a file kdb placed and holds other bytes \
+         (move it away, or choose another --into directory); nothing was written",
+        dest.display()
+    )))
 }
 
 /// Lays out the tree of `lock` from `found` (which holds every content), writes the
@@ -762,7 +809,7 @@ pub(crate) fn materialise(
     dir_syncs.sync()?;
     let local_mk = get::local_metakernel(&loaded, &remote_plan, &root)?;
     if fs::read(&mk_dest).map(|b| b != local_mk).unwrap_or(true) {
-        fsio::write_atomic(&mk_dest, &local_mk)?;
+        fsio::write_user_file(&mk_dest, &local_mk)?;
     }
     let mk_row = MetakernelRow {
         id: 0,

@@ -676,8 +676,7 @@ fn check_table(cat: &Catalogue, table: &str, report: &mut VerifyReport) -> Resul
 
 fn read_table(table: &str) -> Result<String> {
     if table.contains("://") {
-        let url = url::Url::parse(table)
-            .map_err(|e| Error::Usage(format!("invalid URL `{table}`: {e}")))?;
+        let url = crate::remote::auth::accept_text(table).map_err(Error::Usage)?;
         let cfg = crate::remote::fetch::FetchConfig::default();
         return match crate::remote::fetch::fetch_text(&cfg, &url, None) {
             Ok(crate::remote::fetch::Conditional::Fetched(f)) => {

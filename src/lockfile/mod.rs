@@ -53,8 +53,9 @@ pub enum Error {
     #[error("`{origin}` is not a valid kdb lockfile")]
     Syntax {
         origin: String,
+        /// The parser's message, each line shortened (it quotes the offending line).
         #[source]
-        source: Box<toml::de::Error>,
+        source: crate::ShortMessage,
     },
     #[error("`{origin}` line {line}: `{field}` {reason}")]
     Field {
@@ -237,7 +238,7 @@ pub fn parse(origin: &str, text: &str) -> Result<Lock, Error> {
     }
     let raw: RawLock = toml::from_str(text).map_err(|e| Error::Syntax {
         origin: origin.to_owned(),
-        source: Box::new(e),
+        source: crate::ShortMessage::of(&e),
     })?;
     let v = Validator { origin, text };
     let schema = *raw.schema.get_ref();
@@ -333,11 +334,23 @@ impl Validator<'_> {
 
     fn url(&self, s: &Spanned<String>, field: &str) -> Result<String, Error> {
         match Url::parse(s.get_ref()) {
-            Ok(u) if matches!(u.scheme(), "http" | "https" | "file") => Ok(s.get_ref().clone()),
+            // Credentials are never taken from (or passed on with) what is written
+            // down: userinfo is dropped.
+            Ok(mut u) if matches!(u.scheme(), "http" | "https" | "file") => {
+                if u.username().is_empty() && u.password().is_none() {
+                    return Ok(s.get_ref().clone());
+                }
+                u.set_username("").ok();
+                u.set_password(None).ok();
+                Ok(u.to_string())
+            }
             Ok(u) => Err(self.field(
                 s,
                 field,
-                &format!("has unsupported scheme `{}`", u.scheme()),
+                &format!(
+                    "has unsupported scheme `{}`",
+                    crate::shorten(u.scheme(), crate::MESSAGE_MAX)
+                ),
             )),
             Err(e) => Err(self.field(s, field, &format!("is not a URL ({e})"))),
         }

@@ -13,9 +13,13 @@
 //!   ([`FetchConfig::read_timeout`], per chunk, and for the response head). A stalled
 //!   socket is a [`FetchError::Timeout`] naming the URL; an unreachable or slow
 //!   server is never reported as not found.
-//! - **Retries** for connect errors, timeouts, resets, truncations, 408, 429 and
-//!   5xx: [`FetchConfig::attempts`] in total, exponential backoff with jitter, at
-//!   least what `Retry-After` asks (capped at a minute).
+//! - **A speed floor.** A body averaging less than [`FetchConfig::low_speed_limit`]
+//!   bytes/s over any window of [`FetchConfig::low_speed_time`] (a server dripping a
+//!   byte now and then, which the idle timeout never catches) is a retryable
+//!   [`FetchError::TooSlow`] naming the URL and the measured rate.
+//! - **Retries** for connect errors, timeouts, too-slow transfers, resets,
+//!   truncations, 408, 429 and 5xx: [`FetchConfig::attempts`] in total, exponential
+//!   backoff with jitter, at least what `Retry-After` asks (capped at a minute).
 //! - **Resume.** Kernel bytes go straight into `partial_dir/<sha256 of the URL>`;
 //!   once a transfer passes 1 MiB, a `.json` sidecar records the ETag,
 //!   Last-Modified and size they belong to. An interrupted transfer continues with
@@ -34,7 +38,11 @@
 //!   its `Content-Length` cannot be seen at the HTTP layer (the connection is
 //!   message-delimited by that header): only an expected size or hash catches it.
 //! - **Redirects** are followed by hand: at most [`FetchConfig::max_redirects`],
-//!   same host only, never from https to http; the final URL is returned.
+//!   same origin (scheme, host, port) only, or `http://host` upgraded to
+//!   `https://host` on the default ports; never from https to http. The final URL is
+//!   returned.
+//! - **Credentials** for an origin (from the command line, a team-store spec or
+//!   netrc, [`super::auth`]) are sent as HTTP Basic auth; no URL carries them.
 //! - **Bounded memory.** Kernels stream chunk by chunk into the file and the
 //!   hasher; only the first [`kernel::HEAD_LEN`] bytes are kept for type detection
 //!   (a 1 GiB download peaks below 8 MB RSS). Documents from [`fetch_text`] are
@@ -81,6 +89,11 @@ pub struct FetchConfig {
     pub jobs_per_host: usize,
     /// Redirects followed per request.
     pub max_redirects: usize,
+    /// Bytes per second a body must average over [`FetchConfig::low_speed_time`];
+    /// slower is a retryable [`FetchError::TooSlow`] (0: no floor).
+    pub low_speed_limit: u64,
+    /// The window of the low-speed check.
+    pub low_speed_time: Duration,
 }
 
 impl Default for FetchConfig {
@@ -93,7 +106,64 @@ impl Default for FetchConfig {
             // ESA limits connections per client; NAIF copes with more.
             jobs_per_host: 8,
             max_redirects: 5,
+            low_speed_limit: 1000,
+            low_speed_time: Duration::from_secs(60),
         }
+    }
+}
+
+/// A speed floor over a stream of bytes: counted per window of `window`; a window
+/// that ends averaging below `limit` bytes/s is too slow (`limit` 0: never). Used by
+/// every HTTP body here and by the team store's reads.
+#[derive(Debug)]
+pub struct SpeedFloor {
+    limit: u64,
+    window: Duration,
+    start: tokio::time::Instant,
+    bytes: u64,
+}
+
+impl SpeedFloor {
+    /// A floor whose first window starts now.
+    pub fn new(limit: u64, window: Duration) -> SpeedFloor {
+        SpeedFloor {
+            limit,
+            window: window.max(Duration::from_millis(1)),
+            start: tokio::time::Instant::now(),
+            bytes: 0,
+        }
+    }
+
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+
+    /// When the current window ends (never without a floor): wait for the next chunk
+    /// no longer than this, then [`SpeedFloor::judge`].
+    pub fn deadline(&self) -> Option<tokio::time::Instant> {
+        (self.limit > 0).then(|| self.start + self.window)
+    }
+
+    /// `n` more bytes arrived.
+    pub fn count(&mut self, n: u64) {
+        self.bytes = self.bytes.saturating_add(n);
+    }
+
+    /// When a window has ended: `Some((rate, elapsed))` if it averaged below the
+    /// floor, else `None` and a new window starts. `None` within a window.
+    pub fn judge(&mut self) -> Option<(f64, Duration)> {
+        let now = tokio::time::Instant::now();
+        let elapsed = now.saturating_duration_since(self.start);
+        if self.limit == 0 || elapsed < self.window {
+            return None;
+        }
+        let rate = self.bytes as f64 / elapsed.as_secs_f64();
+        if rate < self.limit as f64 {
+            return Some((rate, elapsed));
+        }
+        self.start = now;
+        self.bytes = 0;
+        None
     }
 }
 
@@ -204,6 +274,17 @@ pub enum FetchError {
     },
     #[error("HTTP {status} from `{url}`")]
     Http { url: Box<Url>, status: u16 },
+    #[error(
+        "transfer of `{url}` too slow: {rate:.0} bytes/s over the last {:.1} s (the floor is {limit} bytes/s: low_speed_limit, low_speed_time)",
+        .window.as_secs_f64()
+    )]
+    TooSlow {
+        url: Box<Url>,
+        /// The measured rate, bytes per second.
+        rate: f64,
+        limit: u64,
+        window: Duration,
+    },
     #[error("transfer of `{url}` interrupted after {got} bytes")]
     Interrupted {
         url: Box<Url>,
@@ -233,7 +314,9 @@ pub enum FetchError {
     },
     #[error("redirect loop or more than {max} redirects from `{url}`")]
     RedirectLoop { url: Box<Url>, max: usize },
-    #[error("refused redirect from `{from}` to `{to}` (another host or a downgrade from https)")]
+    #[error(
+        "refused redirect from `{from}` to `{to}` (another origin: scheme, host and port must stay, except an upgrade to https)"
+    )]
     RedirectRefused { from: Box<Url>, to: Box<Url> },
     #[error("unusable response from `{url}`: {reason}")]
     Protocol { url: Box<Url>, reason: &'static str },
@@ -267,6 +350,7 @@ impl FetchError {
     pub fn is_retryable(&self) -> bool {
         match self {
             FetchError::Timeout { .. }
+            | FetchError::TooSlow { .. }
             | FetchError::Unreachable { .. }
             | FetchError::Interrupted { .. }
             | FetchError::Truncated { .. } => true,

@@ -1,5 +1,6 @@
 //! Talking to SPICE archives: listings of server directories and the HTTP/file
 //! client that fetches metakernels and downloads kernels.
 
+pub mod auth;
 pub mod fetch;
 pub mod listing;

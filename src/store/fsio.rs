@@ -7,6 +7,10 @@
 //! 2024 incident (eight parallel downloads writing through one shared symlink) is
 //! impossible by construction, because a path is only ever *replaced* by a rename.
 //!
+//! Modes: objects are 0444; user-facing outputs (lockfiles, bundles, rewritten and
+//! ready metakernels: [`write_user_file`], [`persist_temp`]) follow the umask like
+//! files other tools create (`0o666 & !umask`); kdb's own files stay as created.
+//!
 //! Replacing an entry with a link is: create the link under a temporary name in the
 //! same directory, then rename it over the old entry. Temporary names start with
 //! [`TEMP_PREFIX`]; the sweep removes leftovers after a crash.
@@ -403,8 +407,10 @@ pub fn temp_file_in(dir: &Path) -> Result<tempfile::NamedTempFile, Error> {
 
 /// Makes a temporary file the caller filled itself (one from [`temp_file_in`], e.g.
 /// an archive written through an encoder) durable, renames it to `dest` (replacing
-/// any entry there without writing into it) and fsyncs the directory.
+/// any entry there without writing into it) and fsyncs the directory. The result is
+/// a user-facing output: its mode is [`user_file_mode`].
 pub fn persist_temp(file: tempfile::NamedTempFile, dest: &Path) -> Result<(), Error> {
+    set_user_mode(file.path())?;
     file.as_file()
         .sync_data()
         .map_err(|e| Error::io("sync", file.path(), e))?;
@@ -500,6 +506,45 @@ pub fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<(), Error> {
     let mut reader = bytes;
     let staged = stage(dir, &mut reader, &mut |_| {})?;
     staged.persist(dest, false)
+}
+
+/// Writes a user-facing output (a lockfile, a rewritten or ready metakernel)
+/// atomically, with the mode other tools give new files: [`user_file_mode`] (a
+/// temporary file is created 0600).
+pub fn write_user_file(dest: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let dir = parent(dest);
+    fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;
+    let mut reader = bytes;
+    let staged = stage(dir, &mut reader, &mut |_| {})?;
+    set_user_mode(staged.path())?;
+    staged.persist(dest, false)
+}
+
+/// The process umask, read once from `/proc/self/status` (`Umask:`, Linux 4.7+);
+/// `0o022` when it cannot be read.
+pub fn umask() -> u32 {
+    static UMASK: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *UMASK.get_or_init(|| {
+        fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|status| {
+                status.lines().find_map(|l| {
+                    let value = l.strip_prefix("Umask:")?;
+                    u32::from_str_radix(value.trim(), 8).ok()
+                })
+            })
+            .unwrap_or(0o022)
+    })
+}
+
+/// The mode of a new user-facing file: `0o666 & !umask` (objects stay 0444).
+pub fn user_file_mode() -> u32 {
+    0o666 & !umask()
+}
+
+fn set_user_mode(path: &Path) -> Result<(), Error> {
+    fs::set_permissions(path, fs::Permissions::from_mode(user_file_mode()))
+        .map_err(|e| Error::io("set permissions on", path, e))
 }
 
 /// Removes one entry kdb owns (a temporary file or a link it made). Never follows links.

@@ -83,6 +83,15 @@ pub enum Error {
         key: String,
         status: u16,
     },
+    #[error(
+        "team store `{tier}`: `{key}` too slow ({rate:.0} bytes/s, the floor is {limit}: low_speed_limit)"
+    )]
+    TooSlow {
+        tier: String,
+        key: String,
+        rate: f64,
+        limit: u64,
+    },
     #[error("team store `{tier}`: nothing for {:.1} s on `{key}`", .after.as_secs_f64())]
     Timeout {
         tier: String,
@@ -211,6 +220,8 @@ impl Team {
         let limits = Limits {
             connect: net.connect_timeout,
             idle: net.read_timeout,
+            low_speed_limit: net.low_speed_limit,
+            low_speed_time: net.low_speed_time,
         };
         let specs = opts
             .stores

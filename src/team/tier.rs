@@ -5,16 +5,18 @@
 //!   variables (`AWS_ENDPOINT_URL`, `AWS_ALLOW_HTTP`, `AWS_SKIP_SIGNATURE` for
 //!   anonymous read-only access, `AWS_CONDITIONAL_PUT=disabled` for stores without
 //!   `If-None-Match`), the prefix applied by `PrefixStore`.
-//! - `http(s)://…`: `HttpStore`, read-only. A static server speaks no WebDAV, so a
-//!   `seen/` directory is read from its autoindex page (Apache, nginx) through the
-//!   listing parser; a mirror without listings still serves lookups by hash.
+//! - `http(s)://…`: `HttpStore`, read-only, with Basic auth when credentials are
+//!   known for the origin (given in the spec, or netrc; `remote::auth`). A static
+//!   server speaks no WebDAV, so a `seen/` directory is read from its autoindex page
+//!   (Apache, nginx) through the listing parser; a mirror without listings still
+//!   serves lookups by hash.
 //! - `file:///dir` (or an absolute path): `LocalFileSystem`, read lock-free; a put is
 //!   written to a staging file and linked into place without replacing (an atomic
 //!   create), so a reader never sees part of an object.
 //!
 //! Every read is streamed into a staged temporary file in the home's `tmp/` while it
-//! is hashed; an object whose bytes do not hash to its name is an error here, never
-//! a result.
+//! is hashed, under the idle timeout and the speed floor (`low_speed_limit`); an
+//! object whose bytes do not hash to its name is an error here, never a result.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -27,6 +29,8 @@ use url::Url;
 
 use super::Error;
 use super::layout::{self, Manifest};
+use crate::remote::auth;
+use crate::remote::fetch::SpeedFloor;
 use crate::store::Sha256Hex;
 use crate::store::fsio::{Staged, Stager};
 
@@ -76,9 +80,11 @@ pub struct Spec {
 
 impl Spec {
     /// Parses `s3://bucket[/prefix]`, `http(s)://host/path`, `file:///dir` or `/dir`.
+    /// Userinfo in a URL (`https://user:pass@host/…`) becomes the client's credentials
+    /// for that origin ([`crate::remote::auth`]); neither `text` nor `location` holds it.
     pub fn parse(text: &str) -> Result<Spec, Error> {
         let bad = |why: &str| Error::Spec {
-            spec: text.to_owned(),
+            spec: auth::redact_text(text),
             why: why.to_owned(),
         };
         let t = text.trim();
@@ -91,6 +97,12 @@ impl Spec {
             });
         }
         let url = Url::parse(t).map_err(|_| bad("expected s3://, https://, file:// or /path"))?;
+        let url = auth::accept(url);
+        let t = if auth::redact_text(t) == t {
+            t
+        } else {
+            url.as_str()
+        };
         match url.scheme() {
             "s3" => {
                 let bucket = url.host_str().filter(|b| !b.is_empty());
@@ -144,6 +156,9 @@ pub struct Limits {
     pub connect: Duration,
     /// Waiting for an answer or for the next chunk of a body.
     pub idle: Duration,
+    /// The speed floor of an object read (bytes/s over `low_speed_time`; 0: none).
+    pub low_speed_limit: u64,
+    pub low_speed_time: Duration,
 }
 
 /// An opened tier.
@@ -210,13 +225,24 @@ impl Tier {
                     spec: spec.text.clone(),
                     why: "invalid URL".into(),
                 })?;
+                let mut headers = reqwest::header::HeaderMap::new();
+                if let Some(value) = auth::authorization(&base)
+                    .and_then(|v| reqwest::header::HeaderValue::from_str(&v).ok())
+                {
+                    headers.insert(reqwest::header::AUTHORIZATION, value);
+                }
                 let store = object_store::http::HttpBuilder::new()
                     .with_url(base.as_str())
-                    .with_client_options(client.with_allow_http(true))
+                    .with_client_options(
+                        client
+                            .with_allow_http(true)
+                            .with_default_headers(headers.clone()),
+                    )
                     .with_retry(retry)
                     .build()
                     .map_err(setup)?;
                 let lister = reqwest::Client::builder()
+                    .default_headers(headers)
                     .connect_timeout(limits.connect)
                     .read_timeout(limits.idle)
                     .build()
@@ -370,8 +396,27 @@ impl Tier {
         };
         let mut stager = Stager::new(tmp)?;
         let mut stream = got.into_stream();
+        let mut floor = SpeedFloor::new(self.limits.low_speed_limit, self.limits.low_speed_time);
         loop {
-            match tokio::time::timeout(self.limits.idle, stream.next()).await {
+            let idle = tokio::time::Instant::now() + self.limits.idle;
+            let deadline = floor.deadline().map_or(idle, |d| d.min(idle));
+            let next = tokio::time::timeout_at(deadline, stream.next()).await;
+            if let Ok(Some(Ok(chunk))) = &next {
+                floor.count(chunk.len() as u64);
+            }
+            // A body that ended is never judged too slow.
+            if !matches!(next, Ok(None))
+                && let Some((rate, _)) = floor.judge()
+            {
+                return Err(Error::TooSlow {
+                    tier: self.spec.text.clone(),
+                    key,
+                    rate,
+                    limit: floor.limit(),
+                });
+            }
+            match next {
+                Err(_) if tokio::time::Instant::now() < idle => {}
                 Ok(Some(Ok(chunk))) => {
                     stager.push(&chunk)?;
                     if limit.is_some_and(|l| stager.len() > l) {

@@ -37,6 +37,7 @@ fn cfg() -> FetchConfig {
         backoff_base: Duration::from_millis(1),
         jobs_per_host: 8,
         max_redirects: 5,
+        ..FetchConfig::default()
     }
 }
 

@@ -15,8 +15,9 @@ pub(super) fn locate(
     mission: Option<&str>,
 ) -> Result<(Vec<Url>, String)> {
     if source.contains("://") {
-        let url =
-            Url::parse(source).map_err(|e| Error::Usage(format!("invalid URL `{source}`: {e}")))?;
+        // Userinfo moves to the client's credentials: nothing derived from this URL
+        // (plan, catalogue, lockfiles, bundles, team records) carries it.
+        let url = crate::remote::auth::accept_text(source).map_err(Error::Usage)?;
         if !matches!(url.scheme(), "http" | "https" | "file") {
             return Err(Error::Usage(format!(
                 "unsupported URL scheme `{}`",

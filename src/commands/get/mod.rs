@@ -281,7 +281,7 @@ fn acquire(
     }
     if fs::read(&plan.mk_dest).map_or(true, |b| b != local_mk) {
         ctx.home.journal_dirs(plan.mk_dest.parent())?;
-        fsio::write_atomic(&plan.mk_dest, &local_mk)?;
+        fsio::write_user_file(&plan.mk_dest, &local_mk)?;
     }
     let mk_row = metakernel_row(target, &fetched, &plan.mk_dest, downloads.now)?;
     cat.write(|tx| -> Result<()> {

@@ -1,6 +1,6 @@
 //! The HTTP side: one `reqwest::Client`, redirects followed (and vetted) by hand,
-//! response classification, retries with backoff, bodies streamed chunk by chunk
-//! under an idle-read timeout.
+//! credentials sent to their origin, response classification, retries with backoff,
+//! bodies streamed chunk by chunk under an idle-read timeout and a speed floor.
 
 use std::ops::Deref;
 use std::sync::Arc;
@@ -15,6 +15,7 @@ use super::partial::{Partial, Sidecar};
 use super::{
     Conditional, Expect, FetchConfig, FetchError, Fetched, Meter, Validators, check_content,
 };
+use crate::remote::auth;
 use crate::store;
 
 /// Sent with every request.
@@ -111,13 +112,18 @@ pub(super) struct Sent {
     pub(super) final_url: Url,
 }
 
-/// A redirect may only stay on the same host and never leave https.
+/// A redirect may only stay on the same origin (scheme, host and port), or upgrade
+/// `http://host` to `https://host` on the default ports; it never leaves https.
 fn vet_redirect(from: &Url, to: &Url) -> Result<(), FetchError> {
-    let scheme_ok = matches!(
-        (from.scheme(), to.scheme()),
-        ("http", "http" | "https") | ("https", "https")
-    );
-    if scheme_ok && from.host_str() == to.host_str() && to.host_str().is_some() {
+    let same_host = from.host_str() == to.host_str() && to.host_str().is_some();
+    let same_origin = from.scheme() == to.scheme()
+        && matches!(to.scheme(), "http" | "https")
+        && from.port_or_known_default() == to.port_or_known_default();
+    let upgrade = from.scheme() == "http"
+        && to.scheme() == "https"
+        && from.port().is_none()
+        && to.port().is_none();
+    if same_host && (same_origin || upgrade) {
         Ok(())
     } else {
         Err(FetchError::RedirectRefused {
@@ -148,10 +154,15 @@ async fn send_with(
     let mut current = url.clone();
     let mut visited = vec![url.clone()];
     loop {
-        let request = client
+        let mut request = client
             .request(method.clone(), current.clone())
-            .headers(headers.clone())
-            .send();
+            .headers(headers.clone());
+        // Redirects stay on the origin (or upgrade it to https): the first URL's
+        // credentials may follow.
+        if let Some(value) = auth::authorization(&current).or_else(|| auth::authorization(url)) {
+            request = request.header(header::AUTHORIZATION, value);
+        }
+        let request = request.send();
         let wait = cfg.connect_timeout.saturating_add(cfg.read_timeout);
         let response = match tokio::time::timeout(wait, request).await {
             Err(_elapsed) => {
@@ -183,6 +194,8 @@ async fn send_with(
                 reason: "redirect without a usable `Location`",
             })?;
         vet_redirect(&current, &next)?;
+        // Userinfo in a `Location` is the server's, never used nor recorded.
+        let next = auth::without_userinfo(&next);
         if visited.len() > cfg.max_redirects || visited.contains(&next) {
             return Err(FetchError::RedirectLoop {
                 url: url.clone().into(),
@@ -245,42 +258,92 @@ pub(super) fn status_failure(url: &Url, response: &reqwest::Response) -> Failure
     }
 }
 
-/// The next body chunk, within the idle-read timeout. `got` and `total` (bytes of
-/// the whole file so far and expected) describe an interruption.
+/// The speed floor of one response body ([`super::SpeedFloor`]) as a fetch error.
+pub(super) struct Pace(super::SpeedFloor);
+
+impl Pace {
+    /// A pace starting now.
+    pub(super) fn new(cfg: &FetchConfig) -> Pace {
+        Pace(super::SpeedFloor::new(
+            cfg.low_speed_limit,
+            cfg.low_speed_time,
+        ))
+    }
+
+    fn deadline(&self) -> Option<tokio::time::Instant> {
+        self.0.deadline()
+    }
+
+    /// Counts `n` bytes, then checks the window.
+    fn add(&mut self, n: usize, url: &Url) -> Result<(), FetchError> {
+        self.0.count(n as u64);
+        self.check(url)
+    }
+
+    fn check(&mut self, url: &Url) -> Result<(), FetchError> {
+        match self.0.judge() {
+            None => Ok(()),
+            Some((rate, window)) => Err(FetchError::TooSlow {
+                url: url.clone().into(),
+                rate,
+                limit: self.0.limit(),
+                window,
+            }),
+        }
+    }
+}
+
+/// The next body chunk, within the idle-read timeout and above the speed floor
+/// (`pace`). `got` and `total` (bytes of the whole file so far and expected)
+/// describe an interruption.
 pub(super) async fn next_chunk(
     response: &mut reqwest::Response,
     url: &Url,
     cfg: &FetchConfig,
+    pace: &mut Pace,
     got: u64,
     total: Option<u64>,
 ) -> Result<Option<impl Deref<Target = [u8]> + use<>>, FetchError> {
-    match tokio::time::timeout(cfg.read_timeout, response.chunk()).await {
-        Err(_elapsed) => Err(FetchError::Timeout {
-            url: url.clone().into(),
-            phase: "reading",
-            after: cfg.read_timeout,
-            source: None,
-        }),
-        Ok(Ok(chunk)) => Ok(chunk),
-        Ok(Err(e)) if e.is_timeout() => Err(FetchError::Timeout {
-            url: url.clone().into(),
-            phase: "reading",
-            after: cfg.read_timeout,
-            source: Some(Arc::new(e)),
-        }),
-        Ok(Err(e)) => Err(match total {
-            Some(expected) => FetchError::Truncated {
-                url: url.clone().into(),
-                expected,
-                got,
-                source: Some(Arc::new(e)),
-            },
-            None => FetchError::Interrupted {
-                url: url.clone().into(),
-                got,
-                source: Arc::new(e),
-            },
-        }),
+    let timeout = |source| FetchError::Timeout {
+        url: url.clone().into(),
+        phase: "reading",
+        after: cfg.read_timeout,
+        source,
+    };
+    let idle_deadline = tokio::time::Instant::now() + cfg.read_timeout;
+    loop {
+        let deadline = pace
+            .deadline()
+            .map_or(idle_deadline, |d| d.min(idle_deadline));
+        // `chunk` is cancel-safe: a deadline in the middle loses no bytes.
+        match tokio::time::timeout_at(deadline, response.chunk()).await {
+            Err(_elapsed) if tokio::time::Instant::now() >= idle_deadline => {
+                return Err(timeout(None));
+            }
+            Err(_elapsed) => pace.check(url)?,
+            // The end of the body: a transfer that completed is never too slow.
+            Ok(Ok(None)) => return Ok(None),
+            Ok(Ok(Some(chunk))) => {
+                pace.add(chunk.len(), url)?;
+                return Ok(Some(chunk));
+            }
+            Ok(Err(e)) if e.is_timeout() => return Err(timeout(Some(Arc::new(e)))),
+            Ok(Err(e)) => {
+                return Err(match total {
+                    Some(expected) => FetchError::Truncated {
+                        url: url.clone().into(),
+                        expected,
+                        got,
+                        source: Some(Arc::new(e)),
+                    },
+                    None => FetchError::Interrupted {
+                        url: url.clone().into(),
+                        got,
+                        source: Arc::new(e),
+                    },
+                });
+            }
+        }
     }
 }
 
@@ -343,8 +406,16 @@ async fn fetch_text_once(
     }
     let capacity = usize::try_from(declared.unwrap_or(0)).unwrap_or(0);
     let mut bytes = Vec::with_capacity(capacity);
-    while let Some(chunk) =
-        next_chunk(&mut response, url, cfg, bytes.len() as u64, declared).await?
+    let mut pace = Pace::new(cfg);
+    while let Some(chunk) = next_chunk(
+        &mut response,
+        url,
+        cfg,
+        &mut pace,
+        bytes.len() as u64,
+        declared,
+    )
+    .await?
     {
         bytes.extend_from_slice(&chunk);
         if bytes.len() as u64 > MAX_TEXT_LEN {
@@ -550,7 +621,10 @@ async fn download_once(
         meter.learnt_size(total);
     }
     let limit = expect.size.into_iter().chain(total).min();
-    while let Some(chunk) = next_chunk(&mut response, url, cfg, partial.len(), total).await? {
+    let mut pace = Pace::new(cfg);
+    while let Some(chunk) =
+        next_chunk(&mut response, url, cfg, &mut pace, partial.len(), total).await?
+    {
         partial.append(&chunk)?;
         meter.at(partial.len());
         if let Some(limit) = limit
@@ -630,6 +704,11 @@ mod tests {
         assert!(vet_redirect(&u("https://a/x"), &u("http://a/y")).is_err());
         assert!(vet_redirect(&u("http://a/x"), &u("http://b/x")).is_err());
         assert!(vet_redirect(&u("http://a/x"), &u("file:///etc/passwd")).is_err());
+        // An origin is scheme + host + port.
+        assert!(vet_redirect(&u("http://a:8000/x"), &u("http://a:8000/y")).is_ok());
+        assert!(vet_redirect(&u("http://a:8000/x"), &u("http://a:8001/x")).is_err());
+        assert!(vet_redirect(&u("http://a/x"), &u("http://a:8080/x")).is_err());
+        assert!(vet_redirect(&u("http://a:8000/x"), &u("https://a:8443/x")).is_err());
     }
 
     #[test]

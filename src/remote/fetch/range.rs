@@ -20,7 +20,7 @@ use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use url::Url;
 
-use super::http::{Failure, backoff, next_chunk, send, status_failure, validators};
+use super::http::{Failure, Pace, backoff, next_chunk, send, status_failure, validators};
 use super::{FetchConfig, FetchError, Validators};
 
 /// One range to read: `len` bytes at `offset`, conditionally on `unless` (then a
@@ -142,9 +142,17 @@ async fn read_range_once(
     }
     let got_validators = validators(response.headers());
     let mut bytes = Vec::with_capacity(usize::try_from(want).unwrap_or(0).min(1 << 20));
-    while let Some(chunk) = next_chunk(&mut response, &url, cfg, bytes.len() as u64, Some(want))
-        .await
-        .map_err(Failure::from)?
+    let mut pace = Pace::new(cfg);
+    while let Some(chunk) = next_chunk(
+        &mut response,
+        &url,
+        cfg,
+        &mut pace,
+        bytes.len() as u64,
+        Some(want),
+    )
+    .await
+    .map_err(Failure::from)?
     {
         if bytes.len() as u64 + chunk.len() as u64 > want {
             return Err(protocol(&url, "more bytes than `Content-Range` announced").into());

@@ -24,6 +24,9 @@
 //! its path (or forever), then the next rule or normal service takes over. So
 //! "503 twice, then a truncated body once, then normal" is three calls.
 //!
+//! [`HttpServer::require_basic_auth`] makes every request need HTTP Basic auth
+//! (others get `401` with a challenge).
+//!
 //! Dropping the server stops it: the accept loop ends, every open connection is
 //! shut down and every worker thread is joined.
 
@@ -76,6 +79,8 @@ pub enum Fault {
     ShiftContentRange(i64),
     /// Honour `Range`, but claim this total size in `Content-Range`.
     ContentRangeTotal(u64),
+    /// This status, headers and body (internal: the auth challenge).
+    Reply(u16, Vec<(String, String)>, Vec<u8>),
 }
 
 #[derive(Debug)]
@@ -183,6 +188,8 @@ struct Shared {
     body_bytes_by_path: Mutex<HashMap<String, u64>>,
     open: Mutex<HashMap<u64, TcpStream>>,
     workers: Mutex<Vec<JoinHandle<()>>>,
+    /// The `Authorization` value every request must carry (`None`: no auth).
+    auth: Mutex<Option<String>>,
 }
 
 /// The in-process test server; see the module docs.
@@ -212,6 +219,7 @@ impl HttpServer {
             body_bytes_by_path: Mutex::new(HashMap::new()),
             open: Mutex::new(HashMap::new()),
             workers: Mutex::new(Vec::new()),
+            auth: Mutex::new(None),
         });
         let acceptor = {
             let shared = Arc::clone(&shared);
@@ -264,6 +272,15 @@ impl HttpServer {
     /// Shorthand for `faults().first(path, n, fault)`.
     pub fn fault_first(&self, path: &str, n: usize, fault: Fault) {
         self.shared.faults.first(path, n, fault);
+    }
+
+    /// From now on every request must carry HTTP Basic auth for `user:password`;
+    /// others get `401` with a `WWW-Authenticate` challenge.
+    pub fn require_basic_auth(&self, user: &str, password: &str) {
+        *lock(&self.shared.auth) = Some(format!(
+            "Basic {}",
+            base64(format!("{user}:{password}").as_bytes())
+        ));
     }
 
     /// Every request received so far, in arrival order.
@@ -499,7 +516,18 @@ fn answer(
     shared: &Shared,
 ) -> io::Result<bool> {
     let decoded = decode_path(path);
-    let fault = shared.faults.take(path, decoded.as_deref().unwrap_or(path));
+    let required = lock(&shared.auth).clone();
+    let fault = match required {
+        Some(value) if header_value(&head.headers, "authorization") != Some(value.as_str()) => {
+            let mut reply = Reply::status_page(401);
+            reply.headers.push((
+                "WWW-Authenticate".into(),
+                "Basic realm=\"kdb-tests\"".into(),
+            ));
+            Some(Fault::Reply(reply.status, reply.headers, reply.body))
+        }
+        _ => shared.faults.take(path, decoded.as_deref().unwrap_or(path)),
+    };
 
     if let Some(Fault::ResetAt(n)) = fault {
         // Leave the request unread so that dropping the socket sends RST.
@@ -539,6 +567,14 @@ fn answer(
             (reply, Delivery::Normal)
         }
         Some(Fault::Body(bytes)) => (Reply::ok_bytes(bytes), Delivery::Normal),
+        Some(Fault::Reply(status, headers, body)) => (
+            Reply {
+                status,
+                headers,
+                body,
+            },
+            Delivery::Normal,
+        ),
         Some(Fault::Empty) => (Reply::ok_bytes(Vec::new()), Delivery::Normal),
         Some(Fault::IgnoreRange) => (
             normal_reply(head, path, decoded.as_deref(), shared, false),
@@ -936,6 +972,28 @@ fn reason(status: u16) -> &'static str {
 
 /// Content-derived, so that rewriting a file always changes it (see module
 /// docs).
+/// Standard base64 with padding.
+pub fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            out.push(if i <= chunk.len() {
+                ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char
+            } else {
+                '='
+            });
+        }
+    }
+    out
+}
+
 fn etag(body: &[u8]) -> String {
     let mut h = DefaultHasher::new();
     h.write(body);
