@@ -363,6 +363,9 @@ fn ambiguous_names_are_refused_with_their_candidates() {
     assert_eq!(env.count("pins"), 0);
 }
 
+/// (what, args, exit code, texts that must appear, texts that must not).
+type Case<'a> = (&'a str, Vec<String>, i32, Vec<&'a str>, Vec<&'a str>);
+
 /// Items 13/14: messages a new user meets, one row per case: (what, args, expected
 /// exit code, text that must appear on stdout+stderr, text that must not).
 #[test]
@@ -398,7 +401,7 @@ fn messages_name_files_count_right_and_say_things_once() {
     });
     let server = format!("file://{}/naif/", demo.display());
     let one_url = format!("file://{}", one.display());
-    let mut cases: Vec<(&str, Vec<String>, i32, Vec<&str>, Vec<&str>)> = vec![
+    let mut cases: Vec<Case> = vec![
         (
             "warning names its file",
             vec!["list".into(), lossy.display().to_string()],
