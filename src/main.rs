@@ -12,7 +12,19 @@ fn main() -> ExitCode {
         ));
         std::process::exit(ExitClass::Internal.code());
     }));
-    let cli = Cli::parse();
+    let json = printer::json_requested(std::env::args_os());
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            let usage = !matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion)
+                && e.kind() != ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand;
+            if json && usage {
+                let _printed = printer::error_json(ExitClass::Usage, &e);
+            }
+            e.exit();
+        }
+    };
     let level = match (cli.quiet, cli.verbose) {
         (true, _) => "error",
         (false, 0) => "warn",
@@ -34,6 +46,9 @@ fn main() -> ExitCode {
         Err(failure) if printer::is_broken_pipe(failure.error.as_ref()) => ExitCode::SUCCESS,
         Err(failure) => {
             out.error_chain(failure.error.as_ref());
+            if json {
+                let _printed = printer::error_json(failure.class, failure.error.as_ref());
+            }
             ExitCode::from(failure.class.code() as u8)
         }
     }

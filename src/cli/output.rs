@@ -101,7 +101,6 @@ impl Out {
     }
 }
 
-/// `1234567` → `1.2 MB` (decimal units, as archives list sizes).
 /// `n` and a noun, singular for one: `1 kernel`, `2 kernels`, `1 entry`, `3 entries`.
 pub fn count(n: impl Into<u64>, noun: &str) -> String {
     let n = n.into();
@@ -114,6 +113,7 @@ pub fn count(n: impl Into<u64>, noun: &str) -> String {
     }
 }
 
+/// `1234567` → `1.2 MB` (decimal units, as archives list sizes).
 pub fn bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
     let mut v = n as f64;

@@ -59,6 +59,35 @@ impl Printer {
     }
 }
 
+/// Whether the command line asked for `--json` (before a `--` separator): then an
+/// error is also printed as a JSON object on stdout, so scripts always get JSON.
+pub fn json_requested(args: impl IntoIterator<Item = std::ffi::OsString>) -> bool {
+    args.into_iter()
+        .take_while(|a| a != "--")
+        .any(|a| a == "--json")
+}
+
+/// `{"error": {"message", "causes": [...], "class", "exit_code"}}` on stdout.
+pub fn error_json(
+    class: crate::commands::ExitClass,
+    error: &(dyn std::error::Error + 'static),
+) -> io::Result<()> {
+    let mut causes = Vec::new();
+    let mut cur = error.source();
+    while let Some(c) = cur {
+        causes.push(c.to_string());
+        cur = c.source();
+    }
+    Printer::default().json(&serde_json::json!({
+        "error": {
+            "message": error.to_string(),
+            "causes": causes,
+            "class": class.name(),
+            "exit_code": class.code(),
+        }
+    }))
+}
+
 /// Whether `error` (or one of its causes) is a closed stdout.
 pub fn is_broken_pipe(error: &(dyn std::error::Error + 'static)) -> bool {
     let mut cur = Some(error);

@@ -16,7 +16,7 @@ use crate::commands::{ExitClass, bundle, diff, lock, restore};
 pub struct LockArgs {
     /// An acquired metakernel: name, source URL or local path
     pub metakernel: String,
-    /// Where to write the lock [default: `<stem>.kdb.lock` in the current directory]
+    /// Where to write the lock (`-`: stdout) [default: `<stem>.kdb.lock` in the current directory]
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Print JSON instead of text (the shapes are in docs/cli.md)
@@ -49,7 +49,7 @@ pub struct RestoreArgs {
 pub struct ExportArgs {
     /// A lockfile (`*.lock`) or an acquired metakernel (name, URL or local path)
     pub source: String,
-    /// The bundle to write (zstd-compressed when it ends in `.zst`)
+    /// The bundle to write (zstd-compressed when it ends in `.zst`; `-`: stdout)
     #[arg(short, long, value_name = "BUNDLE")]
     pub output: PathBuf,
     /// Compress with zstd whatever the name
@@ -84,7 +84,23 @@ pub struct DiffArgs {
 }
 
 pub fn lock(app: &App<'_>, p: &mut Printer, a: LockArgs) -> Outcome {
+    if a.json && a.output.as_deref() == Some(std::path::Path::new("-")) {
+        return Err(crate::commands::Error::Usage(
+            "`-o -` writes the lock to stdout; it cannot share it with `--json`".into(),
+        )
+        .into());
+    }
     let r = lock::lock(&app.ctx, &app.net(None), &a.metakernel, a.output.as_deref())?;
+    if let Some(text) = &r.text {
+        app.out.note(&format!(
+            "locked {} ({} entries, {} distinct contents, {})",
+            r.metakernel,
+            r.kernels,
+            r.distinct,
+            bytes(r.bytes)
+        ));
+        return done(p.text(text));
+    }
     done(p.emit(a.json, &r, |w, r| {
         say!(
             w,
@@ -150,6 +166,13 @@ pub fn restore(app: &App<'_>, p: &mut Printer, a: RestoreArgs) -> Outcome {
 }
 
 pub fn export(app: &App<'_>, p: &mut Printer, a: ExportArgs) -> Outcome {
+    let to_stdout = a.output == std::path::Path::new("-");
+    if to_stdout && a.json {
+        return Err(crate::commands::Error::Usage(
+            "`-o -` writes the bundle to stdout; it cannot share it with `--json`".into(),
+        )
+        .into());
+    }
     let zstd = a.zstd
         || a.output
             .extension()
@@ -167,6 +190,16 @@ pub fn export(app: &App<'_>, p: &mut Printer, a: ExportArgs) -> Outcome {
             },
         },
     )?;
+    if to_stdout {
+        app.out.note(&format!(
+            "exported {} ({} entries, {} members, {}) to stdout",
+            r.metakernel,
+            r.kernels,
+            r.members,
+            bytes(r.bytes)
+        ));
+        return Ok(0);
+    }
     done(p.emit(a.json, &r, |w, r| {
         say!(
             w,

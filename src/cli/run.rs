@@ -610,9 +610,21 @@ impl OutdatedArgs {
                 r.unreachable, r.checked
             ));
         }
+        // One map for every command: an acquired metakernel the server no longer
+        // serves is "gone" (4), as for `update`; a server that could not say is
+        // "network" (6).
+        let mk_gone = r
+            .items
+            .iter()
+            .any(|i| i.kind == "metakernel" && i.status == commands::outdated::Upstream::Gone);
+        let code = if mk_gone {
+            ExitClass::Gone.code()
+        } else {
+            exit_if(down && !self.offline_ok, ExitClass::Network)
+        };
         finish(
             p.emit(self.json, &r, super::integrity_output::outdated),
-            exit_if(down && !self.offline_ok, ExitClass::Network),
+            code,
         )
     }
 }

@@ -70,10 +70,18 @@ pub fn export(ctx: &Ctx<'_>, net: &FetchConfig, opts: &ExportOptions) -> Result<
             missing.join(", ")
         )));
     }
+    if opts.output == Path::new("-") {
+        return export_to_stdout(&lock, opts, &object);
+    }
     let out = absolute(&opts.output);
+    super::check_output(&out)?;
     let dir = out.parent().unwrap_or(Path::new("/"));
-    fsio::create_dir_all(dir)?;
-    let tmp = fsio::temp_file_in(dir)?;
+    let output_err = |source| Error::Output {
+        path: out.display().to_string(),
+        source,
+    };
+    fsio::create_dir_all(dir).map_err(output_err)?;
+    let tmp = fsio::temp_file_in(dir).map_err(output_err)?;
     let mk_path = object(&lock.metakernel.sha256);
     let mut mk =
         fs::File::open(&mk_path).map_err(|e| crate::store::Error::io("open", &mk_path, e))?;
@@ -85,10 +93,41 @@ pub fn export(ctx: &Ctx<'_>, net: &FetchConfig, opts: &ExportOptions) -> Result<
     writer
         .into_inner()
         .map_err(|e| bundle::Error::Write(e.into_error()))?;
-    fsio::persist_temp(tmp, &out)?;
+    fsio::persist_temp(tmp, &out).map_err(output_err)?;
     let distinct = lock.distinct_kernels();
     Ok(ExportReport {
         bundle: out.display().to_string(),
+        metakernel: lock.metakernel.name.clone(),
+        kernels: lock.kernels.len(),
+        members: distinct.len() + 1,
+        bytes: distinct.iter().map(|k| k.size).sum::<u64>() + lock.metakernel.size,
+        compressed: opts.compression != Compression::None,
+    })
+}
+
+/// `export -o -`: the bundle streamed to stdout (for `| ssh host kdb import -`-style
+/// pipes); nothing is written to disk.
+fn export_to_stdout(
+    lock: &Lock,
+    opts: &ExportOptions,
+    object: &dyn Fn(&crate::store::Sha256Hex) -> PathBuf,
+) -> Result<ExportReport> {
+    let mk_path = object(&lock.metakernel.sha256);
+    let mut mk =
+        fs::File::open(&mk_path).map_err(|e| crate::store::Error::io("open", &mk_path, e))?;
+    let stdout = std::io::stdout();
+    let writer = BufWriter::with_capacity(1 << 20, stdout.lock());
+    let mut open = |k: &lockfile::LockedKernel| -> std::io::Result<Box<dyn Read>> {
+        Ok(Box::new(fs::File::open(object(&k.sha256))?))
+    };
+    let writer = bundle::write(writer, opts.compression, lock, &mut mk, &mut open)?;
+    let mut inner = writer
+        .into_inner()
+        .map_err(|e| bundle::Error::Write(e.into_error()))?;
+    std::io::Write::flush(&mut inner).map_err(bundle::Error::Write)?;
+    let distinct = lock.distinct_kernels();
+    Ok(ExportReport {
+        bundle: "-".to_owned(),
         metakernel: lock.metakernel.name.clone(),
         kernels: lock.kernels.len(),
         members: distinct.len() + 1,

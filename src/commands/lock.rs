@@ -21,7 +21,11 @@ use crate::store::{Sha256Hex, fsio, hash};
 
 #[derive(Debug, Serialize)]
 pub struct LockReport {
+    /// The lockfile written, or `-` for stdout.
     pub lockfile: String,
+    /// With `-o -`: the lock's text, for the CLI to print.
+    #[serde(skip)]
+    pub text: Option<String>,
     pub metakernel: String,
     pub source_url: String,
     pub kernels: usize,
@@ -34,13 +38,22 @@ pub struct LockReport {
 pub fn lock(ctx: &Ctx<'_>, net: &FetchConfig, arg: &str, out: Option<&Path>) -> Result<LockReport> {
     let (_lock, mut cat) = ctx.write()?;
     let l = build(ctx, &mut cat, net, arg)?;
+    let to_stdout = out.is_some_and(|o| o == Path::new("-"));
     let out = match out {
         Some(o) => absolute(o),
         None => absolute(Path::new(&default_name(&l.metakernel.name))),
     };
-    fsio::write_user_file(&out, l.to_toml().as_bytes())?;
+    let toml = l.to_toml();
+    if !to_stdout {
+        super::write_output(&out, toml.as_bytes())?;
+    }
     Ok(LockReport {
-        lockfile: out.display().to_string(),
+        lockfile: if to_stdout {
+            "-".to_owned()
+        } else {
+            out.display().to_string()
+        },
+        text: to_stdout.then_some(toml),
         metakernel: l.metakernel.name.clone(),
         source_url: l.metakernel.source_url.clone(),
         kernels: l.kernels.len(),

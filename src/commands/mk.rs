@@ -537,12 +537,18 @@ pub fn rewrite(ctx: &Ctx<'_>, opts: &RewriteOptions) -> Result<RewriteReport> {
         source,
     })?;
 
+    super::check_output(&output)?;
+    let output_err = |source| Error::Output {
+        path: link_root.display().to_string(),
+        source,
+    };
     for (dest, target) in &links {
         ctx.home
-            .create_dir(dest.parent().unwrap_or(Path::new("/")))?;
-        fsio::replace_with_symlink(dest, target)?;
+            .create_dir(dest.parent().unwrap_or(Path::new("/")))
+            .map_err(output_err)?;
+        fsio::replace_with_symlink(dest, target).map_err(output_err)?;
     }
-    fsio::write_user_file(&output, &bytes)?;
+    super::write_output(&output, &bytes)?;
     Ok(RewriteReport {
         metakernel: loaded.origin,
         output: output.display().to_string(),

@@ -97,6 +97,19 @@ pub enum ExitClass {
 }
 
 impl ExitClass {
+    /// The class as one snake_case word (the `class` of a JSON error).
+    pub fn name(self) -> &'static str {
+        match self {
+            ExitClass::NotFound => "not_found",
+            ExitClass::Usage => "usage",
+            ExitClass::Partial => "partial",
+            ExitClass::Gone => "gone",
+            ExitClass::Busy => "busy",
+            ExitClass::Network => "network",
+            ExitClass::Internal => "internal",
+        }
+    }
+
     pub fn code(self) -> i32 {
         match self {
             ExitClass::NotFound => 1,
@@ -147,6 +160,14 @@ pub enum Error {
     Bundle(#[from] crate::bundle::Error),
     #[error(transparent)]
     Team(#[from] crate::team::Error),
+    /// The output the user named cannot be written (a directory, a read-only place):
+    /// the request cannot be carried out as given (exit 2), not an internal failure.
+    #[error("cannot write the output `{path}`")]
+    Output {
+        path: String,
+        #[source]
+        source: store::Error,
+    },
 }
 
 impl Error {
@@ -182,6 +203,7 @@ impl Error {
                 ExitClass::Internal
             }
             Error::Team(_) => ExitClass::Network,
+            Error::Output { .. } => ExitClass::Usage,
         }
     }
 }
@@ -262,6 +284,28 @@ pub fn crash_point(point: &str) {
     if std::env::var_os("KDB_CRASH_AT").is_some_and(|p| p == point) {
         std::process::abort();
     }
+}
+
+/// Checks that the user's output path can be a file: not an existing directory.
+pub fn check_output(path: &Path) -> Result<()> {
+    if path.is_dir() {
+        return Err(Error::Usage(format!(
+            "the output `{}` is a directory; give a file name (e.g. `{}/out`)",
+            path.display(),
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to the user's output `path` (mode from the umask), mapping a
+/// failure to [`Error::Output`].
+pub fn write_output(path: &Path, bytes: &[u8]) -> Result<()> {
+    check_output(path)?;
+    store::fsio::write_user_file(path, bytes).map_err(|source| Error::Output {
+        path: path.display().to_string(),
+        source,
+    })
 }
 
 /// `path` made absolute without resolving links (the name as the user refers to it).

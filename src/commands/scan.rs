@@ -149,8 +149,16 @@ struct Registrations {
 
 pub fn run(ctx: &Ctx<'_>, opts: &ScanOptions) -> Result<ScanReport> {
     let root = absolute(&opts.dir);
-    let meta = fs::metadata(&root)
-        .map_err(|e| Error::Usage(format!("cannot scan `{}`: {e}", root.display())))?;
+    let meta = fs::metadata(&root).map_err(|e| {
+        let msg = format!("cannot scan `{}`: {e}", root.display());
+        // A directory that does not exist is "not found" (exit 1), as for every
+        // other path a command is given.
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::NotFound(msg)
+        } else {
+            Error::Usage(msg)
+        }
+    })?;
     if !meta.is_dir() {
         return Err(Error::Usage(format!(
             "`{}` is not a directory",

@@ -548,3 +548,84 @@ fn messages_name_files_count_right_and_say_things_once() {
         "{text}"
     );
 }
+
+/// Items 12/13: one exit-code map, `-o -` writes to stdout, and with `--json` an error
+/// is also a JSON object on stdout.
+#[test]
+fn exit_codes_follow_one_map_and_json_errors_are_json() {
+    use crate::common::http::HttpServer;
+    let env = Env::new();
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("demo/pub/naif/DEMO/kernels/mk/demo.tm");
+    let url = format!("file://{}", demo.display());
+    env.ok(&["get", "-y", "-q", &url]);
+    let dir = env.work("an_existing_dir");
+    std::fs::create_dir_all(&dir).unwrap();
+    let d = dir.to_str().unwrap();
+    let mk = demo.to_str().unwrap();
+    let cases: Vec<(Vec<&str>, i32)> = vec![
+        (vec!["rewrite", mk, "-o", "/proc/kdb-test/x.tm"], 2),
+        (vec!["rewrite", mk, "-o", d], 2),
+        (vec!["lock", "demo.tm", "-o", d], 2),
+        (vec!["export", "demo.tm", "-o", d], 2),
+        (vec!["scan", "/nonexistent/kdb"], 1),
+        (vec!["list", "/nonexistent/kdb.tm"], 1),
+    ];
+    for (args, code) in &cases {
+        let out = env.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(*code),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // --json errors: a JSON object on stdout, with the class and the exit code.
+    for (args, class, code) in [
+        (
+            vec!["resolve", "no_such_kernel.bsp", "--json"],
+            "not_found",
+            1,
+        ),
+        (vec!["rewrite", mk, "-o", d, "--json"], "usage", 2),
+        (vec!["scan", "--no-such-flag", "--json"], "usage", 2),
+    ] {
+        let out = env.run(&args);
+        assert_eq!(out.status.code(), Some(code), "{args:?}");
+        let j: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: stdout is not JSON ({e}): {:?}", out.stdout));
+        assert_eq!(j["error"]["class"], class, "{j}");
+        assert_eq!(j["error"]["exit_code"], code, "{j}");
+        assert!(!j["error"]["message"].as_str().unwrap().is_empty());
+    }
+    // `-o -`: the lock and the bundle on stdout, nothing written.
+    let before = std::fs::read_dir(env.root()).unwrap().count();
+    let out = env.run(&["lock", "demo.tm", "-o", "-"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("demo_lsk_v01.tls") && text.contains("sha256"),
+        "{text}"
+    );
+    let out = env.run(&["export", "demo.tm", "-o", "-"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout.len() > 4096, "no bundle on stdout");
+    assert!(!env.root().join("-").exists());
+    assert_eq!(std::fs::read_dir(env.root()).unwrap().count(), before);
+    // A metakernel the server no longer serves: `outdated` exits 4 like `update`.
+    let ar = env.work("srv");
+    write(
+        &ar.join("mk/s.tm"),
+        b"KPL/MK\n\\begindata\nKERNELS_TO_LOAD = ( '../lsk/a.tls' )\n\\begintext\n",
+    );
+    write(&ar.join("lsk/a.tls"), &text_kernel(300));
+    let server = HttpServer::start(&ar);
+    env.ok(&["get", "-y", "-q", &server.url("/mk/s.tm"), "--mission", "S"]);
+    std::fs::remove_file(ar.join("mk/s.tm")).unwrap();
+    assert_eq!(env.run(&["outdated", "s.tm"]).status.code(), Some(4));
+    assert_eq!(env.run(&["update", "s.tm", "-y"]).status.code(), Some(4));
+}
