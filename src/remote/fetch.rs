@@ -225,6 +225,10 @@ pub enum FetchError {
     Empty { url: Box<Url> },
     #[error("`{url}` is not a kernel: {reason}")]
     NotAKernel { url: Box<Url>, reason: &'static str },
+    #[error("refusing `{url}`: its bytes are {what}")]
+    WrongType { url: Box<Url>, what: String },
+    #[error("refusing `{url}`: broken binary kernel structure: {defect}")]
+    BadStructure { url: Box<Url>, defect: String },
     #[error("hash mismatch for `{url}`: expected {expected}, got {actual}")]
     HashMismatch {
         url: Box<Url>,
@@ -859,8 +863,11 @@ fn deliver(
                 &request.name,
                 request.expected_size,
                 request.expected_sha256.as_ref(),
-                staged.len(),
-                staged.sha256(),
+                &Body {
+                    path: staged.path(),
+                    len: staged.len(),
+                    sha256: staged.sha256(),
+                },
                 &head,
             )
         })
@@ -905,24 +912,40 @@ fn copy_staged(tmp_dir: &Path, staged: &Staged) -> Result<Staged, FetchError> {
     Ok(copy)
 }
 
-/// The checks every delivered body passes.
+/// A received body: the file holding it, its length and hash.
+struct Body<'a> {
+    path: &'a Path,
+    len: u64,
+    sha256: &'a Sha256Hex,
+}
+
+/// The checks every delivered body passes: not empty, a kernel of the format its
+/// name promises, the size and hash the caller expects, and — for a binary kernel —
+/// a DAF/DAS structure that agrees with its length ([`crate::integrity::daf`]).
 fn check_content(
     url: &Url,
     name: &str,
     expected_size: Option<u64>,
     expected_sha256: Option<&Sha256Hex>,
-    len: u64,
-    sha256: &Sha256Hex,
+    body: &Body<'_>,
     head: &[u8],
 ) -> Result<(), FetchError> {
+    let (len, sha256) = (body.len, body.sha256);
     let url = || url.clone();
     if len == 0 {
         return Err(FetchError::Empty { url: url().into() });
     }
-    if let Detection::NotKernel(reason) = kernel::detect(head, name, len) {
+    let detection = kernel::detect(head, name, len);
+    if let Detection::NotKernel(reason) = detection {
         return Err(FetchError::NotAKernel {
             url: url().into(),
             reason,
+        });
+    }
+    if let Some(what) = kernel::contradiction(&detection, name) {
+        return Err(FetchError::WrongType {
+            url: url().into(),
+            what,
         });
     }
     if let Some(expected) = expected_size {
@@ -949,6 +972,26 @@ fn check_content(
             expected: expected.clone(),
             actual: sha256.clone(),
         });
+    }
+    if let Detection::Kernel {
+        format: kernel::Format::Daf | kernel::Format::Das,
+        ..
+    } = detection
+    {
+        let path = body.path;
+        let file = File::open(path).map_err(|e| store::Error::io("open", path, e))?;
+        match crate::integrity::daf::check(&file, len) {
+            Ok(()) => {}
+            Err(crate::integrity::daf::CheckError::Defect(d)) => {
+                return Err(FetchError::BadStructure {
+                    url: url().into(),
+                    defect: d.to_string(),
+                });
+            }
+            Err(crate::integrity::daf::CheckError::Io(e)) => {
+                return Err(store::Error::io("read", path, e).into());
+            }
+        }
     }
     Ok(())
 }

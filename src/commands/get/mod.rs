@@ -459,12 +459,16 @@ fn download(
         .iter()
         .map(|&i| {
             let e = &plan.remote.entries[i];
+            // The listing's exact size is a check: a body of another length (a
+            // `Content-Length` that lies, a connection closed early) is a failed
+            // transfer, never a kernel.
+            let listed = listings.exact_size(&e.url, &e.name);
             DownloadRequest {
                 url: e.url.clone(),
                 name: e.name.clone(),
-                expected_size: None,
+                expected_size: listed,
                 expected_sha256: None,
-                size_hint: listings.exact_size(&e.url, &e.name),
+                size_hint: listed,
             }
         })
         .collect();

@@ -55,7 +55,7 @@ impl<'a> Listings<'a> {
         self.session
     }
 
-    /// The listing's exact size for a file (a progress hint, never a check).
+    /// The listing's exact size for a file (the size a download must have).
     pub(super) fn exact_size(&mut self, url: &Url, name: &str) -> Option<u64> {
         self.entry(url, name)?.size.and_then(|s| s.exact())
     }
