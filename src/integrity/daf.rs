@@ -74,7 +74,9 @@ pub enum Defect {
         last: i64,
         len: u64,
     },
-    #[error("segment {index} (summary record {record}) has the impossible address range {initial}..={last}")]
+    #[error(
+        "segment {index} (summary record {record}) has the impossible address range {initial}..={last}"
+    )]
     BadAddresses {
         record: i64,
         index: usize,
@@ -524,12 +526,17 @@ mod tests {
         for entry in walkdir::WalkDir::new(&root).into_iter().flatten() {
             let name = entry.file_name().to_string_lossy().to_ascii_lowercase();
             if !entry.file_type().is_file()
-                || ![".bsp", ".bc", ".bpc", ".bds"].iter().any(|e| name.ends_with(e))
+                || ![".bsp", ".bc", ".bpc", ".bds"]
+                    .iter()
+                    .any(|e| name.ends_with(e))
             {
                 continue;
             }
             let bytes = std::fs::read(entry.path()).unwrap();
-            if !(bytes.starts_with(b"DAF/") || bytes.starts_with(b"DAS/") || bytes.starts_with(b"NAIF/DAF")) {
+            if !(bytes.starts_with(b"DAF/")
+                || bytes.starts_with(b"DAS/")
+                || bytes.starts_with(b"NAIF/DAF"))
+            {
                 continue;
             }
             let len = bytes.len() as u64;

@@ -59,7 +59,7 @@ use tokio::sync::Semaphore;
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 use url::Url;
 
-use crate::kernel::{self, Detection};
+use crate::integrity::Refusal;
 use crate::store::fsio::{self, Staged};
 use crate::store::{self, Sha256Hex};
 
@@ -935,19 +935,24 @@ fn check_content(
     if len == 0 {
         return Err(FetchError::Empty { url: url().into() });
     }
-    let detection = kernel::detect(head, name, len);
-    if let Detection::NotKernel(reason) = detection {
-        return Err(FetchError::NotAKernel {
-            url: url().into(),
-            reason,
-        });
-    }
-    if let Some(what) = kernel::contradiction(&detection, name) {
-        return Err(FetchError::WrongType {
-            url: url().into(),
-            what,
-        });
-    }
+    let refused = |r: Refusal| -> FetchError {
+        match r {
+            Refusal::NotKernel(reason) => FetchError::NotAKernel {
+                url: url().into(),
+                reason,
+            },
+            Refusal::WrongType(what) => FetchError::WrongType {
+                url: url().into(),
+                what,
+            },
+            Refusal::Structure(d) => FetchError::BadStructure {
+                url: url().into(),
+                defect: d.to_string(),
+            },
+            Refusal::Io(e) => store::Error::io("read", body.path, e).into(),
+        }
+    };
+    let detection = crate::integrity::kind_refusal(head, name, len).map_err(refused)?;
     if let Some(expected) = expected_size {
         if len < expected {
             return Err(FetchError::Truncated {
@@ -973,25 +978,7 @@ fn check_content(
             actual: sha256.clone(),
         });
     }
-    if let Detection::Kernel {
-        format: kernel::Format::Daf | kernel::Format::Das,
-        ..
-    } = detection
-    {
-        let path = body.path;
-        let file = File::open(path).map_err(|e| store::Error::io("open", path, e))?;
-        match crate::integrity::daf::check(&file, len) {
-            Ok(()) => {}
-            Err(crate::integrity::daf::CheckError::Defect(d)) => {
-                return Err(FetchError::BadStructure {
-                    url: url().into(),
-                    defect: d.to_string(),
-                });
-            }
-            Err(crate::integrity::daf::CheckError::Io(e)) => {
-                return Err(store::Error::io("read", path, e).into());
-            }
-        }
-    }
-    Ok(())
+    let path = body.path;
+    let file = File::open(path).map_err(|e| store::Error::io("open", path, e))?;
+    crate::integrity::structure_refusal(&file, &detection, len).map_err(refused)
 }

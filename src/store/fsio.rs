@@ -217,6 +217,47 @@ fn move_to_fresh_name(from: &Path, dir: &Path) -> io::Result<tempfile::TempPath>
     Ok(reserved)
 }
 
+/// Moves `from` into `dir` under `name` (or `name.1`, `name.2`, … when taken) by one
+/// rename that never replaces an entry (`renameat2(RENAME_NOREPLACE)`, or a hard
+/// link then unlink where the filesystem lacks it), then fsyncs both directories.
+/// Returns the new path.
+pub fn move_into(from: &Path, dir: &Path, name: &str) -> Result<PathBuf, Error> {
+    for n in 0..1000 {
+        let to = if n == 0 {
+            dir.join(name)
+        } else {
+            dir.join(format!("{name}.{n}"))
+        };
+        let moved = match rustix::fs::renameat_with(
+            rustix::fs::CWD,
+            from,
+            rustix::fs::CWD,
+            &to,
+            rustix::fs::RenameFlags::NOREPLACE,
+        ) {
+            Ok(()) => Ok(()),
+            Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS) => {
+                fs::hard_link(from, &to).and_then(|()| fs::remove_file(from))
+            }
+            Err(e) => Err(e.into()),
+        };
+        match moved {
+            Ok(()) => {
+                sync_parent(&to)?;
+                sync_parent(from)?;
+                return Ok(to);
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(Error::io("move aside", from, e)),
+        }
+    }
+    Err(Error::io(
+        "move aside",
+        from,
+        io::Error::other(format!("no free name for `{name}` in `{}`", dir.display())),
+    ))
+}
+
 fn adopt_partial_by_copy(
     partial: &Path,
     dir: &Path,

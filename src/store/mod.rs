@@ -9,6 +9,7 @@
 //! tmp/                        staging (same filesystem as objects/)
 //! tmp/journal                 directories outside tmp/ that may hold temp entries
 //! missions/<MISSION>/...      per-mission trees of links to objects
+//! quarantine/                 objects whose bytes were not their name (kept, never deleted)
 //! .lock                       cross-process lock
 //! ```
 //!
@@ -21,6 +22,7 @@ pub mod fsio;
 pub mod hash;
 pub mod lock;
 pub mod netfs;
+pub mod object;
 pub mod safe_path;
 
 use std::fs;
@@ -109,6 +111,11 @@ impl Home {
         self.root.join("missions")
     }
 
+    /// Where objects whose bytes are not their name are moved ([`quarantine`]).
+    pub fn quarantine(&self) -> PathBuf {
+        self.root.join("quarantine")
+    }
+
     pub fn lock_file(&self) -> PathBuf {
         self.root.join(".lock")
     }
@@ -179,6 +186,18 @@ impl Home {
         removed += sweep_dir(&self.partial_dir())?;
         Ok(removed)
     }
+}
+
+/// Moves `path` (an object whose bytes are not its name, or anything else kdb must
+/// not trust but must not delete) into the home's quarantine directory by one
+/// rename, never replacing an entry there. Returns where it went.
+pub fn quarantine(home: &Home, path: &Path) -> Result<PathBuf, Error> {
+    let dir = home.quarantine();
+    fsio::create_dir_all(&dir)?;
+    let name = path
+        .file_name()
+        .map_or_else(|| "entry".into(), |n| n.to_string_lossy().into_owned());
+    fsio::move_into(path, &dir, &name)
 }
 
 /// Removes `.kdb-tmp-*` entries directly inside `dir` (never recursing, never

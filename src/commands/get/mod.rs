@@ -257,6 +257,7 @@ fn acquire(
     let team = team::open(&opts.team, session.config())?;
     let downloads = download(
         ctx,
+        cat,
         session.config(),
         &team,
         &plan,
@@ -448,6 +449,7 @@ struct Downloads {
 /// (fsynced, directories synced once). Failures are recorded in `report`.
 fn download(
     ctx: &Ctx<'_>,
+    cat: &Catalogue,
     net: &FetchConfig,
     team: &crate::team::Team,
     plan: &Acquisition,
@@ -497,7 +499,15 @@ fn download(
         arrivals: Vec::new(),
         now: db::now(),
     };
-    let persisted = persist_all(ctx, &requests, out.now, results)?;
+    let verified = super::verified_stamps(
+        ctx,
+        cat,
+        results
+            .iter()
+            .filter_map(|r| r.as_ref().ok())
+            .map(|(d, _)| d.staged.sha256()),
+    )?;
+    let persisted = persist_all(ctx, &requests, &verified, out.now, results)?;
     for (req, persisted) in requests.iter().zip(persisted) {
         match persisted {
             Ok(Persisted {
@@ -545,6 +555,7 @@ const FILE_THREADS: usize = 8;
 fn persist_all(
     ctx: &Ctx<'_>,
     requests: &[DownloadRequest],
+    verified: &HashMap<Sha256Hex, crate::store::FileStamp>,
     now: crate::content::Timestamp,
     results: Vec<
         std::result::Result<(fetch::Downloaded, crate::team::Origin), crate::team::Failed>,
@@ -586,7 +597,9 @@ fn persist_all(
                 let (d, origin) = result.map_err(team::cause)?;
                 let mut syncs = fsio::DirSyncs::default();
                 let (sha, object, len, validators) = if first {
-                    execute::persist_object(ctx, d, &mut syncs).map_err(FailureCause::Store)?
+                    let stamp = verified.get(d.staged.sha256()).copied();
+                    execute::persist_object(ctx, d, stamp, &mut syncs)
+                        .map_err(FailureCause::Store)?
                 } else {
                     // The same bytes under another URL: its first arrival persists them.
                     let sha = d.staged.sha256().clone();

@@ -89,20 +89,21 @@ impl Env {
     }
 }
 
-/// A synthetic, structurally valid DAF/SPK of `1024 + len` bytes (at least two
-/// records) whose contents differ by `seed` (see [`daf_bytes`]).
+/// A synthetic, structurally valid DAF/SPK of `1024 + len` bytes whose contents
+/// differ by `seed` (see [`daf_bytes`]).
 pub fn spk_bytes(seed: u64, len: usize) -> Vec<u8> {
     daf_bytes(b"DAF/SPK ", seed, len)
 }
 
 /// A structurally valid DAF (what `kdb`'s structure check accepts): a file record
 /// (id word, ND=2, NI=6, FWARD=BWARD=2, FREE just past the bytes, LTL-IEEE, the FTP
-/// string), then summary record 2 with NSUM=0, its unused bytes and everything after
-/// it filled with deterministic bytes derived from `seed`. `1024 + len` bytes long,
-/// or 2,048 when `len` is smaller than one record.
+/// string), then summary record 2 with NSUM=0 (its control words, then its unused
+/// bytes and everything after it filled with deterministic bytes derived from
+/// `seed`). `1024 + len` bytes long (`len` at least 24: the control words; the last
+/// record may be partial, as in real archives).
 pub fn daf_bytes(id: &[u8; 8], seed: u64, len: usize) -> Vec<u8> {
     const FTP: &[u8; 28] = b"FTPSTR:\r:\n:\r\n:\r\x00:\x81:\x10\xce:ENDFTP";
-    let total = (1024 + len).max(2048);
+    let total = 1024 + len.max(24);
     let mut v = vec![b' '; 1024];
     v[..8].copy_from_slice(id);
     v[8..12].copy_from_slice(&2u32.to_le_bytes());
