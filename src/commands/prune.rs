@@ -100,7 +100,8 @@ pub fn run(ctx: &Ctx<'_>, opts: &PruneOptions) -> Result<PruneReport> {
     let (live, mut roots) = mark(ctx, &cat, &rows)?;
     let live = keep_versions(&cat, &rows, live, opts.keep_versions, &mut roots)?;
     roots.contents = live.len();
-    let plan = plan_sweep(&ctx.home, &cat, &rows, &live)?;
+    let mut plan = plan_sweep(&ctx.home, &cat, &rows, &live)?;
+    spare_registered_metakernels(&cat, &mut plan)?;
     let bytes_freed = freed(&plan.removals);
     let mut report = PruneReport {
         dry_run: !opts.execute,
@@ -301,6 +302,18 @@ fn plan_sweep(
         }
     }
     Ok(plan)
+}
+
+/// A registered metakernel's own `.tm` is never removed, whatever a location row
+/// says of that path (a row recorded there as a kernel is still forgotten).
+fn spare_registered_metakernels(cat: &Catalogue, plan: &mut SweepPlan) -> Result<()> {
+    let registered: HashSet<String> = cat
+        .metakernels()?
+        .into_iter()
+        .map(|m| m.local_path)
+        .collect();
+    plan.removals.retain(|r| !registered.contains(&r.path));
+    Ok(())
 }
 
 /// Files in the object store no row names, and dangling links in the mission trees

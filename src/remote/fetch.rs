@@ -219,6 +219,15 @@ pub enum FetchError {
         #[source]
         source: Option<Arc<reqwest::Error>>,
     },
+    #[error(
+        "`{url}` arrived with {got} bytes, but the server's listing says {listed} \
+         (a transfer cut short?)"
+    )]
+    ListingDisagrees {
+        url: Box<Url>,
+        listed: String,
+        got: u64,
+    },
     #[error("`{url}` is longer than expected (more than {limit} bytes)")]
     TooLong { url: Box<Url>, limit: u64 },
     #[error("`{url}` is empty (zero bytes)")]

@@ -17,6 +17,7 @@ mod lockfile;
 mod metakernel_cli;
 mod metakernel_conformance;
 mod progress;
+mod safety_bytes;
 mod scale;
 mod shape;
 mod team;

@@ -338,6 +338,7 @@ fn plan_acquisition(
         .metakernel
         .under(&root)
         .map_err(crate::store::Error::Path)?;
+    refuse_collisions(cat, &remote, &dests)?;
     let copies = cat
         .missions()?
         .iter()
@@ -393,6 +394,33 @@ fn plan_acquisition(
         view,
         window,
     })
+}
+
+/// Refuses, before anything is written, an entry whose local path is a registered
+/// metakernel's ready `.tm` (laying it out would replace that file with a link) or an
+/// existing directory (it cannot be replaced by a kernel).
+fn refuse_collisions(cat: &Catalogue, remote: &RemotePlan, dests: &[PathBuf]) -> Result<()> {
+    let registered: HashSet<PathBuf> = cat
+        .metakernels()?
+        .into_iter()
+        .map(|m| PathBuf::from(m.local_path))
+        .collect();
+    for (e, dest) in remote.entries.iter().zip(dests) {
+        let reason = if registered.contains(dest) {
+            "is a registered metakernel"
+        } else if fs::symlink_metadata(dest).is_ok_and(|m| m.is_dir()) {
+            "is a directory"
+        } else {
+            continue;
+        };
+        return Err(plan::PlanError::Collision {
+            what: e.raw.clone(),
+            path: dest.display().to_string(),
+            reason: reason.into(),
+        }
+        .into());
+    }
+    Ok(())
 }
 
 /// The held contents, by URL: content recorded for name + URL, intact on disk, and
@@ -474,6 +502,10 @@ fn download(
             }
         })
         .collect();
+    let listed: Vec<_> = requests
+        .iter()
+        .map(|r| listings.size(&r.url, &r.name))
+        .collect();
     let partial = ctx.home.partial_dir();
     fsio::create_dir_all(&partial)?;
     let results = crate::team::download_all(
@@ -486,7 +518,7 @@ fn download(
     );
     ctx.reporter.finish();
     team::warn(ctx, team);
-    let mut results = results;
+    let mut results = refuse_unlisted_lengths(&requests, &listed, results);
     // Every arrived body on disk before the first rename (one flush for a batch).
     let mut staged: Vec<&mut fsio::Staged> = results
         .iter_mut()
@@ -534,6 +566,34 @@ fn download(
     }
     super::crash_point("renamed");
     Ok(out)
+}
+
+/// A body whose length the server's own listing contradicts (exactly, or beyond
+/// the rounding of `1.7K` forms) is a failed transfer — a `Content-Length` that
+/// lied, a connection closed early with no length — never a kernel.
+fn refuse_unlisted_lengths(
+    requests: &[DownloadRequest],
+    listed: &[Option<crate::remote::listing::Size>],
+    results: Vec<std::result::Result<(fetch::Downloaded, crate::team::Origin), crate::team::Failed>>,
+) -> Vec<std::result::Result<(fetch::Downloaded, crate::team::Origin), crate::team::Failed>> {
+    results
+        .into_iter()
+        .zip(requests.iter().zip(listed))
+        .map(|(result, (req, size))| match (result, size) {
+            (Ok((d, _)), Some(size)) if !size.agrees_with(d.staged.len()) => {
+                Err(crate::team::Failed::Upstream(fetch::FetchError::ListingDisagrees {
+                    url: req.url.clone().into(),
+                    listed: if size.is_exact() {
+                        format!("{} bytes", size.bytes())
+                    } else {
+                        format!("about {} bytes", size.bytes())
+                    },
+                    got: d.staged.len(),
+                }))
+            }
+            (result, _) => result,
+        })
+        .collect()
 }
 
 /// A download persisted as its object, classified and indexed.
