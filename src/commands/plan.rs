@@ -491,7 +491,10 @@ mod tests {
                 "\\begindata\nKERNELS_TO_LOAD = ( '../lsk/a.tls' '../../kernels' )\n",
                 "is a directory of",
             ),
-            ("\\begindata\nKERNELS_TO_LOAD = ( 'x.tm' )\n", "is the metakernel itself"),
+            (
+                "\\begindata\nKERNELS_TO_LOAD = ( 'x.tm' )\n",
+                "is the metakernel itself",
+            ),
             (
                 "\\begindata\nPATH_VALUES = ( '..' )\nPATH_SYMBOLS = ( 'K' )\nKERNELS_TO_LOAD = ( '$K/mk/x.tm' )\n",
                 "is the metakernel itself",

@@ -154,7 +154,11 @@ fn a_planted_object_is_quarantined_and_replaced_by_get_get_force_and_import() {
     assert_objects_are_their_content(&env);
     let quarantined = files_under(&env.home().join("quarantine"));
     assert_eq!(quarantined.len(), 1, "{quarantined:?}\n{}", describe(&out));
-    assert_eq!(std::fs::read(&quarantined[0]).unwrap(), planted, "kept, not deleted");
+    assert_eq!(
+        std::fs::read(&quarantined[0]).unwrap(),
+        planted,
+        "kept, not deleted"
+    );
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("quarantine"),
         "{}",
@@ -169,7 +173,11 @@ fn a_planted_object_is_quarantined_and_replaced_by_get_get_force_and_import() {
     assert_eq!(std::fs::read(&link).unwrap(), lsk);
 
     // get --force after another plant: replaced again, both planted copies kept.
-    plant(&env, &lsk_sha, b"KPL/LSK\n\\begindata\nX = 2\n\\begintext\n");
+    plant(
+        &env,
+        &lsk_sha,
+        b"KPL/LSK\n\\begindata\nX = 2\n\\begintext\n",
+    );
     let out = get(&env, &server, &mk, &["--force"]);
     assert!(out.status.success(), "{}", describe(&out));
     assert_objects_are_their_content(&env);
@@ -196,7 +204,11 @@ fn a_planted_object_is_quarantined_and_replaced_by_get_get_force_and_import() {
     assert_eq!(std::fs::read(&quarantined[0]).unwrap(), planted);
 
     assert_eq!(sha256(&bundle), bundle_sha, "the bundle is untouched");
-    assert_eq!(snapshot(ar.root()), served, "the served archive is untouched");
+    assert_eq!(
+        snapshot(ar.root()),
+        served,
+        "the served archive is untouched"
+    );
 }
 
 // ------------------------------------------------------------------------ item 8
@@ -214,18 +226,20 @@ fn looping_daf() -> Vec<u8> {
     v
 }
 
+/// One served kernel `get` must refuse.
+struct Case {
+    what: &'static str,
+    /// Served under this name, with these bytes.
+    rel: &'static str,
+    bytes: Option<Vec<u8>>,
+    /// Served instead of the file (the file's size is what the listing says).
+    fault: Option<Fault>,
+    /// Stderr must mention this.
+    says: &'static str,
+}
+
 #[test]
-fn truncated_mislabelled_or_short_kernels_are_refused_and_verify_deep_sees_truncation() {
-    struct Case {
-        what: &'static str,
-        /// Served under this name, with these bytes.
-        rel: &'static str,
-        bytes: Option<Vec<u8>>,
-        /// Served instead of the file (the file's size is what the listing says).
-        fault: Option<Fault>,
-        /// Stderr must mention this.
-        says: &'static str,
-    }
+fn truncated_mislabelled_or_short_kernels_are_refused_by_get() {
     let head = |bytes: Option<Vec<u8>>, n: usize| bytes.map(|b| b[..n].to_vec());
     let spk_short = real("kernels/naif-pds4-bundler/spk/mro_psp60.bsp").map(|b| {
         let n = b.len() - 5_000;
@@ -236,7 +250,10 @@ fn truncated_mislabelled_or_short_kernels_are_refused_and_verify_deep_sees_trunc
         Case {
             what: "DSK cut at 40,000 B",
             rel: "dsk/phobos.bds",
-            bytes: head(real("kernels/spiceypy_test_kernels/phobos_lores.bds"), 40_000),
+            bytes: head(
+                real("kernels/spiceypy_test_kernels/phobos_lores.bds"),
+                40_000,
+            ),
             fault: None,
             says: "structure",
         },
@@ -303,39 +320,58 @@ fn truncated_mislabelled_or_short_kernels_are_refused_and_verify_deep_sees_trunc
             says: "listing says",
         },
     ];
+    // Every case runs; the failures are listed together.
+    let mut failed = Vec::new();
     for case in cases {
-        let Some(bytes) = case.bytes else {
+        let Some(bytes) = case.bytes.clone() else {
             continue;
         };
-        let ar = Archive::new();
-        ar.kernel("lsk/good.tls", &text_kernel(80));
-        ar.kernel(case.rel, &bytes);
-        let mk = ar.mk("m.tm", &["lsk/good.tls", case.rel]);
-        let served = snapshot(ar.root());
-        let server = HttpServer::start(ar.root());
-        if let Some(fault) = case.fault {
-            server.fault(&Archive::url_path(case.rel), fault);
+        let what = case.what;
+        let run =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| refused_case(&case, &bytes)));
+        if let Err(e) = run {
+            let msg = e
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| e.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                .unwrap_or_default();
+            failed.push(format!("{what}: {msg}"));
         }
-        let env = Env::new();
-        let out = get(&env, &server, &mk, &[]);
-        assert_eq!(out.status.code(), Some(3), "{}: {}", case.what, describe(&out));
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains(case.says), "{}: {}", case.what, describe(&out));
-        // Nothing of the refused kernel is registered, and no metakernel.
-        let name = case.rel.rsplit('/').next().unwrap();
-        let registered: i64 = env
-            .catalogue()
-            .query_row(
-                "SELECT COUNT(*) FROM kernel_aliases WHERE filename = ?1",
-                [name],
-                |r| r.get(0),
-            )
-            .unwrap();
-        assert_eq!(registered, 0, "{}: `{name}` registered", case.what);
-        assert_eq!(env.count("metakernels"), 0, "{}", case.what);
-        assert_objects_are_their_content(&env);
-        assert_eq!(snapshot(ar.root()), served, "{}: archive changed", case.what);
     }
+    assert!(failed.is_empty(), "{}", failed.join("\n\n"));
+}
+
+/// One case of the table: served, refused by `get` (exit 3, naming why), nothing of
+/// it registered, the store and the archive intact.
+fn refused_case(case: &Case, bytes: &[u8]) {
+    let ar = Archive::new();
+    ar.kernel("lsk/good.tls", &text_kernel(80));
+    ar.kernel(case.rel, bytes);
+    let mk = ar.mk("m.tm", &["lsk/good.tls", case.rel]);
+    let served = snapshot(ar.root());
+    let server = HttpServer::start(ar.root());
+    if let Some(fault) = case.fault.clone() {
+        server.fault(&Archive::url_path(case.rel), fault);
+    }
+    let env = Env::new();
+    let out = get(&env, &server, &mk, &[]);
+    assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(case.says), "{}", describe(&out));
+    // Nothing of the refused kernel is registered, and no metakernel.
+    let name = case.rel.rsplit('/').next().unwrap();
+    let registered: i64 = env
+        .catalogue()
+        .query_row(
+            "SELECT COUNT(*) FROM kernel_aliases WHERE filename = ?1",
+            [name],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(registered, 0, "`{name}` registered");
+    assert_eq!(env.count("metakernels"), 0);
+    assert_objects_are_their_content(&env);
+    assert_eq!(snapshot(ar.root()), served, "archive changed");
 }
 
 /// `bytes` padded with comment lines to exactly `n` bytes (a text kernel).
@@ -366,7 +402,8 @@ fn verify_deep_reports_binary_kernels_cut_short() {
     assert!(
         findings
             .iter()
-            .any(|f| f.to_string().contains("bad_structure") && f.to_string().contains("past the end")),
+            .any(|f| f.to_string().contains("bad_structure")
+                && f.to_string().contains("past the end")),
         "{j}"
     );
     assert_eq!(sha256(&cut), before, "the user's file is untouched");
@@ -480,7 +517,11 @@ fn prune_never_removes_a_registered_metakernels_file() {
     assert!(out.status.success(), "{}", describe(&out));
     assert_eq!(std::fs::read(&ready).unwrap(), bytes, "registered .tm kept");
     let out = env.run(&["prune", "--execute"]);
-    assert!(out.status.success(), "later prunes work: {}", describe(&out));
+    assert!(
+        out.status.success(),
+        "later prunes work: {}",
+        describe(&out)
+    );
     assert_eq!(sha256(&orphan_path), orphan_sha);
     assert_objects_are_their_content(&env);
 }

@@ -574,14 +574,16 @@ fn download(
 fn refuse_unlisted_lengths(
     requests: &[DownloadRequest],
     listed: &[Option<crate::remote::listing::Size>],
-    results: Vec<std::result::Result<(fetch::Downloaded, crate::team::Origin), crate::team::Failed>>,
+    results: Vec<
+        std::result::Result<(fetch::Downloaded, crate::team::Origin), crate::team::Failed>,
+    >,
 ) -> Vec<std::result::Result<(fetch::Downloaded, crate::team::Origin), crate::team::Failed>> {
     results
         .into_iter()
         .zip(requests.iter().zip(listed))
         .map(|(result, (req, size))| match (result, size) {
-            (Ok((d, _)), Some(size)) if !size.agrees_with(d.staged.len()) => {
-                Err(crate::team::Failed::Upstream(fetch::FetchError::ListingDisagrees {
+            (Ok((d, _)), Some(size)) if !size.agrees_with(d.staged.len()) => Err(
+                crate::team::Failed::Upstream(fetch::FetchError::ListingDisagrees {
                     url: req.url.clone().into(),
                     listed: if size.is_exact() {
                         format!("{} bytes", size.bytes())
@@ -589,8 +591,8 @@ fn refuse_unlisted_lengths(
                         format!("about {} bytes", size.bytes())
                     },
                     got: d.staged.len(),
-                }))
-            }
+                }),
+            ),
             (result, _) => result,
         })
         .collect()
