@@ -515,6 +515,39 @@ mod tests {
         ));
     }
 
+    /// A little-endian DAS/DSK: file record, one directory record whose one cluster
+    /// is `cluster` integer records, then `held` integer records (DLA header: no
+    /// segments).
+    fn das(cluster: i32, held: usize) -> Vec<u8> {
+        let mut f = vec![0u8; 1024 * (2 + held)];
+        f[..8].copy_from_slice(b"DAS/DSK ");
+        f[84..92].copy_from_slice(b"LTL-IEEE");
+        let dir = 1024;
+        f[dir + 32..dir + 36].copy_from_slice(&3i32.to_le_bytes());
+        f[dir + 36..dir + 40].copy_from_slice(&cluster.to_le_bytes());
+        if held > 0 {
+            f[2048..2052].copy_from_slice(&1i32.to_le_bytes());
+            f[2052..2056].copy_from_slice(&(-1i32).to_le_bytes());
+        }
+        f
+    }
+
+    #[test]
+    fn das_directory_clusters_must_lie_within_the_file() {
+        let f = das(1, 1);
+        assert!(
+            check(&f[..], f.len() as u64).is_ok(),
+            "{:?}",
+            check(&f[..], f.len() as u64)
+        );
+        // The directory says 5 integer records; the file holds one.
+        let f = das(5, 1);
+        assert!(matches!(
+            check(&f[..], f.len() as u64),
+            Err(CheckError::Defect(Defect::Das(m))) if m.contains("past the end")
+        ));
+    }
+
     /// Every binary kernel of the shared real data passes whole, and fails cut short
     /// (at a few lengths) — the check has no false positives and sees `head -c`.
     #[test]
