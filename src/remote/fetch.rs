@@ -28,9 +28,11 @@
 //!   `tmp_dir` and `partial_dir` is ever written, and no existing path other than a
 //!   partial is opened for writing (`store::fsio` is the only writer).
 //! - **Checked bodies.** Zero bytes, fewer bytes than `Content-Length`, more than
-//!   expected, a size or SHA-256 other than the caller's, and bytes that are not a
+//!   expected, a size or SHA-256 other than the caller's, bytes that are not a
 //!   kernel of the kind the name says (`kernel::detect`: an HTML error page served
-//!   with 200 as `x.bsp`, a Git LFS pointer) fail the download. A body *longer* than
+//!   with 200 as `x.bsp`, a Git LFS pointer; `kernel::contradiction`: an LSK served
+//!   as `x.bsp`), and a binary kernel whose DAF/DAS structure disagrees with its
+//!   length (`integrity::daf::check`: a file cut short) fail the download. A body *longer* than
 //!   its `Content-Length` cannot be seen at the HTTP layer (the connection is
 //!   message-delimited by that header): only an expected size or hash catches it.
 //! - **Redirects** are followed by hand: at most [`FetchConfig::max_redirects`],

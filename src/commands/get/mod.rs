@@ -4,11 +4,15 @@
 //! 1. fetch the metakernel (a bare name is looked up in the mission's mk/ directory,
 //!    then in `former_versions/`);
 //! 2. parse it and plan every entry's URL and mission-tree path, refusing the whole
-//!    operation on any traversal before the first write ([`super::plan`]);
+//!    operation on any traversal, an entry naming a directory or the metakernel, or
+//!    a local path that is a registered metakernel's `.tm`, before the first write
+//!    ([`super::plan`], [`refuse_collisions`]);
 //! 3. an entry is present only if the catalogue has content recorded for that name
 //!    *and URL* whose local bytes are intact (stat unchanged since hashed);
 //! 4. download the rest in parallel through the store's write path (stream → hash →
-//!    verify → fsync → rename), each distinct URL once;
+//!    verify → fsync → rename), each distinct URL once; a body whose length the
+//!    listing contradicts is a failure, and an object already in the store is linked
+//!    only when trusted ([`super::place_object`]);
 //! 5. only when every kernel is in place: lay out the mission tree (atomic link
 //!    replacement, or independent copies when the mission's dedup flag is off), write
 //!    the local metakernel atomically with absolute `PATH_VALUES`, and commit contents,
