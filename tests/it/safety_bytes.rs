@@ -374,6 +374,79 @@ fn refused_case(case: &Case, bytes: &[u8]) {
     assert_eq!(snapshot(ar.root()), served, "archive changed");
 }
 
+/// A bundle whose lock agrees with a kernel cut short (a hostile or damaged bundle:
+/// the hashes match, the structure does not) is refused whole by `import`.
+#[test]
+fn import_refuses_a_bundle_member_cut_short() {
+    let ar = Archive::new();
+    ar.kernel("lsk/a.tls", &text_kernel(86));
+    let whole = spk_bytes(86, 9_000);
+    ar.kernel("spk/b.bsp", &whole);
+    let mk = ar.mk("m.tm", &["lsk/a.tls", "spk/b.bsp"]);
+    let server = HttpServer::start(ar.root());
+    let env = Env::new();
+    let out = get(&env, &server, &mk, &[]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let good = env.root().join("work/good.tar");
+    std::fs::create_dir_all(good.parent().unwrap()).unwrap();
+    env.ok(&["export", &server.url(&mk), "-o", good.to_str().unwrap()]);
+
+    // The same bundle with the SPK cut to 4,000 bytes and the lock saying so.
+    let short = &whole[..4_000];
+    let (old_sha, new_sha) = (
+        format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(&whole)),
+        format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(short)),
+    );
+    let mut rebuilt = tar::Builder::new(Vec::new());
+    let bytes = std::fs::read(&good).unwrap();
+    let mut archive = tar::Archive::new(&bytes[..]);
+    for e in archive.entries().unwrap() {
+        let mut e = e.unwrap();
+        let path = String::from_utf8(e.path_bytes().into_owned()).unwrap();
+        let mut data = Vec::new();
+        std::io::Read::read_to_end(&mut e, &mut data).unwrap();
+        let (path, data) = if path == "kdb.lock" {
+            let text = String::from_utf8(data)
+                .unwrap()
+                .replace(&old_sha, &new_sha)
+                .replace(
+                    &format!("size = {}", whole.len()),
+                    &format!("size = {}", short.len()),
+                );
+            (path, text.into_bytes())
+        } else if path == format!("kernels/{old_sha}") {
+            (format!("kernels/{new_sha}"), short.to_vec())
+        } else {
+            (path, data)
+        };
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_entry_type(tar::EntryType::Regular);
+        rebuilt.append_data(&mut h, &path, &data[..]).unwrap();
+    }
+    let bad = env.root().join("work/bad.tar");
+    write(&bad, &rebuilt.into_inner().unwrap());
+    let (good_sha, bad_sha) = (sha256(&good), sha256(&bad));
+
+    let fresh = Env::new();
+    let out = fresh.run(&["import", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("structure"),
+        "{}",
+        describe(&out)
+    );
+    assert!(rows(&fresh).values().all(|&n| n == 0), "{:?}", rows(&fresh));
+    assert!(files_under(&fresh.home().join("objects")).is_empty());
+    assert!(files_under(&fresh.home().join("missions")).is_empty());
+    // The good bundle still imports.
+    let out = fresh.run(&["import", good.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert_objects_are_their_content(&fresh);
+    assert_eq!((sha256(&good), sha256(&bad)), (good_sha, bad_sha));
+}
+
 /// `bytes` padded with comment lines to exactly `n` bytes (a text kernel).
 fn pad_to(bytes: &[u8], n: usize) -> Vec<u8> {
     let mut v = bytes.to_vec();
