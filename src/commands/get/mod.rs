@@ -572,9 +572,19 @@ fn download(
     Ok(out)
 }
 
-/// A body whose length the server's own listing contradicts (exactly, or beyond
-/// the rounding of `1.7K` forms) is a failed transfer — a `Content-Length` that
-/// lied, a connection closed early with no length — never a kernel.
+/// A body whose length the server's own listing contradicts is a failed transfer —
+/// a `Content-Length` that lied, a connection closed early with no length — never a
+/// kernel. An exact size must match; a rounded one (`1.7K`, nginx's `2M`) only
+/// bounds the length loosely (half to twice), so no server's rounding is mistaken
+/// for a short body.
+fn contradicts(size: crate::remote::listing::Size, len: u64) -> bool {
+    match size.exact() {
+        Some(n) => n != len,
+        None => len.saturating_mul(2) < size.bytes() || len > size.bytes().saturating_mul(2),
+    }
+}
+
+/// Applies [`contradicts`] to every arrived body.
 fn refuse_unlisted_lengths(
     requests: &[DownloadRequest],
     listed: &[Option<crate::remote::listing::Size>],
@@ -586,7 +596,7 @@ fn refuse_unlisted_lengths(
         .into_iter()
         .zip(requests.iter().zip(listed))
         .map(|(result, (req, size))| match (result, size) {
-            (Ok((d, _)), Some(size)) if !size.agrees_with(d.staged.len()) => Err(
+            (Ok((d, _)), Some(size)) if contradicts(*size, d.staged.len()) => Err(
                 crate::team::Failed::Upstream(fetch::FetchError::ListingDisagrees {
                     url: req.url.clone().into(),
                     listed: if size.is_exact() {
@@ -859,4 +869,24 @@ fn metakernel_row(
         size: Some(fetched.size),
         acquired_at: now,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::contradicts;
+    use crate::remote::listing::Size;
+
+    #[test]
+    fn a_listing_contradicts_short_bodies_but_not_its_own_rounding() {
+        // Apache's `1.7K` for a 1,699-byte kernel: 100 or 700 bytes are a cut transfer.
+        assert!(contradicts(Size::Approx(1741), 100));
+        assert!(contradicts(Size::Approx(1741), 700));
+        assert!(!contradicts(Size::Approx(1741), 1699));
+        // nginx rounds to whole units: `1M` for 1.49 MiB is not a contradiction.
+        assert!(!contradicts(Size::Approx(1 << 20), 1_562_000));
+        assert!(contradicts(Size::Approx(1 << 20), 5 << 20));
+        // An exact size is exact.
+        assert!(contradicts(Size::Exact(1699), 1698));
+        assert!(!contradicts(Size::Exact(1699), 1699));
+    }
 }
