@@ -923,6 +923,21 @@ fn copy_staged(tmp_dir: &Path, staged: &Staged) -> Result<Staged, FetchError> {
     Ok(copy)
 }
 
+/// The download error for bytes at `path`, fetched from `url`, that the kernel
+/// gate refused ([`crate::integrity::refusal`]).
+pub fn refusal_error(url: Url, path: &Path, refusal: Refusal) -> FetchError {
+    let url = Box::new(url);
+    match refusal {
+        Refusal::NotKernel(reason) => FetchError::NotAKernel { url, reason },
+        Refusal::WrongType(what) => FetchError::WrongType { url, what },
+        Refusal::Structure(d) => FetchError::BadStructure {
+            url,
+            defect: d.to_string(),
+        },
+        Refusal::Io(e) => store::Error::io("read", path, e).into(),
+    }
+}
+
 /// A received body: the file holding it, its length and hash.
 struct Body<'a> {
     path: &'a Path,
@@ -946,23 +961,7 @@ fn check_content(
     if len == 0 {
         return Err(FetchError::Empty { url: url().into() });
     }
-    let refused = |r: Refusal| -> FetchError {
-        match r {
-            Refusal::NotKernel(reason) => FetchError::NotAKernel {
-                url: url().into(),
-                reason,
-            },
-            Refusal::WrongType(what) => FetchError::WrongType {
-                url: url().into(),
-                what,
-            },
-            Refusal::Structure(d) => FetchError::BadStructure {
-                url: url().into(),
-                defect: d.to_string(),
-            },
-            Refusal::Io(e) => store::Error::io("read", body.path, e).into(),
-        }
-    };
+    let refused = |r: Refusal| refusal_error(url(), body.path, r);
     let detection = crate::integrity::kind_refusal(head, name, len).map_err(refused)?;
     if let Some(expected) = expected_size {
         if len < expected {

@@ -584,7 +584,8 @@ fn contradicts(size: crate::remote::listing::Size, len: u64) -> bool {
     }
 }
 
-/// Applies [`contradicts`] to every arrived body.
+/// Applies [`contradicts`] to every arrived body, and the kernel checks of a
+/// download ([`crate::integrity::refusal`]) to bodies from a team tier.
 fn refuse_unlisted_lengths(
     requests: &[DownloadRequest],
     listed: &[Option<crate::remote::listing::Size>],
@@ -607,6 +608,18 @@ fn refuse_unlisted_lengths(
                     got: d.staged.len(),
                 }),
             ),
+            // Bytes from a team tier did not pass the download's checks here: they
+            // pass the same gate (a kind its name promises, a whole structure).
+            (Ok((d, crate::team::Origin::Team)), _) => {
+                match crate::integrity::check_kernel(d.staged.path(), &req.name) {
+                    Ok(()) => Ok((d, crate::team::Origin::Team)),
+                    Err(why) => Err(crate::team::Failed::Upstream(fetch::refusal_error(
+                        req.url.clone(),
+                        d.staged.path(),
+                        why,
+                    ))),
+                }
+            }
             (result, _) => result,
         })
         .collect()
