@@ -383,6 +383,7 @@ fn import_refuses_a_bundle_member_cut_short() {
     let whole = spk_bytes(86, 9_000);
     ar.kernel("spk/b.bsp", &whole);
     let mk = ar.mk("m.tm", &["lsk/a.tls", "spk/b.bsp"]);
+    let served = snapshot(ar.root());
     let server = HttpServer::start(ar.root());
     let env = Env::new();
     let out = get(&env, &server, &mk, &[]);
@@ -445,6 +446,11 @@ fn import_refuses_a_bundle_member_cut_short() {
     assert!(out.status.success(), "{}", describe(&out));
     assert_objects_are_their_content(&fresh);
     assert_eq!((sha256(&good), sha256(&bad)), (good_sha, bad_sha));
+    assert_eq!(
+        snapshot(ar.root()),
+        served,
+        "the served archive is untouched"
+    );
 }
 
 /// `bytes` padded with comment lines to exactly `n` bytes (a text kernel).
