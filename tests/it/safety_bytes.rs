@@ -625,6 +625,16 @@ fn an_entry_naming_a_directory_is_refused_at_planning() {
             )
         })
         .collect();
+    let good = ar.mk_text(
+        "good.tm",
+        "KPL/MK\n\\begindata\nKERNELS_TO_LOAD = ( '../lsk/a.tls' )\n\\begintext\n",
+    );
+    // `../lsk` alone: no other entry lies under it, but once `good.tm` is laid out its
+    // local path is a directory of the mission tree.
+    let onto_dir = ar.mk_text(
+        "onto_dir.tm",
+        "KPL/MK\n\\begindata\nKERNELS_TO_LOAD = ( '../lsk' )\n\\begintext\n",
+    );
     let served = snapshot(ar.root());
     let server = HttpServer::start(ar.root());
     for mk in &mks {
@@ -641,5 +651,24 @@ fn an_entry_naming_a_directory_is_refused_at_planning() {
         assert!(files_under(&env.home().join("objects")).is_empty(), "{mk}");
         assert!(files_under(&env.home().join("missions")).is_empty(), "{mk}");
     }
+
+    // An entry whose local path is a directory another metakernel's tree created.
+    let env = Env::new();
+    let out = get(&env, &server, &good, &[]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let rows_before = rows(&env);
+    let tree_before = snapshot(&env.home().join("missions"));
+    let objects_before = snapshot(&env.home().join("objects"));
+    let out = get(&env, &server, &onto_dir, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is a directory"),
+        "{}",
+        describe(&out)
+    );
+    assert_eq!(rows(&env), rows_before);
+    assert_eq!(snapshot(&env.home().join("missions")), tree_before);
+    assert_eq!(snapshot(&env.home().join("objects")), objects_before);
+    assert_objects_are_their_content(&env);
     assert_eq!(snapshot(ar.root()), served);
 }
