@@ -235,7 +235,8 @@ pub fn aliases(w: &mut String, out: &Out, reports: &[AliasesReport]) {
                 .map(|b| format!(" ({b})"))
                 .unwrap_or_default()
         );
-        if let Some(c) = &r.coverage {
+        // A kernel without segments has nothing to say here.
+        if let Some(c) = r.coverage.as_deref().filter(|c| !c.is_empty()) {
             say!(w, "covers      {c}");
         }
         say!(w, "size        {} ({} bytes)", bytes(r.size), r.size);

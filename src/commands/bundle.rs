@@ -152,6 +152,24 @@ pub struct ImportReport {
     pub metakernel: String,
 }
 
+/// Every kernel member is a whole kernel of the kind its name says (the checks a
+/// download passes): a bundle whose lock agrees with a truncated kernel is refused
+/// before anything is persisted.
+fn check_structures(unpacked: &bundle::Unpacked) -> Result<()> {
+    for k in unpacked.lock.distinct_kernels() {
+        let Some(staged) = unpacked.kernels.get(&k.sha256) else {
+            continue;
+        };
+        if let Err(why) = crate::integrity::check_kernel(staged.path(), &k.name) {
+            return Err(Error::Usage(format!(
+                "refusing bundle member `{}` ({}): {why}; nothing was imported",
+                k.name, k.sha256
+            )));
+        }
+    }
+    Ok(())
+}
+
 pub fn import(ctx: &Ctx<'_>, opts: &ImportOptions) -> Result<ImportReport> {
     let file = match fs::File::open(&opts.bundle) {
         Ok(f) => f,
@@ -172,6 +190,12 @@ pub fn import(ctx: &Ctx<'_>, opts: &ImportOptions) -> Result<ImportReport> {
     let mk_bytes = fs::read(unpacked.metakernel.path())
         .map_err(|e| crate::store::Error::io("read", unpacked.metakernel.path(), e))?;
     restore::layout(ctx, &cat, &unpacked.lock, &mk_bytes, opts.into.as_deref())?;
+    check_structures(&unpacked)?;
+    let verified = super::verified_stamps(
+        ctx,
+        &cat,
+        std::iter::once(&unpacked.lock.metakernel.sha256).chain(unpacked.kernels.keys()),
+    )?;
     let lock = unpacked.lock;
     let now = crate::db::now();
     let mut found = Found::default();
@@ -190,7 +214,8 @@ pub fn import(ctx: &Ctx<'_>, opts: &ImportOptions) -> Result<ImportReport> {
         let len = staged.len();
         let object = ctx.home.object_path(&sha);
         fsio::create_dir_all(object.parent().unwrap_or(Path::new("/")))?;
-        staged.persist_batched(&object, true, true, &mut dirs)?;
+        // An object already there is trusted only when verified (invariant 10).
+        let object = super::place_object(ctx, staged, verified.get(&sha).copied(), &mut dirs)?;
         found.arrivals.push(get::arrived(
             &name,
             &url,

@@ -264,7 +264,10 @@ pub(crate) fn store_object(
     let len = staged.len();
     let object = ctx.home.object_path(&sha);
     fsio::create_dir_all(object.parent().unwrap_or(Path::new("/")))?;
-    staged.persist_if_absent(&object, true)?;
+    let verified = super::verified_stamps(ctx, cat, [&sha])?;
+    let mut dirs = fsio::DirSyncs::default();
+    super::place_object(ctx, staged, verified.get(&sha).copied(), &mut dirs)?;
+    dirs.sync()?;
     let arrived = get::arrived(name, url, validators, &sha, &object, len, crate::db::now())?;
     cat.write(|tx| arrived.record(tx))?;
     Ok(object)

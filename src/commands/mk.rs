@@ -74,6 +74,11 @@ pub fn load(ctx: &Ctx<'_>, arg: &str) -> Result<Loaded> {
 }
 
 pub fn parse(origin: String, bytes: &[u8]) -> Result<Loaded> {
+    if let Some(why) = not_a_metakernel(bytes) {
+        return Err(Error::Usage(format!(
+            "`{origin}` is not a metakernel: {why}; nothing was registered"
+        )));
+    }
     let mk = Metakernel::parse(bytes).map_err(|source| Error::Metakernel {
         path: origin.clone(),
         source,
@@ -82,11 +87,42 @@ pub fn parse(origin: String, bytes: &[u8]) -> Result<Loaded> {
         path: origin.clone(),
         source,
     })?;
+    if mk.values("KERNELS_TO_LOAD").is_none() {
+        return Err(Error::Usage(format!(
+            "`{origin}` is not a metakernel: it assigns no `KERNELS_TO_LOAD` in a \
+             `\\begindata` block; nothing was registered"
+        )));
+    }
     Ok(Loaded {
         origin,
         mk,
         entries,
     })
+}
+
+/// Why `bytes` cannot be a metakernel before parsing them: a binary kernel (DAF/DAS),
+/// an HTML page (a directory listing fetched as a file), an empty file, or bytes that
+/// are not text. `None` when they may be one.
+fn not_a_metakernel(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Some("the file is empty");
+    }
+    let head = &bytes[..bytes.len().min(1024)];
+    if [&b"DAF/"[..], b"DAS/", b"NAIF/DAF", b"NAIF/DAS"]
+        .iter()
+        .any(|id| head.starts_with(id))
+    {
+        return Some("it is a binary kernel (DAF/DAS)");
+    }
+    let lower = String::from_utf8_lossy(&head[..head.len().min(512)]).to_ascii_lowercase();
+    let text = lower.trim_start();
+    if text.starts_with("<!doctype html") || text.starts_with("<html") {
+        return Some("it is an HTML page (a directory listing?)");
+    }
+    if head.contains(&0) {
+        return Some("it is not text");
+    }
+    None
 }
 
 /// The part of an entry path below any `.`/`..` prefix (`../data/spk/a.bsp` →

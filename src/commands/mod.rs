@@ -255,6 +255,50 @@ pub fn intact(row: &db::LocationRow) -> bool {
     std::fs::metadata(&row.path).is_ok_and(|m| store::FileStamp::of(&m) == row.stamp)
 }
 
+/// The stamps the catalogue recorded for the objects of `hashes` when their bytes
+/// were last hashed (their object location rows): an object whose stamp still
+/// matches need not be hashed again before it is linked ([`store::object::place`]).
+pub(crate) fn verified_stamps<'a>(
+    ctx: &Ctx<'_>,
+    cat: &db::Catalogue,
+    hashes: impl IntoIterator<Item = &'a store::Sha256Hex>,
+) -> Result<std::collections::HashMap<store::Sha256Hex, store::FileStamp>> {
+    let paths: Vec<String> = hashes
+        .into_iter()
+        .map(|sha| ctx.home.object_path(sha).display().to_string())
+        .collect();
+    let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
+    Ok(cat
+        .locations_at(&refs)?
+        .into_values()
+        .filter(|row| row.kind == db::LocationKind::Object)
+        .map(|row| (row.sha256, row.stamp))
+        .collect())
+}
+
+/// Makes verified `staged` bytes their object ([`store::object::place`]): an entry
+/// already there is trusted only when `verified` (its recorded stamp) still matches
+/// or its bytes hash right; otherwise it is quarantined, with a warning, and replaced.
+/// The object's shard directory exists. Returns the object's path.
+pub(crate) fn place_object(
+    ctx: &Ctx<'_>,
+    staged: store::fsio::Staged,
+    verified: Option<store::FileStamp>,
+    dirs: &mut store::fsio::DirSyncs,
+) -> std::result::Result<PathBuf, store::Error> {
+    let object = ctx.home.object_path(staged.sha256());
+    if let store::object::Placed::Replaced { quarantined } =
+        store::object::place(&ctx.home, staged, verified, dirs)?
+    {
+        ctx.reporter.warn(&format!(
+            "`{}` did not hold its content; moved it to `{}` and stored the verified bytes",
+            object.display(),
+            quarantined.display()
+        ));
+    }
+    Ok(object)
+}
+
 /// The catalogue row of a store object (a content under its own hash).
 pub fn object_row(
     object: &Path,

@@ -10,7 +10,11 @@
 //!
 //! Refused before any I/O (DESIGN.md §3, invariant 5): a value or entry that climbs
 //! above the server root, an entry whose part after its symbol contains `..`, any
-//! result on another host or scheme.
+//! result on another host or scheme. Refused too, because laying it out would
+//! replace something the plan itself needs: an entry that names a directory (its URL
+//! ends in `/`, as `'..'` does), an entry whose local path is the metakernel itself,
+//! and an entry whose local path is a directory of another entry or of the
+//! metakernel.
 
 use std::collections::HashMap;
 
@@ -25,6 +29,13 @@ pub enum PlanError {
     Unsafe {
         what: String,
         line: usize,
+        reason: String,
+    },
+    /// An entry whose local path is taken by something the plan may not replace.
+    #[error("refusing entry `{what}`: its local path `{path}` {reason}; nothing was written")]
+    Collision {
+        what: String,
+        path: String,
         reason: String,
     },
 }
@@ -214,6 +225,13 @@ pub fn plan_from(mk_url: &Url, cwd: &Url, loaded: &Loaded) -> Result<RemotePlan,
             None => join(&mk_dir, &e.path.replace('\\', "/")),
         }
         .map_err(|r| unsafe_(&e.raw, e.line, r))?;
+        if url.path().ends_with('/') {
+            return Err(unsafe_(
+                &e.raw,
+                e.line,
+                "names a directory, not a kernel file".into(),
+            ));
+        }
         let local = local_path_of(&url).map_err(|r| unsafe_(&e.raw, e.line, r))?;
         entries.push(RemoteEntry {
             name: local.file_name().to_owned(),
@@ -223,12 +241,55 @@ pub fn plan_from(mk_url: &Url, cwd: &Url, loaded: &Loaded) -> Result<RemotePlan,
         });
     }
     let metakernel = local_path_of(mk_url).map_err(|r| unsafe_(mk_url.as_str(), 0, r))?;
+    check_overlaps(&entries, &metakernel, loaded)?;
     Ok(RemotePlan {
         entries,
         symbols: symbol_dirs,
         metakernel,
         literal: symbols.is_empty(),
     })
+}
+
+/// No entry's local path is the metakernel's, or a directory holding another entry
+/// or the metakernel: laying the plan out would replace one with the other.
+fn check_overlaps(
+    entries: &[RemoteEntry],
+    metakernel: &SafeRelPath,
+    loaded: &Loaded,
+) -> Result<(), PlanError> {
+    let line = |i: usize| loaded.entries.get(i).map_or(0, |e| e.line);
+    let files: HashMap<&str, usize> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.local.as_str(), i))
+        .collect();
+    for (i, e) in entries.iter().enumerate() {
+        if e.local == *metakernel {
+            return Err(PlanError::Unsafe {
+                what: e.raw.clone(),
+                line: line(i),
+                reason: "is the metakernel itself".into(),
+            });
+        }
+    }
+    let paths = entries
+        .iter()
+        .map(|e| (e.local.as_str(), &e.raw))
+        .chain(std::iter::once((metakernel.as_str(), &loaded.origin)));
+    for (path, raw) in paths {
+        let mut at = path;
+        while let Some((dir, _)) = at.rsplit_once('/') {
+            if let Some(&i) = files.get(dir) {
+                return Err(PlanError::Unsafe {
+                    what: entries[i].raw.clone(),
+                    line: line(i),
+                    reason: format!("is a directory of `{raw}`, not a kernel file"),
+                });
+            }
+            at = dir;
+        }
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------- versioned names
@@ -408,5 +469,46 @@ mod tests {
         ];
         v.sort_by_key(|m| m.version);
         assert_eq!(v[1].version.unwrap().0, 100);
+    }
+
+    #[test]
+    fn entries_that_are_directories_or_the_metakernel_are_refused() {
+        let base = url("http://h/pub/M/kernels/mk/x.tm");
+        for (text, why) in [
+            (
+                "\\begindata\nKERNELS_TO_LOAD = ( '../lsk/a.tls' '..' )\n",
+                "names a directory",
+            ),
+            (
+                "\\begindata\nKERNELS_TO_LOAD = ( '../lsk/a.tls' '../lsk/' )\n",
+                "names a directory",
+            ),
+            (
+                "\\begindata\nKERNELS_TO_LOAD = ( '../lsk/a.tls' '../lsk' )\n",
+                "is a directory of",
+            ),
+            (
+                "\\begindata\nKERNELS_TO_LOAD = ( '../lsk/a.tls' '../../kernels' )\n",
+                "is a directory of",
+            ),
+            (
+                "\\begindata\nKERNELS_TO_LOAD = ( 'x.tm' )\n",
+                "is the metakernel itself",
+            ),
+            (
+                "\\begindata\nPATH_VALUES = ( '..' )\nPATH_SYMBOLS = ( 'K' )\nKERNELS_TO_LOAD = ( '$K/mk/x.tm' )\n",
+                "is the metakernel itself",
+            ),
+        ] {
+            match plan(&base, &loaded(text)) {
+                Err(PlanError::Unsafe { reason, .. }) => {
+                    assert!(reason.contains(why), "{text}: {reason}")
+                }
+                other => panic!("accepted {text}: {other:?}"),
+            }
+        }
+        // The same file twice is not a collision.
+        let ok = loaded("\\begindata\nKERNELS_TO_LOAD = ( '../lsk/a.tls' '../lsk/a.tls' )\n");
+        assert!(plan(&base, &ok).is_ok());
     }
 }

@@ -8,14 +8,20 @@
 //! then inferred from ND/NI) and the FTP validation string (absent in old files;
 //! when present it must be intact). The summary records form a doubly linked list
 //! from FWARD to BWARD: every record must lie within the file, its PREV must name the
-//! record before it, its NSUM must fit, and the chain must end (no loop).
+//! record before it, its NSUM must fit, and the chain must end (no loop). The file
+//! must also hold its data: FREE (the first free word) may not lie past the end, and
+//! every segment's address range (the last two integers of its summary: initial and
+//! final word) must lie within the file — a kernel cut short (`head -c`, a transfer
+//! that ended early) fails here even when its summary records survived.
 //!
-//! DAS: the id word, the byte-order field, the FTP string, and the reserved and
-//! comment records within the file length.
+//! DAS: the id word, the byte-order field, the FTP string, the reserved and comment
+//! records within the file length, and the directory records: the chain is walked
+//! by the DAS reader of [`crate::coverage::das`] (the one DAS walker), which refuses
+//! a cluster — and so a last record number — past the end of the file.
 //!
-//! The check is deliberately lenient where real archives vary (FREE, trailing
-//! partial records) and strict where corruption shows (a chain that leaves the file
-//! or loops, a damaged FTP string).
+//! The check is deliberately lenient where real archives vary (bytes after FREE,
+//! trailing partial records) and strict where corruption shows (a chain or a segment
+//! that leaves the file, a loop, a damaged FTP string).
 
 use std::io;
 
@@ -55,6 +61,30 @@ pub enum Defect {
     BadBward { last: i64, bward: i64 },
     #[error("reserved and comment records ({0}) run past the end of the file")]
     DasPastEof(i64),
+    #[error("FREE is word {free}, past the end of the file ({len} bytes): the file was cut short")]
+    FreePastEof { free: i64, len: u64 },
+    #[error(
+        "segment {index} (summary record {record}) spans words {initial}..={last}, \
+         past the end of the file ({len} bytes): the file was cut short"
+    )]
+    SegmentPastEof {
+        record: i64,
+        index: usize,
+        initial: i64,
+        last: i64,
+        len: u64,
+    },
+    #[error(
+        "segment {index} (summary record {record}) has the impossible address range {initial}..={last}"
+    )]
+    BadAddresses {
+        record: i64,
+        index: usize,
+        initial: i64,
+        last: i64,
+    },
+    #[error("{0}")]
+    Das(String),
 }
 
 /// A failure: the structure is bad, or reading failed.
@@ -172,7 +202,7 @@ pub fn check(file: &(impl ReadAt + ?Sized), len: u64) -> Result<(), CheckError> 
     file.read_exact_at(&mut record, 0)?;
     let id = String::from_utf8_lossy(&record[..8]).trim_end().to_owned();
     if id.starts_with("DAS/") || id == "NAIF/DAS" {
-        return check_das(&record, len);
+        return check_das(file, &record, len);
     }
     if !(id.starts_with("DAF/") || id == "NAIF/DAF") {
         return Err(Defect::IdWord(id).into());
@@ -184,21 +214,45 @@ pub fn check(file: &(impl ReadAt + ?Sized), len: u64) -> Result<(), CheckError> 
     }
     check_ftp(&record)?;
     let (fward, bward) = (int(&record[76..80], order), int(&record[80..84], order));
-    let max_nsum = 125 / (nd + (ni + 1) / 2);
-    walk_summaries(file, len, order, fward, bward, max_nsum)
+    let free = int(&record[84..88], order);
+    if free > 1 && ((free - 1) as u64).saturating_mul(8) > len {
+        return Err(Defect::FreePastEof { free, len }.into());
+    }
+    let shape = Shape {
+        order,
+        nd: nd as usize,
+        ni: ni as usize,
+    };
+    walk_summaries(file, len, shape, fward, bward)
+}
+
+/// What a DAF's summaries look like: byte order, ND doubles and NI integers.
+#[derive(Clone, Copy)]
+struct Shape {
+    order: Order,
+    nd: usize,
+    ni: usize,
+}
+
+impl Shape {
+    /// Double words per summary.
+    fn words(self) -> usize {
+        self.nd + self.ni.div_ceil(2)
+    }
 }
 
 fn walk_summaries(
     file: &(impl ReadAt + ?Sized),
     len: u64,
-    order: Order,
+    shape: Shape,
     fward: i64,
     bward: i64,
-    max_nsum: i64,
 ) -> Result<(), CheckError> {
+    let order = shape.order;
+    let max_nsum = (125 / shape.words().max(1)) as i64;
     let mut visited = std::collections::HashSet::new();
     let (mut current, mut prev_expected, mut last) = (fward, 0i64, 0i64);
-    let mut control = [0u8; 24];
+    let mut buf = [0u8; RECORD as usize];
     while current != 0 {
         if current < 2 {
             return Err(Defect::BadRecord { record: current }.into());
@@ -217,7 +271,11 @@ fn walk_summaries(
         if !visited.insert(current) {
             return Err(Defect::Loop(current).into());
         }
-        file.read_exact_at(&mut control, (current as u64 - 1) * RECORD)
+        let start = (current as u64 - 1) * RECORD;
+        // A trailing partial record holds what it holds; summaries past it fail below.
+        let held = (len - start).min(RECORD) as usize;
+        let control = &mut buf[..held];
+        file.read_exact_at(control, start)
             .map_err(|_| Defect::PastEof {
                 record: current,
                 len,
@@ -244,6 +302,7 @@ fn walk_summaries(
             }
             .into());
         }
+        check_segments(control, shape, current, nsum as usize, len)?;
         last = current;
         prev_expected = current;
         current = next;
@@ -254,7 +313,74 @@ fn walk_summaries(
     Ok(())
 }
 
-fn check_das(record: &[u8], len: u64) -> Result<(), CheckError> {
+/// Every summary of one summary record (`control`, as much of the record as the file
+/// holds) names a data range inside the file: its last two integers are the initial
+/// and final word addresses (DAF Required Reading, "Summary records").
+fn check_segments(
+    control: &[u8],
+    shape: Shape,
+    record: i64,
+    nsum: usize,
+    len: u64,
+) -> Result<(), Defect> {
+    let words = shape.words();
+    for index in 0..nsum {
+        let at = (3 + index * words) * 8;
+        let ints = at + shape.nd * 8;
+        let Some(raw) = control.get(ints + (shape.ni - 2) * 4..ints + shape.ni * 4) else {
+            return Err(Defect::PastEof { record, len });
+        };
+        let (initial, last) = (int(&raw[..4], shape.order), int(&raw[4..], shape.order));
+        if initial < 1 || last < initial - 1 {
+            return Err(Defect::BadAddresses {
+                record,
+                index,
+                initial,
+                last,
+            });
+        }
+        if (last as u64).saturating_mul(8) > len {
+            return Err(Defect::SegmentPastEof {
+                record,
+                index,
+                initial,
+                last,
+                len,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A [`ReadAt`] seen as the DAS reader's byte source.
+struct Source<'a, R: ?Sized> {
+    file: &'a R,
+    len: u64,
+}
+
+impl<R: ReadAt + ?Sized> crate::coverage::ByteSource for Source<'_, R> {
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        self.file.read_exact_at(buf, offset)
+    }
+}
+
+fn check_das_directories(file: &(impl ReadAt + ?Sized), len: u64) -> Result<(), CheckError> {
+    let mut src = Source { file, len };
+    match crate::coverage::das::read(&mut src, "file") {
+        Ok(_) => Ok(()),
+        Err(crate::coverage::Error::Io { source, .. }) => Err(CheckError::Io(source)),
+        Err(e) => {
+            // The reader names the file; the caller names the path.
+            Err(Defect::Das(e.to_string().replace("`file`", "the DAS file")).into())
+        }
+    }
+}
+
+fn check_das(file: &(impl ReadAt + ?Sized), record: &[u8], len: u64) -> Result<(), CheckError> {
     let order = order_of(record, 84)?;
     check_ftp(record)?;
     let nresvr = int(&record[68..72], order);
@@ -263,7 +389,7 @@ fn check_das(record: &[u8], len: u64) -> Result<(), CheckError> {
     if nresvr < 0 || ncomr < 0 || (header as u64).saturating_mul(RECORD) > len {
         return Err(Defect::DasPastEof(header).into());
     }
-    Ok(())
+    check_das_directories(file, len)
 }
 
 #[cfg(test)]
@@ -285,6 +411,12 @@ mod tests {
             f[at..at + 8].copy_from_slice(&n.to_le_bytes());
             f[at + 8..at + 16].copy_from_slice(&p.to_le_bytes());
             f[at + 16..at + 24].copy_from_slice(&s.to_le_bytes());
+            // Each summary's data: words 1..=128 (inside the file).
+            for k in 0..(*s as usize).min(25) {
+                let ints = at + 24 + k * 40 + 16;
+                f[ints + 16..ints + 20].copy_from_slice(&1i32.to_le_bytes());
+                f[ints + 20..ints + 24].copy_from_slice(&128i32.to_le_bytes());
+            }
         }
         f
     }
@@ -331,5 +463,140 @@ mod tests {
             check(&f[..], 2048),
             Err(CheckError::Defect(Defect::IdWord(_)))
         ));
+    }
+
+    /// One segment (ND=2, NI=6) in summary record 2, its name record 3, data words
+    /// `initial..=last`; the file is `len` bytes.
+    fn one_segment(initial: i32, last: i32, free: i32, len: usize) -> Vec<u8> {
+        let mut f = daf(&[(0.0, 0.0, 1.0)], 2, 2);
+        f.resize(len, 0);
+        f[84..88].copy_from_slice(&free.to_le_bytes());
+        let ints = 1024 + 3 * 8 + 2 * 8;
+        f[ints + 16..ints + 20].copy_from_slice(&initial.to_le_bytes());
+        f[ints + 20..ints + 24].copy_from_slice(&last.to_le_bytes());
+        f
+    }
+
+    #[test]
+    fn segments_and_free_must_lie_within_the_file() {
+        // Words 385..=512 are record 4: a 4-record file holds them.
+        let f = one_segment(385, 512, 513, 4096);
+        assert!(check(&f[..], f.len() as u64).is_ok());
+        // The same file cut short by one byte, then by a record (FREE still says 513).
+        for cut in [4095, 3072] {
+            let g = &f[..cut];
+            assert!(
+                matches!(
+                    check(g, cut as u64),
+                    Err(CheckError::Defect(
+                        Defect::SegmentPastEof { index: 0, .. } | Defect::FreePastEof { .. }
+                    ))
+                ),
+                "{cut}"
+            );
+        }
+        // A segment past the end while FREE is silent.
+        let f = one_segment(385, 900, 0, 4096);
+        assert!(matches!(
+            check(&f[..], 4096),
+            Err(CheckError::Defect(Defect::SegmentPastEof { last: 900, .. }))
+        ));
+        // FREE past the end while the segments fit.
+        let f = one_segment(385, 512, 2000, 4096);
+        assert!(matches!(
+            check(&f[..], 4096),
+            Err(CheckError::Defect(Defect::FreePastEof { free: 2000, .. }))
+        ));
+        // An address range that cannot be.
+        let f = one_segment(0, 512, 513, 4096);
+        assert!(matches!(
+            check(&f[..], 4096),
+            Err(CheckError::Defect(Defect::BadAddresses { .. }))
+        ));
+    }
+
+    /// A little-endian DAS/DSK: file record, one directory record whose one cluster
+    /// is `cluster` integer records, then `held` integer records (DLA header: no
+    /// segments).
+    fn das(cluster: i32, held: usize) -> Vec<u8> {
+        let mut f = vec![0u8; 1024 * (2 + held)];
+        f[..8].copy_from_slice(b"DAS/DSK ");
+        f[84..92].copy_from_slice(b"LTL-IEEE");
+        let dir = 1024;
+        f[dir + 32..dir + 36].copy_from_slice(&3i32.to_le_bytes());
+        f[dir + 36..dir + 40].copy_from_slice(&cluster.to_le_bytes());
+        if held > 0 {
+            f[2048..2052].copy_from_slice(&1i32.to_le_bytes());
+            f[2052..2056].copy_from_slice(&(-1i32).to_le_bytes());
+        }
+        f
+    }
+
+    #[test]
+    fn das_directory_clusters_must_lie_within_the_file() {
+        let f = das(1, 1);
+        assert!(
+            check(&f[..], f.len() as u64).is_ok(),
+            "{:?}",
+            check(&f[..], f.len() as u64)
+        );
+        // The directory says 5 integer records; the file holds one.
+        let f = das(5, 1);
+        assert!(matches!(
+            check(&f[..], f.len() as u64),
+            Err(CheckError::Defect(Defect::Das(m))) if m.contains("past the end")
+        ));
+    }
+
+    /// Every binary kernel of the shared real data passes whole, and fails cut short
+    /// (at a few lengths) — the check has no false positives and sees `head -c`.
+    #[test]
+    fn real_kernels_pass_whole_and_fail_truncated() {
+        let Some(root) = std::env::var_os("KDB_REALDATA").map(std::path::PathBuf::from) else {
+            return;
+        };
+        let mut seen = 0;
+        for entry in walkdir::WalkDir::new(&root).into_iter().flatten() {
+            let name = entry.file_name().to_string_lossy().to_ascii_lowercase();
+            if !entry.file_type().is_file()
+                || ![".bsp", ".bc", ".bpc", ".bds"]
+                    .iter()
+                    .any(|e| name.ends_with(e))
+            {
+                continue;
+            }
+            let bytes = std::fs::read(entry.path()).unwrap();
+            if !(bytes.starts_with(b"DAF/")
+                || bytes.starts_with(b"DAS/")
+                || bytes.starts_with(b"NAIF/DAF"))
+            {
+                continue;
+            }
+            let len = bytes.len() as u64;
+            // Where the data ends (a DAF may hold unused records after FREE).
+            let end = if bytes.starts_with(b"DAS/") {
+                len
+            } else {
+                let order = order_of(&bytes[..1024], 88).unwrap();
+                ((int(&bytes[84..88], order) - 1) * 8) as u64
+            };
+            if let Err(e) = check(&bytes[..], len) {
+                panic!("{}: {e:?}", entry.path().display());
+            }
+            seen += 1;
+            // (Not the last record alone: NAIF files may end with an unused record.)
+            for cut in [len * 2 / 3, len - 5_000.min(len / 2)] {
+                if cut < 1024 || cut >= end {
+                    continue;
+                }
+                let short = &bytes[..cut as usize];
+                assert!(
+                    check(short, cut).is_err(),
+                    "{} cut at {cut} of {len} passes",
+                    entry.path().display()
+                );
+            }
+        }
+        assert!(seen > 20, "only {seen} real binary kernels found");
     }
 }

@@ -229,6 +229,46 @@ pub fn detect(head: &[u8], name: &str, size: u64) -> Detection {
     }
 }
 
+/// The format NAIF's naming convention promises for a file name: binary (`.bsp`,
+/// `.bc`, `.bpc`, `.bds`, `.bes`) or text (`.tls`, `.tf`, `.ti`, `.tsc`, `.tpc`,
+/// `.tm`), in any case. `None` for other names.
+pub fn named_binary(name: &str) -> Option<bool> {
+    let file = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    let ext = file.rsplit_once('.')?.1.to_ascii_lowercase();
+    match ext.as_str() {
+        "bsp" | "bc" | "bpc" | "bds" | "bes" => Some(true),
+        "tls" | "tf" | "ti" | "tsc" | "tpc" | "tm" => Some(false),
+        _ => None,
+    }
+}
+
+/// Why a detected kernel cannot be what its name says: a text kernel under a binary
+/// kernel's name (an LSK served as `x.bsp`) or a DAF/DAS under a text kernel's name
+/// (an SPK served as `x.tls`). SPICE picks the reader by content, so such a file
+/// loads as something other than what the metakernel's author listed.
+pub fn contradiction(detection: &Detection, name: &str) -> Option<String> {
+    let Detection::Kernel {
+        kernel_type,
+        format,
+        ..
+    } = detection
+    else {
+        return None;
+    };
+    let binary = *format != Format::Text;
+    match named_binary(name)? {
+        true if !binary => Some(format!(
+            "a text {} kernel under the binary kernel name `{name}`",
+            kernel_type.as_str().to_ascii_uppercase()
+        )),
+        false if binary => Some(format!(
+            "a binary {} kernel under the text kernel name `{name}`",
+            kernel_type.as_str().to_ascii_uppercase()
+        )),
+        _ => None,
+    }
+}
+
 fn byte_order_at(head: &[u8], offset: usize) -> Option<ByteOrder> {
     match head.get(offset..offset + 8)? {
         b"BIG-IEEE" => Some(ByteOrder::Big),
@@ -394,5 +434,21 @@ mod tests {
         assert_eq!(KernelType::from_extension("a.Tsc"), Some(KernelType::Sclk));
         assert_eq!(KernelType::from_extension("a.bpc"), Some(KernelType::Pck));
         assert_eq!(KernelType::from_extension("bsp"), None);
+    }
+
+    #[test]
+    fn content_contradicting_the_name_is_named() {
+        let lsk = detect(b"KPL/LSK\n\\begindata\nX = 1\n", "naif0012.bsp", 25);
+        assert!(contradiction(&lsk, "naif0012.bsp").is_some_and(|w| w.contains("text LSK")));
+        let spk = detect(&daf(b"DAF/SPK ", b"LTL-IEEE"), "de.tls", 1024);
+        assert!(contradiction(&spk, "de.tls").is_some_and(|w| w.contains("binary SPK")));
+        // What the name promises: no contradiction (a binary PCK as `.bpc`, a text
+        // PCK as `.TPC`, unknown extensions).
+        let bpc = detect(&daf(b"DAF/PCK ", b"LTL-IEEE"), "e.bpc", 1024);
+        assert_eq!(contradiction(&bpc, "e.bpc"), None);
+        let tpc = detect(b"KPL/PCK\n\\begindata\n", "p.TPC", 19);
+        assert_eq!(contradiction(&tpc, "p.TPC"), None);
+        assert_eq!(contradiction(&spk, "de.bin"), None);
+        assert_eq!(contradiction(&Detection::Unrelated, "x.bsp"), None);
     }
 }

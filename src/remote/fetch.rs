@@ -32,9 +32,11 @@
 //!   `tmp_dir` and `partial_dir` is ever written, and no existing path other than a
 //!   partial is opened for writing (`store::fsio` is the only writer).
 //! - **Checked bodies.** Zero bytes, fewer bytes than `Content-Length`, more than
-//!   expected, a size or SHA-256 other than the caller's, and bytes that are not a
+//!   expected, a size or SHA-256 other than the caller's, bytes that are not a
 //!   kernel of the kind the name says (`kernel::detect`: an HTML error page served
-//!   with 200 as `x.bsp`, a Git LFS pointer) fail the download. A body *longer* than
+//!   with 200 as `x.bsp`, a Git LFS pointer; `kernel::contradiction`: an LSK served
+//!   as `x.bsp`), and a binary kernel whose DAF/DAS structure disagrees with its
+//!   length (`integrity::daf::check`: a file cut short) fail the download. A body *longer* than
 //!   its `Content-Length` cannot be seen at the HTTP layer (the connection is
 //!   message-delimited by that header): only an expected size or hash catches it.
 //! - **Redirects** are followed by hand: at most [`FetchConfig::max_redirects`],
@@ -67,7 +69,7 @@ use tokio::sync::Semaphore;
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 use url::Url;
 
-use crate::kernel::{self, Detection};
+use crate::integrity::Refusal;
 use crate::store::fsio::{self, Staged};
 use crate::store::{self, Sha256Hex};
 
@@ -253,7 +255,8 @@ impl Progress for NoProgress {}
 /// carry its error; URLs are boxed to keep `Result`s small.
 #[derive(Clone, Debug, thiserror::Error)]
 pub enum FetchError {
-    #[error("`{url}` not found (HTTP {status})")]
+    /// `status` is the HTTP status, 0 for a `file://` URL naming no file.
+    #[error("`{url}` not found{}", http_status(*status))]
     NotFound { url: Box<Url>, status: u16 },
     #[error("access to `{url}` is forbidden (HTTP 403)")]
     Forbidden { url: Box<Url> },
@@ -300,12 +303,25 @@ pub enum FetchError {
         #[source]
         source: Option<Arc<reqwest::Error>>,
     },
+    #[error(
+        "`{url}` arrived with {got} bytes, but the server's listing says {listed} \
+         (a transfer cut short?)"
+    )]
+    ListingDisagrees {
+        url: Box<Url>,
+        listed: String,
+        got: u64,
+    },
     #[error("`{url}` is longer than expected (more than {limit} bytes)")]
     TooLong { url: Box<Url>, limit: u64 },
     #[error("`{url}` is empty (zero bytes)")]
     Empty { url: Box<Url> },
     #[error("`{url}` is not a kernel: {reason}")]
     NotAKernel { url: Box<Url>, reason: &'static str },
+    #[error("refusing `{url}`: its bytes are {what}")]
+    WrongType { url: Box<Url>, what: String },
+    #[error("refusing `{url}`: broken binary kernel structure: {defect}")]
+    BadStructure { url: Box<Url>, defect: String },
     #[error("hash mismatch for `{url}`: expected {expected}, got {actual}")]
     HashMismatch {
         url: Box<Url>,
@@ -943,8 +959,11 @@ fn deliver(
                 &request.name,
                 request.expected_size,
                 request.expected_sha256.as_ref(),
-                staged.len(),
-                staged.sha256(),
+                &Body {
+                    path: staged.path(),
+                    len: staged.len(),
+                    sha256: staged.sha256(),
+                },
                 &head,
             )
         })
@@ -989,26 +1008,46 @@ fn copy_staged(tmp_dir: &Path, staged: &Staged) -> Result<Staged, FetchError> {
     Ok(copy)
 }
 
-/// The checks every delivered body passes.
+/// The download error for bytes at `path`, fetched from `url`, that the kernel
+/// gate refused ([`crate::integrity::refusal`]).
+pub fn refusal_error(url: Url, path: &Path, refusal: Refusal) -> FetchError {
+    let url = Box::new(url);
+    match refusal {
+        Refusal::NotKernel(reason) => FetchError::NotAKernel { url, reason },
+        Refusal::WrongType(what) => FetchError::WrongType { url, what },
+        Refusal::Structure(d) => FetchError::BadStructure {
+            url,
+            defect: d.to_string(),
+        },
+        Refusal::Io(e) => store::Error::io("read", path, e).into(),
+    }
+}
+
+/// A received body: the file holding it, its length and hash.
+struct Body<'a> {
+    path: &'a Path,
+    len: u64,
+    sha256: &'a Sha256Hex,
+}
+
+/// The checks every delivered body passes: not empty, a kernel of the format its
+/// name promises, the size and hash the caller expects, and — for a binary kernel —
+/// a DAF/DAS structure that agrees with its length ([`crate::integrity::daf`]).
 fn check_content(
     url: &Url,
     name: &str,
     expected_size: Option<u64>,
     expected_sha256: Option<&Sha256Hex>,
-    len: u64,
-    sha256: &Sha256Hex,
+    body: &Body<'_>,
     head: &[u8],
 ) -> Result<(), FetchError> {
+    let (len, sha256) = (body.len, body.sha256);
     let url = || url.clone();
     if len == 0 {
         return Err(FetchError::Empty { url: url().into() });
     }
-    if let Detection::NotKernel(reason) = kernel::detect(head, name, len) {
-        return Err(FetchError::NotAKernel {
-            url: url().into(),
-            reason,
-        });
-    }
+    let refused = |r: Refusal| refusal_error(url(), body.path, r);
+    let detection = crate::integrity::kind_refusal(head, name, len).map_err(refused)?;
     if let Some(expected) = expected_size {
         if len < expected {
             return Err(FetchError::Truncated {
@@ -1034,5 +1073,16 @@ fn check_content(
             actual: sha256.clone(),
         });
     }
-    Ok(())
+    let path = body.path;
+    let file = File::open(path).map_err(|e| store::Error::io("open", path, e))?;
+    crate::integrity::structure_refusal(&file, &detection, len).map_err(refused)
+}
+
+/// ` (HTTP 404)` for a server's answer; nothing for a local file (status 0).
+fn http_status(status: u16) -> String {
+    if status == 0 {
+        String::new()
+    } else {
+        format!(" (HTTP {status})")
+    }
 }

@@ -221,6 +221,47 @@ fn move_to_fresh_name(from: &Path, dir: &Path) -> io::Result<tempfile::TempPath>
     Ok(reserved)
 }
 
+/// Moves `from` into `dir` under `name` (or `name.1`, `name.2`, … when taken) by one
+/// rename that never replaces an entry (`renameat2(RENAME_NOREPLACE)`, or a hard
+/// link then unlink where the filesystem lacks it), then fsyncs both directories.
+/// Returns the new path.
+pub fn move_into(from: &Path, dir: &Path, name: &str) -> Result<PathBuf, Error> {
+    for n in 0..1000 {
+        let to = if n == 0 {
+            dir.join(name)
+        } else {
+            dir.join(format!("{name}.{n}"))
+        };
+        let moved = match rustix::fs::renameat_with(
+            rustix::fs::CWD,
+            from,
+            rustix::fs::CWD,
+            &to,
+            rustix::fs::RenameFlags::NOREPLACE,
+        ) {
+            Ok(()) => Ok(()),
+            Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS) => {
+                fs::hard_link(from, &to).and_then(|()| fs::remove_file(from))
+            }
+            Err(e) => Err(e.into()),
+        };
+        match moved {
+            Ok(()) => {
+                sync_parent(&to)?;
+                sync_parent(from)?;
+                return Ok(to);
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(Error::io("move aside", from, e)),
+        }
+    }
+    Err(Error::io(
+        "move aside",
+        from,
+        io::Error::other(format!("no free name for `{name}` in `{}`", dir.display())),
+    ))
+}
+
 fn adopt_partial_by_copy(
     partial: &Path,
     dir: &Path,
@@ -557,36 +598,6 @@ pub fn remove_entry(path: &Path) -> Result<(), Error> {
 }
 
 /// Creates a directory (and parents) that kdb owns.
-/// Moves `path` into `dir` under a new name (`<name>.<pid>-<nanos>`, never replacing
-/// anything), fsyncing both directories; returns the new path. Used to set damaged
-/// bytes aside instead of deleting them.
-pub fn move_aside(path: &Path, dir: &Path) -> Result<PathBuf, Error> {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static SEQ: AtomicU64 = AtomicU64::new(0);
-    create_dir_all(dir)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let seq = SEQ.fetch_add(1, Ordering::Relaxed);
-    let dest = dir.join(format!("{name}.{}-{nanos}-{seq}", std::process::id()));
-    if fs::symlink_metadata(&dest).is_ok() {
-        return Err(Error::io(
-            "set aside",
-            path,
-            io::Error::from(io::ErrorKind::AlreadyExists),
-        ));
-    }
-    fs::rename(path, &dest).map_err(|e| Error::io("set aside", path, e))?;
-    sync_parent(&dest)?;
-    sync_parent(path)?;
-    Ok(dest)
-}
-
 pub fn create_dir_all(dir: &Path) -> Result<(), Error> {
     fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))
 }

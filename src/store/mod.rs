@@ -9,6 +9,7 @@
 //! tmp/                        staging (same filesystem as objects/)
 //! tmp/journal                 directories outside tmp/ that may hold temp entries
 //! missions/<MISSION>/...      per-mission trees of links to objects
+//! quarantine/                 objects whose bytes were not their name (kept, never deleted)
 //! .lock                       cross-process lock
 //! ```
 //!
@@ -21,6 +22,7 @@ pub mod fsio;
 pub mod hash;
 pub mod lock;
 pub mod netfs;
+pub mod object;
 pub mod safe_path;
 
 use std::fs;
@@ -117,6 +119,11 @@ impl Home {
         self.root.join("missions")
     }
 
+    /// Where objects whose bytes are not their name are moved ([`quarantine`]).
+    pub fn quarantine(&self) -> PathBuf {
+        self.root.join("quarantine")
+    }
+
     pub fn lock_file(&self) -> PathBuf {
         self.root.join(".lock")
     }
@@ -128,12 +135,6 @@ impl Home {
     /// The only way to turn a content hash into a store path.
     pub fn object_path(&self, sha: &Sha256Hex) -> PathBuf {
         self.objects().join(&sha.as_str()[..2]).join(sha.as_str())
-    }
-
-    /// Where `prune` sets aside objects whose bytes do not hash to their name and
-    /// store files it cannot account for (kept, listed, removed only on request).
-    pub fn quarantine(&self) -> PathBuf {
-        self.root.join("quarantine")
     }
 
     /// Creates the directories a mutating command needs, then checks that none of the
@@ -192,9 +193,8 @@ impl Home {
     /// Sets a store file whose bytes are not what its name says aside in
     /// `quarantine/` (kept for the user to inspect, never deleted by kdb).
     pub fn quarantine_file(&self, path: &Path) -> Result<PathBuf, Error> {
-        let dir = self.quarantine();
-        self.create_dir(&dir)?;
-        fsio::move_aside(path, &dir)
+        self.create_dir(&self.quarantine())?;
+        quarantine(self, path)
     }
 
     /// A matcher that tells whether paths lie inside this home however they are
@@ -357,6 +357,18 @@ fn refuse_link(path: &Path) -> Result<(), Error> {
         }),
         _ => Ok(()),
     }
+}
+
+/// Moves `path` (an object whose bytes are not its name, or anything else kdb must
+/// not trust but must not delete) into the home's quarantine directory by one
+/// rename, never replacing an entry there. Returns where it went.
+pub fn quarantine(home: &Home, path: &Path) -> Result<PathBuf, Error> {
+    let dir = home.quarantine();
+    fsio::create_dir_all(&dir)?;
+    let name = path
+        .file_name()
+        .map_or_else(|| "entry".into(), |n| n.to_string_lossy().into_owned());
+    fsio::move_into(path, &dir, &name)
 }
 
 /// Removes `.kdb-tmp-*` entries directly inside `dir` (never recursing, never

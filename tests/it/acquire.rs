@@ -123,11 +123,12 @@ fn assert_home_consistent(env: &Env) {
 #[test]
 fn get_downloads_missing_only_and_the_result_loads_in_cspice() {
     let ar = Archive::new();
-    // Text kernels, so that CSPICE can load the result.
+    // Text kernels, so that CSPICE can load the result (named as text kernels:
+    // a text kernel under a binary name is refused).
     ar.kernel("lsk/a.tls", &text_kernel(1));
-    ar.kernel("spk/b.bsp", &text_kernel(2));
-    ar.kernel("spk/b_copy.bsp", &text_kernel(2));
-    let mk = ar.mk("m_v01.tm", &["lsk/a.tls", "spk/b.bsp", "spk/b_copy.bsp"]);
+    ar.kernel("fk/b.tf", &text_kernel(2));
+    ar.kernel("fk/b_copy.tf", &text_kernel(2));
+    let mk = ar.mk("m_v01.tm", &["lsk/a.tls", "fk/b.tf", "fk/b_copy.tf"]);
     let server = HttpServer::start(ar.root());
     let env = Env::new();
     let out = get(&env, &server, &mk, &["--json"]);
@@ -138,10 +139,10 @@ fn get_downloads_missing_only_and_the_result_loads_in_cspice() {
     assert!(local_mk.exists());
     assert_eq!(env.count("kernels"), 2, "identical contents stored once");
     assert_eq!(env.count("metakernels"), 1);
-    let ua = server.requests_to(&url_path("spk/b.bsp"));
+    let ua = server.requests_to(&url_path("fk/b.tf"));
     assert!(ua[0].header("user-agent").unwrap().starts_with("kdb/"));
     // Aliases recorded as referenced, with their source URLs.
-    let j = env.json(&["aliases", "b_copy.bsp"]);
+    let j = env.json(&["aliases", "b_copy.tf"]);
     assert_eq!(j["aliases"].as_array().unwrap().len(), 2);
     assert_home_consistent(&env);
 
@@ -151,7 +152,7 @@ fn get_downloads_missing_only_and_the_result_loads_in_cspice() {
     assert_ok(&out);
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["downloaded"], 0);
-    for req in server.requests_to(&url_path("spk/b.bsp")) {
+    for req in server.requests_to(&url_path("fk/b.tf")) {
         assert!(
             req.header("if-none-match").is_some(),
             "warm run downloaded again: {req:?}"

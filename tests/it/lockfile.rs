@@ -76,9 +76,9 @@ impl Archive {
 fn text_archive() -> (Archive, String) {
     let ar = Archive::new();
     ar.kernel("lsk/a.tls", &text_kernel(1));
-    ar.kernel("spk/b.bsp", &text_kernel(2));
+    ar.kernel("fk/b.tf", &text_kernel(2));
     ar.kernel("fk/c.tf", &text_kernel(3));
-    let mk = ar.mk("m_v01.tm", &["lsk/a.tls", "spk/b.bsp", "fk/c.tf"]);
+    let mk = ar.mk("m_v01.tm", &["lsk/a.tls", "fk/b.tf", "fk/c.tf"]);
     (ar, mk)
 }
 
@@ -207,7 +207,7 @@ fn round_trip_archive() -> (tempfile::TempDir, String, usize, &'static str) {
         );
     }
     eprintln!("NOTE: round trip over synthetic text kernels (no real data)");
-    for (rel, seed) in [("lsk/a.tls", 1), ("spk/b.bsp", 2), ("fk/c.tf", 3)] {
+    for (rel, seed) in [("lsk/a.tls", 1), ("fk/b.tf", 2), ("fk/c.tf", 3)] {
         write(
             &doc.path().join("pub/naif/M/kernels").join(rel),
             &text_kernel(seed),
@@ -215,7 +215,7 @@ fn round_trip_archive() -> (tempfile::TempDir, String, usize, &'static str) {
     }
     write(
         &doc.path().join("pub/naif/M/kernels/mk/m.tm"),
-        b"KPL/MK\n\\begindata\nPATH_VALUES = ( '..' )\nPATH_SYMBOLS = ( 'KERNELS' )\nKERNELS_TO_LOAD = ( '$KERNELS/lsk/a.tls' '$KERNELS/spk/b.bsp' '$KERNELS/fk/c.tf' )\n\\begintext\n",
+        b"KPL/MK\n\\begindata\nPATH_VALUES = ( '..' )\nPATH_SYMBOLS = ( 'KERNELS' )\nKERNELS_TO_LOAD = ( '$KERNELS/lsk/a.tls' '$KERNELS/fk/b.tf' '$KERNELS/fk/c.tf' )\n\\begintext\n",
     );
     (doc, "/pub/naif/M/kernels/mk/m.tm".into(), 3, "M")
 }
@@ -320,10 +320,10 @@ fn drift_is_restored_from_former_versions_or_fails_naming_every_url() {
     let env = Env::new();
     let lockfile = get_and_lock(&env, &url, "M");
     let lock = read_lock(&lockfile);
-    let old = std::fs::read(ar.path("spk/b.bsp")).unwrap();
-    ar.kernel("spk/former_versions/b.bsp", &old);
+    let old = std::fs::read(ar.path("fk/b.tf")).unwrap();
+    ar.kernel("fk/former_versions/b.tf", &old);
     // Same length, other bytes: only the hash tells them apart.
-    ar.kernel("spk/b.bsp", &text_kernel(7));
+    ar.kernel("fk/b.tf", &text_kernel(7));
     assert_eq!(text_kernel(7).len(), old.len());
 
     let fresh = Env::new();
@@ -334,35 +334,35 @@ fn drift_is_restored_from_former_versions_or_fails_naming_every_url() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|f| f["name"] == "b.bsp")
+        .find(|f| f["name"] == "b.tf")
         .unwrap();
     assert!(
         b["url"]
             .as_str()
             .unwrap()
-            .ends_with("/spk/former_versions/b.bsp"),
+            .ends_with("/fk/former_versions/b.tf"),
         "{b}"
     );
     // The tree entry holds the locked (old) bytes, not the republished ones.
-    let tree_b = mk_local.parent().unwrap().join("../spk/b.bsp");
+    let tree_b = mk_local.parent().unwrap().join("../fk/b.tf");
     assert_eq!(sha256(&tree_b), lock.kernels[1].sha256.as_str());
     assert_eq!(std::fs::read(&tree_b).unwrap(), old);
-    assert!(server.hits("/pub/naif/M/kernels/spk/b.bsp") >= 1);
+    assert!(server.hits("/pub/naif/M/kernels/fk/b.tf") >= 1);
     if let Some(py) = cspice() {
         assert_cspice_loads_locked_bytes(&py, &fresh, &mk_local, &lock);
     }
 
     // The old bytes exist nowhere any more.
-    std::fs::remove_file(ar.path("spk/former_versions/b.bsp")).unwrap();
+    std::fs::remove_file(ar.path("fk/former_versions/b.tf")).unwrap();
     let gone = Env::new();
     let out = kdb(&gone, &["restore", lockfile.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     let err = stderr(&out);
-    assert!(err.contains("`b.bsp`"), "{err}");
+    assert!(err.contains("`b.tf`"), "{err}");
     for tried in [
-        "spk/b.bsp",
-        "spk/former_versions/b.bsp",
-        "spk/a_old_versions/b.bsp",
+        "fk/b.tf",
+        "fk/former_versions/b.tf",
+        "fk/a_old_versions/b.tf",
     ] {
         assert!(
             err.contains(&server.url(&format!("/pub/naif/M/kernels/{tried}"))),
@@ -703,14 +703,14 @@ fn diff_of_a_lock_and_its_metakernel_after_drift() {
     let same = env.json(&["diff", lockfile.to_str().unwrap(), &url]);
     assert_eq!(same["unchanged"].as_array().unwrap().len(), 3, "{same}");
     assert_eq!(same["download"]["files"], 0);
-    // Republish b.bsp and add a kernel, then `get` again: the catalogue knows both.
-    ar.kernel("spk/b.bsp", &text_kernel(42));
+    // Republish b.tf and add a kernel, then `get` again: the catalogue knows both.
+    ar.kernel("fk/b.tf", &text_kernel(42));
     ar.kernel("ik/d.ti", &text_kernel(43));
-    ar.mk("m_v01.tm", &["lsk/a.tls", "spk/b.bsp", "ik/d.ti"]);
+    ar.mk("m_v01.tm", &["lsk/a.tls", "fk/b.tf", "ik/d.ti"]);
     assert_ok(&kdb(&env, &["get", &url, "-y", "--mission", "M"]));
     let d = env.json(&["diff", lockfile.to_str().unwrap(), &url]);
     assert_eq!(d["changed"].as_array().unwrap().len(), 1, "{d}");
-    assert_eq!(d["changed"][0]["name"], "b.bsp");
+    assert_eq!(d["changed"][0]["name"], "b.tf");
     assert_eq!(d["added"][0]["entry"], "$KERNELS/ik/d.ti");
     assert_eq!(d["removed"][0]["entry"], "$KERNELS/fk/c.tf");
     assert_eq!(

@@ -18,6 +18,7 @@ mod metakernel_cli;
 mod metakernel_conformance;
 mod newuser;
 mod progress;
+mod safety_bytes;
 mod safety_secrets;
 mod safety_store;
 mod scale;

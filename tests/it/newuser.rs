@@ -629,3 +629,94 @@ fn exit_codes_follow_one_map_and_json_errors_are_json() {
     assert_eq!(env.run(&["outdated", "s.tm"]).status.code(), Some(4));
     assert_eq!(env.run(&["update", "s.tm", "-y"]).status.code(), Some(4));
 }
+
+/// Items 1 and 12: what is not a metakernel is refused (exit 2) and nothing is
+/// registered; a local path is taken as a file; a missing file is "not found".
+#[test]
+fn non_metakernels_are_refused_and_local_paths_are_files() {
+    use crate::common::http::HttpServer;
+    let env = Env::new();
+    let kernels =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("demo/pub/naif/DEMO/kernels");
+    let demo_root = kernels
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap();
+    let server = HttpServer::start(demo_root);
+    let spk = env.work("x/k.bsp");
+    write(&spk, &spk_bytes(3, 3000));
+    let empty = env.work("x/empty.tm");
+    write(&empty, b"");
+    let cases: Vec<Vec<String>> = vec![
+        vec![
+            "get".into(),
+            "-y".into(),
+            format!("file://{}/mk/", kernels.display()),
+        ],
+        vec![
+            "get".into(),
+            "-y".into(),
+            server.url("/naif/DEMO/kernels/mk/"),
+        ],
+        vec![
+            "get".into(),
+            "-y".into(),
+            server.url("/naif/DEMO/kernels/mk"),
+        ],
+        vec![
+            "get".into(),
+            "-y".into(),
+            format!("file://{}/lsk/demo_lsk_v01.tls", kernels.display()),
+        ],
+        vec![
+            "get".into(),
+            "-y".into(),
+            "--mission".into(),
+            "X".into(),
+            format!("file://{}", spk.display()),
+        ],
+        vec![
+            "rewrite".into(),
+            spk.display().to_string(),
+            "-o".into(),
+            env.work("out/x.tm").display().to_string(),
+        ],
+        vec!["list".into(), spk.display().to_string()],
+        vec![
+            "list".into(),
+            kernels.join("lsk/demo_lsk_v01.tls").display().to_string(),
+        ],
+        vec!["list".into(), empty.display().to_string()],
+    ];
+    for args in &cases {
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = env.run(&argv);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains("not a metakernel") || err.contains("is a directory"),
+            "{args:?}: {err}"
+        );
+    }
+    assert!(!env.work("out/x.tm").exists());
+    if env.home().join("kdb.sqlite").exists() {
+        assert_eq!(env.count("metakernels"), 0);
+    }
+    // A local path, absolute or relative, is a file; a missing one is "not found".
+    let mk = kernels.join("mk/demo.tm");
+    env.ok(&["get", "-y", "-q", mk.to_str().unwrap()]);
+    assert_eq!(env.count("metakernels"), 1);
+    let out = env.run(&["get", "-y", "file:///nonexistent/kdb/x.tm"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no metakernel at `/nonexistent/kdb/x.tm`"),
+        "{err}"
+    );
+    assert!(!err.contains("HTTP"), "{err}");
+    let out = env.run(&["get", "-y", "/nonexistent/kdb/y.tm"]);
+    assert_eq!(out.status.code(), Some(1));
+}

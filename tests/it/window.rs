@@ -335,7 +335,24 @@ fn hostile_servers_end_in_a_download_or_a_clear_error() {
         let server = HttpServer::start(dir.path());
         setup(&server);
         let env = Env::new();
-        let r = get_ok(&env, &server.url(&mk), &WINDOW);
+        // A file whose records are broken is taken (its coverage is unknown), then
+        // refused whole by the download's structure check (issue 19, item 8): the
+        // get fails naming it and registers no metakernel.
+        let broken = why == "loops" || why == "past the end";
+        let r = if broken {
+            let out = get(&env, &server.url(&mk), &WINDOW);
+            assert_eq!(out.status.code(), Some(3), "{case}");
+            let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+            let failed = r["failed"].to_string();
+            assert!(
+                failed.contains("faulty.bsp") && failed.contains("structure"),
+                "{case}: {failed}"
+            );
+            assert_eq!(env.count("metakernels"), 0, "{case}");
+            r
+        } else {
+            get_ok(&env, &server.url(&mk), &WINDOW)
+        };
         let d = decisions(&r);
         let (_, decision, reason) = decision_of(&d, "faulty.bsp");
         assert_eq!(decision, "taken", "{case}: {reason}");
@@ -344,6 +361,10 @@ fn hostile_servers_end_in_a_download_or_a_clear_error() {
             "{case}: {reason}"
         );
         assert_eq!(decision_of(&d, "out.bsp").1, "skipped", "{case}");
+        if broken {
+            nothing_outside_home(&env);
+            continue;
+        }
         // Downloaded whole and listed.
         let local = std::fs::read_to_string(r["metakernel"].as_str().unwrap()).unwrap();
         assert!(local.contains("faulty.bsp"), "{case}: {local}");

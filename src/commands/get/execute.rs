@@ -89,16 +89,18 @@ pub(crate) fn arrived(
 }
 
 /// Persists a verified download as its object (read-only, directory sync batched;
-/// the object's shard directory exists).
+/// the object's shard directory exists). An object already there is trusted only
+/// when `verified` — its recorded stamp — still matches or its bytes hash right
+/// ([`crate::commands::place_object`]).
 pub(crate) fn persist_object(
     ctx: &Ctx<'_>,
     d: crate::remote::fetch::Downloaded,
+    verified: Option<FileStamp>,
     dir_syncs: &mut fsio::DirSyncs,
 ) -> std::result::Result<(Sha256Hex, PathBuf, u64, Validators), crate::store::Error> {
     let sha = d.staged.sha256().clone();
     let len = d.staged.len();
-    let object = ctx.home.object_path(&sha);
-    d.staged.persist_batched(&object, true, true, dir_syncs)?;
+    let object = crate::commands::place_object(ctx, d.staged, verified, dir_syncs)?;
     Ok((sha, object, len, d.validators))
 }
 

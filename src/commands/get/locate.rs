@@ -14,6 +14,16 @@ pub(super) fn locate(
     source: &str,
     mission: Option<&str>,
 ) -> Result<(Vec<Url>, String)> {
+    // A local file, however it is written (`/abs/demo.tm`, `../mk/demo.tm`,
+    // `~/spice/demo.tm`), is read as its `file://` URL.
+    let local;
+    let source = match local_file_url(source) {
+        Some(url) => {
+            local = url.to_string();
+            local.as_str()
+        }
+        None => source,
+    };
     if source.contains("://") {
         // Userinfo moves to the client's credentials: nothing derived from this URL
         // (plan, catalogue, lockfiles, bundles, team records) carries it.
@@ -23,6 +33,25 @@ pub(super) fn locate(
                 "unsupported URL scheme `{}`",
                 url.scheme()
             )));
+        }
+        if url.path().ends_with('/') {
+            return Err(Error::Usage(format!(
+                "`{url}` is a directory, not a metakernel; `kdb browse {url}` lists the \
+                 metakernels in it"
+            )));
+        }
+        if url.scheme() == "file"
+            && let Ok(path) = url.to_file_path()
+            && !path.is_file()
+        {
+            return Err(if path.is_dir() {
+                Error::Usage(format!(
+                    "`{}` is a directory, not a metakernel",
+                    path.display()
+                ))
+            } else {
+                Error::NotFound(format!("no metakernel at `{}`", path.display()))
+            });
         }
         let name = match mission {
             Some(m) => m.to_owned(),
@@ -70,6 +99,25 @@ pub(super) fn locate(
         .join(&format!("former_versions/{source}"))
         .map_err(|e| Error::Usage(e.to_string()))?;
     Ok((vec![first, former], m.name))
+}
+
+/// The `file://` URL of `source` when it is a local path (absolute, relative to the
+/// working directory, or under `~/`) rather than a URL or a bare `NAME.tm` of a
+/// mission.
+pub(crate) fn local_file_url(source: &str) -> Option<Url> {
+    if source.contains("://") {
+        return None;
+    }
+    let expanded = match (source.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => std::path::Path::new(&home).join(rest),
+        _ => std::path::PathBuf::from(source),
+    };
+    // A bare `NAME.tm` is a mission's metakernel; a path names a file (missing or not).
+    if !source.contains('/') {
+        return None;
+    }
+    let abs = crate::commands::absolute(&expanded);
+    Url::from_file_path(&abs).ok()
 }
 
 /// The mission of a URL: a configured mission whose mk/ or server URL contains it,

@@ -4,11 +4,15 @@
 //! 1. fetch the metakernel (a bare name is looked up in the mission's mk/ directory,
 //!    then in `former_versions/`);
 //! 2. parse it and plan every entry's URL and mission-tree path, refusing the whole
-//!    operation on any traversal before the first write ([`super::plan`]);
+//!    operation on any traversal, an entry naming a directory or the metakernel, or
+//!    a local path that is a registered metakernel's `.tm`, before the first write
+//!    ([`super::plan`], [`refuse_collisions`]);
 //! 3. an entry is present only if the catalogue has content recorded for that name
 //!    *and URL* whose local bytes are intact (stat unchanged since hashed);
 //! 4. download the rest in parallel through the store's write path (stream → hash →
-//!    verify → fsync → rename), each distinct URL once;
+//!    verify → fsync → rename), each distinct URL once; a body whose length the
+//!    listing contradicts is a failure, and an object already in the store is linked
+//!    only when trusted ([`super::place_object`]);
 //! 5. only when every kernel is in place: lay out the mission tree (atomic link
 //!    replacement, or independent copies when the mission's dedup flag is off), write
 //!    the local metakernel atomically with absolute `PATH_VALUES`, and commit contents,
@@ -257,6 +261,7 @@ fn acquire(
     let team = team::open(&opts.team, session.config())?;
     let downloads = download(
         ctx,
+        cat,
         session.config(),
         &team,
         &plan,
@@ -337,6 +342,7 @@ fn plan_acquisition(
         .metakernel
         .under(&root)
         .map_err(crate::store::Error::Path)?;
+    refuse_collisions(cat, &remote, &dests)?;
     let copies = cat
         .missions()?
         .iter()
@@ -394,6 +400,33 @@ fn plan_acquisition(
     })
 }
 
+/// Refuses, before anything is written, an entry whose local path is a registered
+/// metakernel's ready `.tm` (laying it out would replace that file with a link) or an
+/// existing directory (it cannot be replaced by a kernel).
+fn refuse_collisions(cat: &Catalogue, remote: &RemotePlan, dests: &[PathBuf]) -> Result<()> {
+    let registered: HashSet<PathBuf> = cat
+        .metakernels()?
+        .into_iter()
+        .map(|m| PathBuf::from(m.local_path))
+        .collect();
+    for (e, dest) in remote.entries.iter().zip(dests) {
+        let reason = if registered.contains(dest) {
+            "is a registered metakernel"
+        } else if fs::symlink_metadata(dest).is_ok_and(|m| m.is_dir()) {
+            "is a directory"
+        } else {
+            continue;
+        };
+        return Err(plan::PlanError::Collision {
+            what: e.raw.clone(),
+            path: dest.display().to_string(),
+            reason: reason.into(),
+        }
+        .into());
+    }
+    Ok(())
+}
+
 /// The held contents, by URL: content recorded for name + URL, intact on disk, and
 /// the listing (or a conditional request, when it cannot tell) agrees.
 fn held(
@@ -448,6 +481,7 @@ struct Downloads {
 /// (fsynced, directories synced once). Failures are recorded in `report`.
 fn download(
     ctx: &Ctx<'_>,
+    cat: &Catalogue,
     net: &FetchConfig,
     team: &crate::team::Team,
     plan: &Acquisition,
@@ -459,14 +493,22 @@ fn download(
         .iter()
         .map(|&i| {
             let e = &plan.remote.entries[i];
+            // The listing's exact size is a check: a body of another length (a
+            // `Content-Length` that lies, a connection closed early) is a failed
+            // transfer, never a kernel.
+            let listed = listings.exact_size(&e.url, &e.name);
             DownloadRequest {
                 url: e.url.clone(),
                 name: e.name.clone(),
-                expected_size: None,
+                expected_size: listed,
                 expected_sha256: None,
-                size_hint: listings.exact_size(&e.url, &e.name),
+                size_hint: listed,
             }
         })
+        .collect();
+    let listed: Vec<_> = requests
+        .iter()
+        .map(|r| listings.size(&r.url, &r.name))
         .collect();
     let partial = ctx.home.partial_dir();
     fsio::create_dir_all(&partial)?;
@@ -480,7 +522,7 @@ fn download(
     );
     ctx.reporter.finish();
     team::warn(ctx, team);
-    let mut results = results;
+    let mut results = refuse_unlisted_lengths(&requests, &listed, results);
     // Every arrived body on disk before the first rename (one flush for a batch).
     let mut staged: Vec<&mut fsio::Staged> = results
         .iter_mut()
@@ -493,7 +535,15 @@ fn download(
         arrivals: Vec::new(),
         now: db::now(),
     };
-    let persisted = persist_all(ctx, &requests, out.now, results)?;
+    let verified = super::verified_stamps(
+        ctx,
+        cat,
+        results
+            .iter()
+            .filter_map(|r| r.as_ref().ok())
+            .map(|(d, _)| d.staged.sha256()),
+    )?;
+    let persisted = persist_all(ctx, &requests, &verified, out.now, results)?;
     for (req, persisted) in requests.iter().zip(persisted) {
         match persisted {
             Ok(Persisted {
@@ -522,6 +572,59 @@ fn download(
     Ok(out)
 }
 
+/// A body whose length the server's own listing contradicts is a failed transfer —
+/// a `Content-Length` that lied, a connection closed early with no length — never a
+/// kernel. An exact size must match; a rounded one (`1.7K`, nginx's `2M`) only
+/// bounds the length loosely (half to twice), so no server's rounding is mistaken
+/// for a short body.
+fn contradicts(size: crate::remote::listing::Size, len: u64) -> bool {
+    match size.exact() {
+        Some(n) => n != len,
+        None => len.saturating_mul(2) < size.bytes() || len > size.bytes().saturating_mul(2),
+    }
+}
+
+/// Applies [`contradicts`] to every arrived body, and the kernel checks of a
+/// download ([`crate::integrity::refusal`]) to bodies from a team tier.
+fn refuse_unlisted_lengths(
+    requests: &[DownloadRequest],
+    listed: &[Option<crate::remote::listing::Size>],
+    results: Vec<
+        std::result::Result<(fetch::Downloaded, crate::team::Origin), crate::team::Failed>,
+    >,
+) -> Vec<std::result::Result<(fetch::Downloaded, crate::team::Origin), crate::team::Failed>> {
+    results
+        .into_iter()
+        .zip(requests.iter().zip(listed))
+        .map(|(result, (req, size))| match (result, size) {
+            (Ok((d, _)), Some(size)) if contradicts(*size, d.staged.len()) => Err(
+                crate::team::Failed::Upstream(fetch::FetchError::ListingDisagrees {
+                    url: req.url.clone().into(),
+                    listed: if size.is_exact() {
+                        format!("{} bytes", size.bytes())
+                    } else {
+                        format!("about {} bytes", size.bytes())
+                    },
+                    got: d.staged.len(),
+                }),
+            ),
+            // Bytes from a team tier did not pass the download's checks here: they
+            // pass the same gate (a kind its name promises, a whole structure).
+            (Ok((d, crate::team::Origin::Team)), _) => {
+                match crate::integrity::check_kernel(d.staged.path(), &req.name) {
+                    Ok(()) => Ok((d, crate::team::Origin::Team)),
+                    Err(why) => Err(crate::team::Failed::Upstream(fetch::refusal_error(
+                        req.url.clone(),
+                        d.staged.path(),
+                        why,
+                    ))),
+                }
+            }
+            (result, _) => result,
+        })
+        .collect()
+}
+
 /// A download persisted as its object, classified and indexed.
 struct Persisted {
     sha: Sha256Hex,
@@ -541,6 +644,7 @@ const FILE_THREADS: usize = 8;
 fn persist_all(
     ctx: &Ctx<'_>,
     requests: &[DownloadRequest],
+    verified: &HashMap<Sha256Hex, crate::store::FileStamp>,
     now: crate::content::Timestamp,
     results: Vec<
         std::result::Result<(fetch::Downloaded, crate::team::Origin), crate::team::Failed>,
@@ -582,7 +686,9 @@ fn persist_all(
                 let (d, origin) = result.map_err(team::cause)?;
                 let mut syncs = fsio::DirSyncs::default();
                 let (sha, object, len, validators) = if first {
-                    execute::persist_object(ctx, d, &mut syncs).map_err(FailureCause::Store)?
+                    let stamp = verified.get(d.staged.sha256()).copied();
+                    execute::persist_object(ctx, d, stamp, &mut syncs)
+                        .map_err(FailureCause::Store)?
                 } else {
                     // The same bytes under another URL: its first arrival persists them.
                     let sha = d.staged.sha256().clone();
@@ -776,4 +882,24 @@ fn metakernel_row(
         size: Some(fetched.size),
         acquired_at: now,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::contradicts;
+    use crate::remote::listing::Size;
+
+    #[test]
+    fn a_listing_contradicts_short_bodies_but_not_its_own_rounding() {
+        // Apache's `1.7K` for a 1,699-byte kernel: 100 or 700 bytes are a cut transfer.
+        assert!(contradicts(Size::Approx(1741), 100));
+        assert!(contradicts(Size::Approx(1741), 700));
+        assert!(!contradicts(Size::Approx(1741), 1699));
+        // nginx rounds to whole units: `1M` for 1.49 MiB is not a contradiction.
+        assert!(!contradicts(Size::Approx(1 << 20), 1_562_000));
+        assert!(contradicts(Size::Approx(1 << 20), 5 << 20));
+        // An exact size is exact.
+        assert!(contradicts(Size::Exact(1699), 1698));
+        assert!(!contradicts(Size::Exact(1699), 1699));
+    }
 }

@@ -55,7 +55,12 @@ impl<'a> Listings<'a> {
         self.session
     }
 
-    /// The listing's exact size for a file (a progress hint, never a check).
+    /// The listing's size for a file, exact or rounded (a download must agree).
+    pub(super) fn size(&mut self, url: &Url, name: &str) -> Option<crate::remote::listing::Size> {
+        self.entry(url, name)?.size
+    }
+
+    /// The listing's exact size for a file (the size a download must have).
     pub(super) fn exact_size(&mut self, url: &Url, name: &str) -> Option<u64> {
         self.entry(url, name)?.size.and_then(|s| s.exact())
     }

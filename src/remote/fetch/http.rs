@@ -514,8 +514,11 @@ pub(super) async fn download(
                 &expect.name,
                 expect.size,
                 expect.sha256.as_ref(),
-                partial.len(),
-                &partial.sha256(),
+                &super::Body {
+                    path: partial.path(),
+                    len: partial.len(),
+                    sha256: &partial.sha256(),
+                },
                 partial.head(),
             ) {
                 Ok(()) => return Ok(done),

@@ -36,7 +36,7 @@ pub(super) fn open_error(url: &Url, path: &Path, e: io::Error) -> FetchError {
     match e.kind() {
         io::ErrorKind::NotFound | io::ErrorKind::NotADirectory => FetchError::NotFound {
             url: url.clone().into(),
-            status: 404,
+            status: 0,
         },
         io::ErrorKind::PermissionDenied => FetchError::Forbidden {
             url: url.clone().into(),

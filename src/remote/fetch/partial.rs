@@ -191,6 +191,11 @@ impl Partial {
     }
 
     /// The first [`HEAD_LEN`] bytes, for kernel type detection.
+    /// The file holding the bytes so far.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     pub fn head(&self) -> &[u8] {
         &self.head
     }

@@ -89,20 +89,38 @@ impl Env {
     }
 }
 
-/// A synthetic but well-formed DAF/SPK: file record with id word and byte order,
-/// followed by `len` deterministic bytes derived from `seed`.
+/// A synthetic, structurally valid DAF/SPK of `1024 + len` bytes whose contents
+/// differ by `seed` (see [`daf_bytes`]).
 pub fn spk_bytes(seed: u64, len: usize) -> Vec<u8> {
     daf_bytes(b"DAF/SPK ", seed, len)
 }
 
+/// A structurally valid DAF (what `kdb`'s structure check accepts): a file record
+/// (id word, ND=2, NI=6, FWARD=BWARD=2, FREE just past the bytes, LTL-IEEE, the FTP
+/// string), then summary record 2 with NSUM=0 (its control words, then its unused
+/// bytes and everything after it filled with deterministic bytes derived from
+/// `seed`). `1024 + len` bytes long (`len` at least 24: the control words; the last
+/// record may be partial, as in real archives).
 pub fn daf_bytes(id: &[u8; 8], seed: u64, len: usize) -> Vec<u8> {
+    const FTP: &[u8; 28] = b"FTPSTR:\r:\n:\r\n:\r\x00:\x81:\x10\xce:ENDFTP";
+    let total = 1024 + len.max(24);
     let mut v = vec![b' '; 1024];
     v[..8].copy_from_slice(id);
     v[8..12].copy_from_slice(&2u32.to_le_bytes());
     v[12..16].copy_from_slice(&6u32.to_le_bytes());
+    v[16..76].copy_from_slice(&[b' '; 60]);
+    v[76..80].copy_from_slice(&2u32.to_le_bytes());
+    v[80..84].copy_from_slice(&2u32.to_le_bytes());
+    let free = (total / 8 + 1) as u32;
+    v[84..88].copy_from_slice(&free.to_le_bytes());
     v[88..96].copy_from_slice(b"LTL-IEEE");
+    v[96..699].fill(0);
+    v[699..727].copy_from_slice(FTP);
+    v[727..].fill(0);
+    // Summary record 2: NEXT = PREV = NSUM = 0.
+    v.extend_from_slice(&[0u8; 24]);
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    v.extend((0..len).map(|_| {
+    v.extend((v.len()..total).map(|_| {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
