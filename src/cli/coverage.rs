@@ -171,8 +171,10 @@ fn time_format(t: TimeArg) -> TimeFormat {
 }
 
 /// An http(s) metakernel: probed remotely, no kernel body downloaded (issue 11).
+/// A metakernel given by URL (`http`, `https` or `file`): its entries are resolved as
+/// `get` resolves them and probed where they are served, not looked up locally.
 fn is_http(mk: &str) -> bool {
-    mk.starts_with("http://") || mk.starts_with("https://")
+    mk.starts_with("http://") || mk.starts_with("https://") || mk.starts_with("file://")
 }
 
 fn remote(app: &App<'_>, mk: &str) -> Result<cmd::Inputs, crate::commands::Error> {

@@ -478,7 +478,12 @@ pub enum ConfigAction {
     /// Print one setting's effective value
     Get { key: String },
     /// Store a setting in the config file
-    Set { key: String, value: String },
+    Set {
+        key: String,
+        /// The value (a negative number is read as a value and then validated)
+        #[arg(allow_hyphen_values = true)]
+        value: String,
+    },
 }
 
 #[derive(Debug, Args)]

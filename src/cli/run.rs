@@ -9,7 +9,7 @@ use clap::CommandFactory;
 use super::output::{self, Out};
 use super::printer::Printer;
 use super::progress::CliReporter;
-use super::settings::Settings;
+use super::settings::{Settings, Source};
 use super::*;
 use crate::commands::{
     self, Ctx, ExitClass, browse, dedup, get, inspect, mission, mk, reset, scan,
@@ -99,6 +99,13 @@ pub fn run(cli: Cli) -> Outcome {
         return Ok(0);
     }
     let settings = Settings::load(cli.home.as_deref()).map_err(Failure::usage)?;
+    for key in &settings.unknown_keys {
+        out.warn(&format!(
+            "unknown key `{key}` in `{}` is ignored; known keys: {}",
+            settings.config_file.value.display(),
+            Settings::known_keys()
+        ));
+    }
     let show_progress = !cli.quiet && !cli.no_progress && std::io::stderr().is_terminal();
     let reporter = CliReporter::new(show_progress, out.clone());
     let app = App {
@@ -423,7 +430,25 @@ impl ConfigArgs {
             }
             Some(ConfigAction::Set { key, value }) => {
                 let path = settings.set(&key, &value).map_err(Failure::usage)?;
-                app.out.note(&format!("set {key} in `{}`", path.display()));
+                app.out.note(&format!(
+                    "set {key} = {value} in `{}` (the config file of every home; {} names another)",
+                    path.display(),
+                    super::settings::CONFIG_ENV
+                ));
+                // The environment or a flag still wins over the file: say so now,
+                // not when the user wonders why nothing changed.
+                if let Some(source @ (Source::Env | Source::Flag)) = settings.source(&key)
+                    && let Some(row) = super::settings::SETTINGS.iter().find(|s| s.name == key)
+                {
+                    let by = if source == Source::Env {
+                        format!("{} is set", row.env)
+                    } else {
+                        "a command-line flag is given".to_owned()
+                    };
+                    app.out.warn(&format!(
+                        "{by}: it overrides the `{key}` just written to the file"
+                    ));
+                }
                 Ok(0)
             }
             None => done(p.emit(self.json, settings, output::settings)),

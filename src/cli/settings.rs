@@ -210,6 +210,8 @@ pub struct Settings {
     values: Vec<(&'static Setting, Sourced<Value>)>,
     /// The `home` row's value, kept typed so [`Settings::home`] cannot fail.
     home: PathBuf,
+    /// Keys of the config file no setting knows (a typo such as `job = 3`).
+    pub unknown_keys: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -522,6 +524,11 @@ impl Settings {
         let config_file = config_path(&cwd)?;
         let table = read_table(&config_file.value)?;
         let config_dir = config_file.value.parent().unwrap_or(&cwd).to_path_buf();
+        let unknown_keys = table
+            .keys()
+            .filter(|k| Setting::find(k).is_err())
+            .cloned()
+            .collect();
         let values = SETTINGS
             .iter()
             .map(|s| {
@@ -540,6 +547,7 @@ impl Settings {
             config_file,
             values,
             home,
+            unknown_keys,
         })
     }
 
@@ -606,6 +614,23 @@ impl Settings {
             Some(Value::List(items)) => items.clone(),
             _ => Vec::new(),
         }
+    }
+
+    /// Where the `key` row's value comes from.
+    pub fn source(&self, key: &str) -> Option<Source> {
+        self.values
+            .iter()
+            .find(|(s, _)| s.name == key)
+            .map(|(_, v)| v.source)
+    }
+
+    /// The known keys, comma-separated (for messages).
+    pub fn known_keys() -> String {
+        SETTINGS
+            .iter()
+            .map(|s| s.name)
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// The value of `key` as text.

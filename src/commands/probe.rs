@@ -427,7 +427,11 @@ pub fn remote_inputs(
         Err(e) => return Err(Error::Remote(Box::new(e))),
     };
     let loaded = crate::commands::mk::parse(fetched.final_url.to_string(), &fetched.bytes)?;
-    let plan = crate::commands::plan::plan(&fetched.final_url, &loaded)?;
+    // The probe cache is read and written under the home lock.
+    let (_lock, mut cat) = ctx.write()?;
+    // The same resolution of the entries as `get` (the working directory SPICE would
+    // use is chosen by the listings), so `../kernels` reads the same files.
+    let plan = crate::commands::get::plan_like_get(&cat, &session, &fetched.final_url, &loaded)?;
     let mut time = crate::coverage::TimeKernels::new();
     let mut items = Vec::new();
     let mut once = std::collections::HashSet::new();
@@ -448,8 +452,6 @@ pub fn remote_inputs(
             items.push((e.url.clone(), e.name.clone()));
         }
     }
-    // The probe cache is read and written under the home lock.
-    let (_lock, mut cat) = ctx.write()?;
     let probes = probe_all_with(&session, &cat, &items, true)?;
     let rows = cache_rows(&items, &probes);
     let mut inputs = crate::commands::coverage::Inputs {

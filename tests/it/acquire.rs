@@ -720,6 +720,10 @@ fn update_is_conditional_and_gone_metakernels_have_their_own_exit_code() {
     assert_eq!(env.count("metakernels"), 1, "provenance is kept");
 }
 
+/// A metakernel loading one LSK from `../lsk/` (an empty one is not a metakernel).
+const MK_ONE_LSK: &[u8] =
+    b"KPL/MK\n\\begindata\nKERNELS_TO_LOAD = ( '../lsk/a.tls' )\n\\begintext\n";
+
 #[test]
 fn mission_add_list_remove_and_browse_group_versions() {
     let ar = Archive::new();
@@ -731,14 +735,18 @@ fn mission_add_list_remove_and_browse_group_versions() {
     ] {
         write(
             &ar.root().join("pub/naif/M/kernels/mk").join(name),
-            b"KPL/MK\n\\begindata\n",
+            MK_ONE_LSK,
         );
     }
+    write(
+        &ar.root().join("pub/naif/M/kernels/lsk/a.tls"),
+        &text_kernel(1),
+    );
     std::fs::create_dir_all(ar.root().join("pub/naif/M/kernels/mk/former_versions")).unwrap();
     write(
         &ar.root()
             .join("pub/naif/M/kernels/mk/former_versions/m_v01_20200101_001.tm"),
-        b"KPL/MK\n",
+        b"KPL/MK\n\\begindata\nKERNELS_TO_LOAD = ( '../../lsk/a.tls' )\n\\begintext\n",
     );
     let server = HttpServer::start(ar.root());
     let env = Env::new();
@@ -794,7 +802,7 @@ fn mission_add_list_remove_and_browse_group_versions() {
     // Republished with other content: the stored size no longer matches the listing.
     write(
         &ar.root().join("pub/naif/M/kernels/mk/m.tm"),
-        b"KPL/MK\n\\begindata\nX = 1\n\\begintext\n",
+        b"KPL/MK\n\\begindata\nX = 1\nKERNELS_TO_LOAD = ( '../lsk/a.tls' )\n\\begintext\n",
     );
     let j = env.json(&["browse", "M", "--filter", "m.tm"]);
     assert_eq!(j["metakernels"][0]["local"], "outdated");

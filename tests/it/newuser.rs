@@ -720,3 +720,81 @@ fn non_metakernels_are_refused_and_local_paths_are_files() {
     let out = env.run(&["get", "-y", "/nonexistent/kdb/y.tm"]);
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// Item 11: config — negative values are validated (not taken for flags), the file
+/// written is named, an overriding variable is pointed out, and unknown keys in the
+/// file are reported instead of silently ignored.
+#[test]
+fn config_says_what_it_wrote_what_overrides_it_and_what_it_ignores() {
+    let env = Env::new();
+    let out = env.run(&["config", "set", "read_timeout", "-5"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("read_timeout") && !err.contains("unexpected argument"),
+        "{err}"
+    );
+    // KDB_HOME is set by the test environment: `config set home` says it wins.
+    let out = env.run(&["config", "set", "home", env.work("h2").to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("config.toml"), "{err}");
+    assert!(err.contains("KDB_HOME is set: it overrides"), "{err}");
+    // A typo in the file is named, with the known keys.
+    let cfg = env.root().join("config.toml");
+    let mut text = std::fs::read_to_string(&cfg).unwrap();
+    text.push_str("job = 3\n");
+    write(&cfg, text.as_bytes());
+    let out = env.run(&["config", "get", "jobs"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("unknown key `job`") && err.contains("known keys: home"),
+        "{err}"
+    );
+}
+
+/// Item 5: `coverage --mk URL` resolves the metakernel's entries as `get` does
+/// (BepiColombo's `PATH_VALUES = ( '../kernels' )`), over HTTP and over `file://`.
+#[test]
+fn coverage_of_a_served_metakernel_resolves_entries_like_get() {
+    use crate::common::http::HttpServer;
+    let Some(real) = realdata() else {
+        return;
+    };
+    let env = Env::new();
+    let root = real.join("trees/esa_bepic_workshop");
+    let server = HttpServer::start(&root);
+    let http = server.url("/kernels/mk/bc_training_class.tm");
+    let file = format!(
+        "file://{}",
+        root.join("kernels/mk/bc_training_class.tm").display()
+    );
+    let names = |j: &serde_json::Value| -> Vec<String> {
+        j["kernels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let by_http = env.json(&["coverage", "-121", "--mk", &http]);
+    let by_file = env.json(&["coverage", "-121", "--mk", &file]);
+    assert!(
+        names(&by_http).contains(&"bc_mpo_mlt_50037_20270609_20270614_v01.bsp".to_owned()),
+        "{by_http}"
+    );
+    assert_eq!(names(&by_http), names(&by_file));
+    let windows = |j: &serde_json::Value| -> Vec<serde_json::Value> {
+        j["kernels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["ids"].clone())
+            .collect()
+    };
+    assert_eq!(windows(&by_http), windows(&by_file));
+    // The same answers as the local copy a `get` leaves.
+    env.ok(&["get", "-y", "-q", &http, "--mission", "BEPI"]);
+    let local = env.json(&["coverage", "-121", "--mk", "bc_training_class.tm"]);
+    assert_eq!(windows(&local), windows(&by_http));
+}

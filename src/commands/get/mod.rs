@@ -43,6 +43,7 @@ use crate::remote::fetch::{self, DownloadRequest, FetchConfig, Fetched};
 use crate::store::{Sha256Hex, fsio, hash};
 pub(crate) use execute::{Arrived, Placement, arrived, lay_out, local_metakernel};
 pub(crate) use locate::mission_for_url;
+pub(crate) use present::plan_like_get;
 use present::{Listed, Listings};
 pub use update::{UpdateItem, UpdateOptions, update};
 

@@ -144,6 +144,18 @@ pub(super) enum Listed {
     SameMinute,
 }
 
+/// The plan `get` would make for a served metakernel: one resolution of its entries
+/// for every command (`coverage`/`which`/`gaps --mk URL` use it too, issue 20).
+pub(crate) fn plan_like_get(
+    cat: &Catalogue,
+    session: &fetch::Session,
+    mk_url: &Url,
+    loaded: &mk::Loaded,
+) -> Result<RemotePlan> {
+    let mut listings = Listings::new(session, false);
+    choose_plan(cat, &mut listings, mk_url, loaded)
+}
+
 /// Picks the server directory that plays SPICE's working directory: the
 /// metakernel's own (NAIF's convention), else the first ancestor under which the
 /// first entry is listed. Traversal found with the metakernel's own directory
