@@ -44,6 +44,7 @@ pub mod outdated;
 pub mod plan;
 pub mod probe;
 pub mod prune;
+pub mod relocate;
 pub mod reset;
 pub mod restore;
 pub mod scan;
@@ -212,8 +213,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Ctx<'_> {
     /// Opens the catalogue for a read-only command (no lock; fails if there is none).
+    /// A home that was moved is first re-rooted (that takes the lock, once).
     pub fn read(&self) -> Result<Catalogue> {
         store::netfs::check_home(self.home.root()).map_err(store::Error::from)?;
+        if self.home.catalogue().exists() && relocate::moved_from(&self.home).is_some() {
+            drop(self.write()?);
+        }
         Catalogue::open_existing(&self.home.catalogue()).map_err(|e| self.disk_full(e))
     }
 
@@ -228,8 +233,23 @@ impl Ctx<'_> {
         if swept > 0 {
             tracing::info!(swept, "removed temporary files left by an interrupted kdb");
         }
-        let cat =
+        let mut cat =
             Catalogue::open_or_create(&self.home.catalogue()).map_err(|e| self.disk_full(e))?;
+        match relocate::moved_from(&self.home) {
+            Some(old) => {
+                let r = relocate::relocate(&self.home, &mut cat, &old)?;
+                self.reporter.warn(&format!(
+                    "the home moved from `{}`: {} rows, {} mission-tree links and {} ready \
+                     metakernels now point into `{}`",
+                    r.from.display(),
+                    r.rows,
+                    r.links,
+                    r.metakernels,
+                    self.home.root().display()
+                ));
+            }
+            None => relocate::record(&self.home)?,
+        }
         Ok((lock, cat))
     }
 

@@ -454,6 +454,29 @@ pub struct NewKernel<'a> {
 }
 
 impl Tx<'_> {
+    /// Re-roots every path under `old` (a moved home) at `new`: location paths and link
+    /// targets, metakernels' local paths, removed metakernels. Returns the rows changed.
+    pub fn relocate_prefix(&self, old: &str, new: &str) -> Result<usize, Error> {
+        let old_dir = format!("{old}/");
+        let n = old_dir.chars().count() as i64;
+        let mut changed = 0;
+        for (table, column) in [
+            ("locations", "path"),
+            ("locations", "link_target"),
+            ("metakernels", "local_path"),
+            ("removed_metakernels", "local_path"),
+        ] {
+            changed += self.conn().execute(
+                &format!(
+                    "UPDATE OR REPLACE {table} SET {column} = ?1 || substr({column}, ?3) \
+                     WHERE substr({column}, 1, ?2) = ?4"
+                ),
+                params![format!("{new}/"), n, n + 1, old_dir],
+            )?;
+        }
+        Ok(changed)
+    }
+
     pub fn insert_kernel(&self, k: &NewKernel<'_>) -> Result<bool, Error> {
         let mut st = self.conn().prepare_cached(
             "INSERT OR IGNORE INTO kernels (sha256, canonical, kernel_type, byte_order, size, first_seen)

@@ -798,3 +798,71 @@ fn coverage_of_a_served_metakernel_resolves_entries_like_get() {
     let local = env.json(&["coverage", "-121", "--mk", "bc_training_class.tm"]);
     assert_eq!(windows(&local), windows(&by_http));
 }
+
+/// Item 9: a moved home keeps working — rows, mission-tree links and the ready
+/// metakernel follow it, nothing is downloaded again, CSPICE loads the metakernel.
+#[test]
+fn a_moved_home_keeps_working_without_downloading_again() {
+    use crate::common::http::HttpServer;
+    let env = Env::new();
+    let demo_root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("demo");
+    let server = HttpServer::start(&demo_root);
+    let url = server.url("/pub/naif/DEMO/kernels/mk/demo.tm");
+    let old = env.work("h2");
+    let run_at = |home: &std::path::Path, args: &[&str]| {
+        env.kdb().env("KDB_HOME", home).args(args).output().unwrap()
+    };
+    let out = run_at(&old, &["get", "-y", "-q", &url]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let new = env.work("h2new");
+    std::fs::rename(&old, &new).unwrap();
+    // A read-only command first: it re-roots the home, then answers.
+    let out = run_at(&new, &["resolve", "demo_lsk_v01.tls"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("h2new"));
+    let out = run_at(&new, &["verify"]);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    server.reset_stats();
+    let out = run_at(&new, &["get", "-y", &url, "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["downloaded"], 0, "{j}");
+    let mk = j["metakernel"].as_str().unwrap().to_owned();
+    assert!(mk.contains("h2new"), "{mk}");
+    let text = std::fs::read_to_string(&mk).unwrap();
+    assert!(!text.contains("/h2/"), "{text}");
+    if let Some(py) = python() {
+        let cwd = env.work("elsewhere");
+        std::fs::create_dir_all(&cwd).unwrap();
+        let res = oracle(&py, &[(std::path::PathBuf::from(&mk), cwd)]);
+        assert_eq!(
+            res[0]["furnsh"]["loaded"].as_array().map(Vec::len),
+            Some(4),
+            "{}",
+            res[0]
+        );
+    }
+    // Another spelling of the same home (a symlink to it) changes nothing.
+    let alias = env.work("alias");
+    symlink(&new, &alias);
+    let out = run_at(&alias, &["verify"]);
+    assert!(out.status.success());
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("moved"));
+}
