@@ -819,6 +819,7 @@ fn a_moved_home_keeps_working_without_downloading_again() {
         String::from_utf8_lossy(&out.stderr)
     );
     let new = env.work("h2new");
+    #[allow(clippy::disallowed_methods)] // the user moves the home
     std::fs::rename(&old, &new).unwrap();
     // A read-only command first: it re-roots the home, then answers.
     let out = run_at(&new, &["resolve", "demo_lsk_v01.tls"]);
