@@ -867,3 +867,117 @@ fn a_moved_home_keeps_working_without_downloading_again() {
     assert!(out.status.success());
     assert!(!String::from_utf8_lossy(&out.stderr).contains("moved"));
 }
+
+/// Item 3: `outdated` and `update` agree — a kernel changed upstream under an unchanged
+/// metakernel is downloaded by `update`; where the server gives no listing to tell
+/// (a same-size change), a conditional request decides, for `get` too.
+#[test]
+fn outdated_and_update_agree_on_a_changed_kernel() {
+    use crate::common::http::{Fault, HttpServer};
+    let env = Env::new();
+    let ar = env.work("srv");
+    write(
+        &ar.join("mk/u.tm"),
+        b"KPL/MK\n\\begindata\nKERNELS_TO_LOAD = ( '../ik/a.ti' '../ik/b.ti' )\n\\begintext\n",
+    );
+    write(&ar.join("ik/a.ti"), &text_kernel(1));
+    write(&ar.join("ik/b.ti"), &text_kernel(2));
+    let server = HttpServer::start(&ar);
+    let url = server.url("/mk/u.tm");
+    env.ok(&["get", "-y", "-q", &url, "--mission", "U"]);
+    // a.ti changes upstream (other size); the metakernel does not.
+    let mut changed = text_kernel(1);
+    changed.extend_from_slice(b"one more comment line\n");
+    write(&ar.join("ik/a.ti"), &changed);
+    let j = env.json(&["outdated"]);
+    let status = |j: &serde_json::Value, name: &str| {
+        j["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["name"] == name)
+            .map(|i| i["status"].as_str().unwrap().to_owned())
+    };
+    assert_eq!(status(&j, "a.ti").as_deref(), Some("changed"), "{j}");
+    let u = env.json(&["update", "u.tm", "-y"]);
+    assert_eq!(u[0]["report"]["downloaded"], 1, "{u}");
+    assert_eq!(u[0]["report"]["unchanged"], false, "{u}");
+    let held = env.json(&["resolve", "a.ti"]);
+    assert_eq!(
+        sha256(std::path::Path::new(held["path"].as_str().unwrap())),
+        sha256(&ar.join("ik/a.ti"))
+    );
+    // Now nothing changed: update says so and downloads nothing.
+    let u = env.json(&["update", "u.tm", "-y"]);
+    assert_eq!(u[0]["report"]["downloaded"], 0, "{u}");
+    assert_eq!(u[0]["report"]["unchanged"], true, "{u}");
+    // No listing (the server refuses directory pages) and a same-size change of b.ti:
+    // a conditional request sees it; `get` fetches the new bytes.
+    server.fault("/ik/", Fault::Status(403));
+    let mut same_size = text_kernel(2);
+    let n = same_size.len();
+    same_size[n - 2] = b'X';
+    write(&ar.join("ik/b.ti"), &same_size);
+    let j = env.json(&["get", "-y", &url, "--mission", "U"]);
+    assert_eq!(j["downloaded"], 1, "{j}");
+    let held = env.json(&["resolve", "b.ti"]);
+    assert_eq!(
+        sha256(std::path::Path::new(held["path"].as_str().unwrap())),
+        sha256(&ar.join("ik/b.ti"))
+    );
+}
+
+/// Item 2 (failure part): after a `get` that failed on one kernel, the kernels that
+/// arrived are committed (objects and download records, no metakernel), and the rerun
+/// downloads only what had not arrived (counted at the server).
+#[test]
+fn a_rerun_after_a_failed_get_fetches_only_what_did_not_arrive() {
+    use crate::common::http::{Fault, HttpServer};
+    let env = Env::new();
+    let ar = env.work("srv");
+    let names = ["a", "b", "c", "d"];
+    let list: Vec<String> = names.iter().map(|n| format!("'../spk/{n}.bsp'")).collect();
+    write(
+        &ar.join("mk/r.tm"),
+        format!(
+            "KPL/MK\n\\begindata\nKERNELS_TO_LOAD = ( {} )\n\\begintext\n",
+            list.join(" ")
+        )
+        .as_bytes(),
+    );
+    for (i, n) in names.iter().enumerate() {
+        write(
+            &ar.join(format!("spk/{n}.bsp")),
+            &spk_bytes(500 + i as u64, 20_000),
+        );
+    }
+    let server = HttpServer::start(&ar);
+    let url = server.url("/mk/r.tm");
+    server.fault("/spk/d.bsp", Fault::Status(404));
+    let out = env.run(&["get", "-y", "-q", &url, "--mission", "R"]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        env.count("metakernels"),
+        0,
+        "a failed get registered its metakernel"
+    );
+    server.faults().clear_path("/spk/d.bsp");
+    server.reset_stats();
+    let j = env.json(&["get", "-y", &url, "--mission", "R"]);
+    assert_eq!(j["downloaded"], 1, "{j}");
+    // At most a conditional request (304, no body) for what had arrived.
+    for n in ["a", "b", "c"] {
+        assert_eq!(
+            server.body_bytes_sent_to(&format!("/spk/{n}.bsp")),
+            0,
+            "{n}.bsp fetched again"
+        );
+    }
+    assert!(server.body_bytes_sent_to("/spk/d.bsp") > 0);
+    assert_eq!(env.count("metakernels"), 1);
+}

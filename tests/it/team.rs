@@ -864,13 +864,20 @@ fn a_retry_after_a_failed_get_does_not_wait_for_its_own_claims() {
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert!(team.path().join("claims").is_dir());
     server.faults().clear();
-    // The retry (same home, same claim window) takes what arrived from the team store
-    // and downloads b.bsp itself at once, without waiting for "another home".
+    // The retry (same home, same claim window) downloads b.bsp itself at once, without
+    // waiting for "another home"; what arrived in the failed run was committed then
+    // (issue 20), so nothing else is fetched, from the team store or upstream.
     server.reset_stats();
     let out = get(&home, &server, &store, &[], &["-v"]);
     let r = ok_json(&out);
-    assert_eq!(r["from_team"], 3);
-    assert_eq!(kernel_requests(&server), 1);
+    assert_eq!(r["from_team"], 0);
+    assert_eq!(r["downloaded"], 1);
+    // One download; what arrived before costs at most a conditional request (304).
+    assert_eq!(
+        server.body_bytes_sent_to("/pub/naif/M/kernels/spk/b.bsp") > 0,
+        true
+    );
+    assert!(kernel_requests(&server) <= 4);
     assert!(
         !stderr(&out).contains("other homes are downloading"),
         "the retry waited for its own claim: {}",

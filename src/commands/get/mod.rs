@@ -453,10 +453,13 @@ fn held(
             continue;
         }
         let key = (e.name.clone(), e.url.to_string());
-        if let Some(row) = recorded
-            .remove(&key)
-            .and_then(|rows| rows.into_iter().find(intact))
-        {
+        let row = match recorded.remove(&key) {
+            Some(rows) => rows.into_iter().find(intact),
+            // Downloaded by a run that did not finish (a failure elsewhere, Ctrl-C):
+            // its object and download record were committed, its tree link was not.
+            None => arrived_earlier(cat, &e.url)?,
+        };
+        if let Some(row) = row {
             match listings.verdict(&e.url, &e.name, &row) {
                 Listed::Agrees => {
                     present.insert(e.url.to_string(), row);
@@ -468,6 +471,19 @@ fn held(
     }
     present.extend(present::revalidate(cat, listings.session(), ambiguous)?);
     Ok(present)
+}
+
+/// The object a run that did not finish downloaded from `url` (its `downloads` record
+/// and intact object row), so a rerun lays it out instead of downloading it again.
+fn arrived_earlier(cat: &Catalogue, url: &url::Url) -> Result<Option<LocationRow>> {
+    let Some(d) = cat.download(url.as_str())? else {
+        return Ok(None);
+    };
+    Ok(cat
+        .locations_of(&d.sha256)?
+        .into_iter()
+        .filter(|r| r.kind == db::LocationKind::Object)
+        .find(intact))
 }
 
 /// What the download step produced.

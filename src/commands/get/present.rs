@@ -69,8 +69,14 @@ impl<'a> Listings<'a> {
     /// different size (exactly, or beyond the rounding of `12K` forms) or a later
     /// minute means changed; the very minute we fetched it cannot tell.
     pub(super) fn verdict(&mut self, url: &Url, name: &str, row: &LocationRow) -> Listed {
-        let Some(entry) = self.entry(url, name) else {
+        if self.offline {
             return Listed::Agrees;
+        }
+        // No listing, or a listing without dates (Python's `http.server`, a server
+        // that refuses directory listings): the listing cannot tell a same-size
+        // change, so a conditional request decides (issue 20).
+        let Some(entry) = self.entry(url, name) else {
+            return Listed::SameMinute;
         };
         if entry
             .size
@@ -87,8 +93,9 @@ impl<'a> Listings<'a> {
             if modified_minute == fetched_minute {
                 return Listed::SameMinute;
             }
+            return Listed::Agrees;
         }
-        Listed::Agrees
+        Listed::SameMinute
     }
 }
 
@@ -140,7 +147,8 @@ pub(super) fn revalidate(
 pub(super) enum Listed {
     Agrees,
     Changed,
-    /// Modified in the minute we fetched it: ask the server (conditional request).
+    /// The listing cannot tell (modified in the minute we fetched it, no date, no
+    /// listing): ask the server (conditional request).
     SameMinute,
 }
 

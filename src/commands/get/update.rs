@@ -109,8 +109,23 @@ pub fn update(
         let same_bytes = |f: &Fetched| {
             hash::hash_reader(&mut f.bytes.as_slice()).is_ok_and(|(h, _)| Some(h) == row.sha256)
         };
+        let mk_changed = fetched
+            .as_ref()
+            .is_some_and(|f| opts.force || !local_ok || !same_bytes(f));
+        // The metakernel did not change, but its kernels may have: they are planned
+        // exactly as `get` plans them (listing, then a conditional request where the
+        // listing cannot tell), so `update` and `outdated` agree (issue 20).
+        let fetched = match fetched {
+            Some(f) => Some(f),
+            None if opts.team.no_upstream => None,
+            None => match session.fetch_text(&url, None) {
+                Ok(Conditional::Fetched(f)) => Some(f),
+                Ok(Conditional::NotModified) => None,
+                Err(e) => return Err(remote(e)),
+            },
+        };
         let report = match fetched {
-            Some(f) if opts.force || !local_ok || !same_bytes(&f) => {
+            Some(f) => {
                 let get_opts = GetOptions {
                     source: row.source_url.clone(),
                     mission: Some(mission.clone()),
@@ -124,7 +139,9 @@ pub fn update(
                     source: &url,
                     mission: &mission,
                 };
-                acquire(ctx, &mut cat, &session, &target, f, &get_opts, confirm)?
+                let mut r = acquire(ctx, &mut cat, &session, &target, f, &get_opts, confirm)?;
+                r.unchanged = !mk_changed && r.plan.to_download == 0;
+                r
             }
             _ => GetReport {
                 plan: GetPlan {
