@@ -38,34 +38,7 @@ pub fn update(
     let (_lock, mut cat) = ctx.write()?;
     let session = fetch::Session::new(net);
     let all = cat.metakernels()?;
-    let chosen: Vec<MetakernelRow> = match (&opts.metakernel, opts.all) {
-        (Some(arg), _) => {
-            let hit: Vec<MetakernelRow> = all
-                .into_iter()
-                .filter(|m| m.name == *arg || m.source_url == *arg || m.local_path == *arg)
-                .collect();
-            if hit.is_empty() {
-                return Err(Error::NotFound(format!(
-                    "no acquired metakernel `{arg}`; see `kdb metakernels`"
-                )));
-            }
-            hit
-        }
-        (None, true) => all,
-        (None, false) => match all.len() {
-            1 => all,
-            0 => {
-                return Err(Error::NotFound(
-                    "no metakernel acquired yet; use `kdb get`".into(),
-                ));
-            }
-            _ => {
-                return Err(Error::Usage(
-                    "several metakernels acquired; name one or pass `--all`".into(),
-                ));
-            }
-        },
-    };
+    let chosen = choose(all, opts)?;
     let mut out = Vec::new();
     for row in chosen {
         let url = Url::parse(&row.source_url)
@@ -169,4 +142,36 @@ pub fn update(
         });
     }
     Ok(out)
+}
+
+/// The metakernels `update` is asked about.
+fn choose(all: Vec<MetakernelRow>, opts: &UpdateOptions) -> Result<Vec<MetakernelRow>> {
+    Ok(match (&opts.metakernel, opts.all) {
+        (Some(arg), _) => {
+            let hit: Vec<MetakernelRow> = all
+                .into_iter()
+                .filter(|m| m.name == *arg || m.source_url == *arg || m.local_path == *arg)
+                .collect();
+            if hit.is_empty() {
+                return Err(Error::NotFound(format!(
+                    "no acquired metakernel `{arg}`; see `kdb metakernels`"
+                )));
+            }
+            hit
+        }
+        (None, true) => all,
+        (None, false) => match all.len() {
+            1 => all,
+            0 => {
+                return Err(Error::NotFound(
+                    "no metakernel acquired yet; use `kdb get`".into(),
+                ));
+            }
+            _ => {
+                return Err(Error::Usage(
+                    "several metakernels acquired; name one or pass `--all`".into(),
+                ));
+            }
+        },
+    })
 }
