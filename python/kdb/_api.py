@@ -122,9 +122,9 @@ def _time(t: Any, param: str = "time") -> str:
     if isinstance(t, _dt.datetime):
         if t.tzinfo is not None:
             t = t.astimezone(_dt.timezone.utc).replace(tzinfo=None)
-        return t.isoformat()
+        return str(t.isoformat())
     if isinstance(t, _dt.date):
-        return t.isoformat()
+        return str(t.isoformat())
     if isinstance(t, (int, float)):
         return f"ET:{float(t)!r}"
     if isinstance(t, str):

@@ -61,9 +61,6 @@ class KdbError(Exception):
             _extra_state(self),
         )
 
-    def __setstate__(self, state: Dict[str, Any]) -> None:
-        self.__dict__.update(state)
-
 
 def _extra_state(e: BaseException) -> Dict[str, Any]:
     skip = {"message", "code", "cmd", "report"}
@@ -113,10 +110,6 @@ class NoSuchFile(NotFound, FileNotFoundError):
             (type(self), self.message, self.code, self.cmd, self.report),
             state,
         )
-
-    def __setstate__(self, state: Dict[str, Any]) -> None:
-        for k, v in state.items():
-            setattr(self, k, v)
 
 
 class Usage(KdbError, ValueError):

@@ -8,6 +8,7 @@ copied to ours); the exception class depends on the exit code alone.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
@@ -165,7 +166,7 @@ class _TqdmFeed:
 
     def update(self, text: str) -> None:
         try:
-            from tqdm.auto import tqdm
+            tqdm = importlib.import_module("tqdm.auto").tqdm
         except ImportError:  # pragma: no cover - the caller checked
             return
         m = _BYTES.search(text)
@@ -345,7 +346,7 @@ def _stderr_is_terminal() -> bool:
 
 def _have_tqdm() -> bool:
     try:
-        import tqdm  # noqa: F401
+        importlib.import_module("tqdm")
     except ImportError:
         return False
     return True

@@ -233,7 +233,7 @@ class Metakernel(str):
         self.report = report if report is not None else GetReport()
         return self
 
-    def __getnewargs__(self) -> Tuple[str]:  # type: ignore[override]
+    def __getnewargs__(self) -> Tuple[str]:
         return (str(self),)
 
     @property

@@ -505,7 +505,7 @@ def test_item15_a_space_in_a_local_path(home: Path, tmp_path: Path) -> None:
     spaced = tmp_path / "sp ace"
     shutil.copytree(DEMO_ROOT, spaced)
     mk = kdb.get(spaced / "pub/naif/DEMO/kernels/mk/demo.tm", home=home)
-    assert [e["file_name"] for e in kdb.entries(mk, home=home)] == DEMO_ENTRIES
+    assert [e["file_name"] for e in kdb.list(mk, home=home)] == DEMO_ENTRIES
     root = tmp_path / "x"
     (root / "my data").mkdir(parents=True)
     shutil.copytree(DEMO_ROOT / "pub/naif/DEMO/kernels", root / "my data/kernels")
@@ -527,8 +527,44 @@ def test_item16_list_groups_its_warnings_and_names_the_file(home: Path, tmp_path
         + "\n)\n\\begintext\n"
     )
     with pytest.warns(kdb.KdbWarning) as rec:
-        got = kdb.entries(mk, home=home)
+        got = kdb.list(mk, home=home)
     assert len(got) == 40
     msgs = [str(w.message) for w in rec]
     assert len(msgs) == 1, msgs
     assert "windows_paths.tm" in msgs[0] and "40" in msgs[0]
+
+
+# acceptance 2 ---------------------------------------------------------------------
+
+
+def test_acceptance2_mypy_strict_over_every_public_function(tmp_path: Path) -> None:
+    if os.environ.get("KDB_REQUIRE_MYPY") != "1":
+        pytest.importorskip("mypy")
+    script = Path(__file__).with_name("typing_script.py")
+    used = script.read_text()
+    for name in kdb.__all__:
+        obj = getattr(kdb, name)
+        if inspect.isfunction(obj):
+            assert f"kdb.{name}(" in used, f"typing_script.py does not call kdb.{name}"
+    env = dict(os.environ)
+    env["MYPYPATH"] = PKG_DIR
+    p = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental",
+         "--cache-dir", str(tmp_path / "mypy-cache"), str(script)],
+        capture_output=True, text=True, env=env, cwd=str(tmp_path),
+    )
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
+def test_numpy_and_tqdm_are_optional(home: Path) -> None:
+    code = (
+        "import sys\n"
+        "sys.modules['numpy'] = None; sys.modules['tqdm'] = None\n"
+        "import kdb\n"
+        "mk = kdb.get(sys.argv[1], home=sys.argv[2], progressbar=True)\n"
+        "print(len(kdb.list(mk, home=sys.argv[2])))\n"
+    )
+    p = subprocess.run([sys.executable, "-c", code, DEMO_MK.as_uri(), str(home)],
+                       capture_output=True, text=True, cwd=PKG_DIR)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == str(len(DEMO_ENTRIES)) and p.stderr == ""
