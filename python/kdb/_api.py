@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, List, Optional, Sequence, Tuple, Union, cast
 
-from ._errors import KdbError, NoSuchFile, Unsupported, Usage
+from ._errors import KdbError, NoSuchFile, NotFound, Unsupported, Usage
 from ._process import Result, emit, progress_mode, run_full
 from ._types import (
     AcquiredMetakernel,
@@ -489,13 +489,19 @@ def which(
 ) -> Which:
     """Which kernel and segment CSPICE would use at ``at`` (``kdb which``).
 
-    Returns ``{"winner": {"file", "segment", "type"} | None, "covering": [...]}``.
+    Returns ``{"winner": {"file", "segment", "type"} | None, "covering": [...]}``:
+    ``winner`` is ``None`` when nothing covers ``at``.
 
     Raises:
-        NotFound: nothing covers ``at``.
+        NotFound: no such metakernel, or an unknown body or frame.
     """
     args = ["which", "--json", *_body_or_frame(body, frame), "--at=" + _time(at, "at=")]
-    res = run_full(args + ["--", _mk(mk)], home=home)
+    try:
+        res = run_full(args + ["--", _mk(mk)], home=home)
+    except NotFound as e:
+        if isinstance(e.report, dict) and "winner" in e.report:
+            return cast(Which, e.report)  # nothing covers `at`: winner is None
+        raise
     _warn(res)
     return cast(Which, res.value)
 

@@ -374,29 +374,55 @@ def progress_mode(progressbar: Optional[bool]) -> str:
 
 
 # kdb's messages name command-line options; from Python they name parameters.
+_PARAM = {
+    "from": "window=",
+    "to": "window=",
+    "offline": "offline=True",
+    "force": "force=True",
+    "dry-run": "dry_run=True",
+    "time": "time=",
+    "at": "at=",
+    "body": "bodies=",
+    "pad": "pad=",
+    "mission": "mission=",
+    "mirror": "mirrors=",
+    "into": "into=",
+    "jobs": "jobs=",
+    "type": "kernel_type=",
+    "level": "level=",
+    "need-av": "need_av=True",
+    "merge": "merge=True",
+    "deep": "deep=True",
+    "strict": "strict=True",
+    "archive": "archive=True",
+    "mk": "mk=",
+    "frame": "frame=",
+    "server": "server=",
+    "mk-dir-url": "mk_dir_url=",
+    "no-dedup": "dedup=False",
+    "checksums": "checksums=",
+    "quiet": "quiet=True",
+}
+_OPTION = re.compile(
+    r"`?--([a-z][a-z-]*)(?:[ =](?:<[^>]+>|[A-Z][A-Z_|]*\b))?`?"
+    r"(?:/`?--([a-z][a-z-]*)(?:[ =](?:<[^>]+>|[A-Z][A-Z_|]*\b))?`?)?"
+)
+
+
+def _option(m: "re.Match[str]") -> str:
+    names = [n for n in m.groups() if n]
+    params = [_PARAM.get(n) for n in names]
+    if any(p is None for p in params):
+        return m.group(0)
+    out: list[str] = []
+    for p in params:
+        if p is not None and p not in out:
+            out.append(p)
+    return "/".join(out)
+
+
 _WORDS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"--from/--to|`--from`/`--to`|--from and --to"), "window="),
-    (re.compile(r"--from <TIME>|--to <TIME>|`--from`|`--to`|--from\b|--to\b"), "window="),
-    (re.compile(r"`?--offline`?"), "offline=True"),
-    (re.compile(r"`?--force`?"), "force=True"),
-    (re.compile(r"`?--dry-run`?"), "dry_run=True"),
-    (re.compile(r"--time <TIME>|`?--time`?"), "time="),
-    (re.compile(r"--at <TIME>|`?--at`?\b"), "at="),
-    (re.compile(r"--body <ID\|NAME>|`?--body`?"), "bodies="),
-    (re.compile(r"`?--pad`?"), "pad="),
-    (re.compile(r"`?--mission`?"), "mission="),
-    (re.compile(r"`?--mirror`?"), "mirrors="),
-    (re.compile(r"`?--into`?"), "into="),
-    (re.compile(r"`?--jobs`?|(?<![\w-])-j\b"), "jobs="),
-    (re.compile(r"--type <TYPE>|`?--type`?"), "kernel_type="),
-    (re.compile(r"--level <LEVEL>|`?--level`?"), "level="),
-    (re.compile(r"`?--need-av`?"), "need_av=True"),
-    (re.compile(r"`?--merge`?"), "merge=True"),
-    (re.compile(r"`?--deep`?"), "deep=True"),
-    (re.compile(r"`?--strict`?"), "strict=True"),
-    (re.compile(r"`?--archive`?"), "archive=True"),
     (re.compile(r"`kdb mission add ([^`\s]+)`"), r'`kdb.mission_add("\1")`'),
-    (re.compile(r"`kdb mission add NAME`"), '`kdb.mission_add("NAME")`'),
     (re.compile(r"`kdb update`"), "`kdb.update()`"),
     (re.compile(r"`kdb get --force ([^`]+)`"), r'`kdb.get("\1", force=True)`'),
     (re.compile(r"\s*For more information, try '--help'\.?"), ""),
@@ -407,7 +433,7 @@ def python_words(text: str) -> str:
     """kdb's message with its command-line option names replaced by the API's."""
     for pat, repl in _WORDS:
         text = pat.sub(repl, text)
-    return text
+    return _OPTION.sub(_option, text)
 
 
 def _message(stderr: str) -> str:

@@ -568,3 +568,9 @@ def test_numpy_and_tqdm_are_optional(home: Path) -> None:
                        capture_output=True, text=True, cwd=PKG_DIR)
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip() == str(len(DEMO_ENTRIES)) and p.stderr == ""
+
+
+def test_item13_which_with_nothing_covering_gives_no_winner(home: Path, spk_tree: Path) -> None:
+    mk = spk_tree / "MPOT/kernels/mk/cov.tm"
+    w = kdb.which(mk, body=-121, at="2030-01-01", home=home)
+    assert w["winner"] is None and w["covering"] == []
