@@ -575,6 +575,7 @@ def mission_add(
     if not dedup:
         args.append("--no-dedup")
     res = run_full(args + ["--", name], home=home, json_out=False)
+    _warn(res)
     listed = run_full(["mission", "list", "--json"], home=home).value
     for m in listed.get("missions") or []:
         if str(m.get("name", "")).lower() == name.lower():
