@@ -192,8 +192,17 @@ class _TqdmFeed:
             self._bar.n = int(count.group(1))
             self._bar.refresh()
 
-    def close(self) -> None:
+    def close(self, complete: bool = False) -> None:
         if self._bar is not None:
+            if complete and self._bar.total:
+                # kdb clears its bar when done; its last frame may not have arrived
+                self._bar.n = self._bar.total
+                desc = str(self._bar.desc)
+                m = _COUNT.search(desc)
+                if m:
+                    done = f"{m.group(2)}/{m.group(2)}"
+                    self._bar.set_description(_COUNT.sub(done, desc), refresh=False)
+                self._bar.refresh()
             self._bar.close()
 
 
@@ -236,14 +245,14 @@ class _PtyStream:
                 self._show(self.pending, text)
                 self.pending = b""
 
-    def close(self) -> None:
+    def close(self, complete: bool = False) -> None:
         if self.pending:
             text = _visible(self.pending)
             if text and not _is_progress(text):
                 self.lines.append(text)
             self.pending = b""
         if self.tqdm is not None:
-            self.tqdm.close()
+            self.tqdm.close(complete)
         elif self.mode == PROGRESS_TERMINAL and self.sink is not None:
             # leave the cursor on a clean line after kdb's last redraw
             self.sink.write(b"\r\x1b[2K")
@@ -332,7 +341,7 @@ def _run_on_pty(cmd: list[str], mode: str) -> tuple[int, str, str]:
         _stop(p)
         stream.close()
         raise
-    stream.close()
+    stream.close(complete=code == 0)
     reader.join()
     return code, b"".join(out_chunks).decode("utf-8", "replace"), "\n".join(stream.lines)
 
