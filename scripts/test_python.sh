@@ -45,7 +45,10 @@ for tool in cargo rustc; do
   fi
 done
 env PATH="$CLEAN_PATH" "$VENV/bin/pip" install "${PIP_QUIET[@]}" --no-index --only-binary :all: "$WHEEL"
-env PATH="$CLEAN_PATH" "$VENV/bin/pip" install "${PIP_QUIET[@]}" --only-binary :all: spiceypy pytest
+# numpy and tqdm are optional at runtime (the package works without them: a test
+# hides them); the suite uses them, and mypy checks the typing script (acceptance 2
+# of issue 21).
+env PATH="$CLEAN_PATH" "$VENV/bin/pip" install "${PIP_QUIET[@]}" --only-binary :all: spiceypy pytest numpy tqdm mypy
 [ -x "$VENV/bin/kdb" ] || { echo "error: the wheel did not install $VENV/bin/kdb" >&2; exit 1; }
 echo "installed: $("$VENV/bin/kdb" --version) at $VENV/bin/kdb"
 
@@ -54,7 +57,7 @@ mkdir -p "$W/cwd"
 cd "$W/cwd"
 set +e
 env -u KDB_BINARY -u KDB_HOME -u PYTHONPATH \
-  KDB_REPO="$REPO" KDB_TEST_WHEEL=1 KDB_REQUIRE_CSPICE=1 \
+  KDB_REPO="$REPO" KDB_TEST_WHEEL=1 KDB_REQUIRE_CSPICE=1 KDB_REQUIRE_MYPY=1 \
   "$VENV/bin/python" -m pytest "$REPO/python/tests" -rs -p no:cacheprovider "$@"
 rc=$?
 set -e

@@ -8,6 +8,7 @@ copied to ours); the exception class depends on the exit code alone.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
@@ -18,7 +19,7 @@ import sysconfig
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Optional, Union
 
 from ._errors import KdbError, error_class
 
@@ -57,6 +58,7 @@ def _candidates() -> list[Path]:
 
 
 _found: dict[str, Path] = {}
+_found_lock = threading.Lock()
 
 
 def _executable(p: Path) -> bool:
@@ -69,6 +71,8 @@ def find_binary() -> Path:
     In order: the ``KDB_BINARY`` environment variable; the scripts directory of the
     running environment (where the ``kdb-spice`` wheel installs it); the user scripts
     directory; ``bin/`` beside a ``pip install --target`` directory; ``PATH``.
+    The search runs once per ``PATH`` value, under a lock (``sysconfig`` is not
+    thread-safe on its first call); threads calling at once wait for its answer.
 
     Raises:
         KdbError: no usable binary was found (the message lists every place tried).
@@ -81,18 +85,17 @@ def find_binary() -> Path:
         raise KdbError(
             f"{BINARY_ENV}=`{override}` is not an executable file", code=-1000
         )
-    # The search costs about a millisecond (sysconfig); remember its answer while
-    # the file is still there and PATH has not changed.
     key = os.environ.get("PATH", "")
-    cached = _found.get(key)
-    if cached is not None and _executable(cached):
-        return cached
-    tried = _candidates()
-    for p in tried:
-        if _executable(p):
-            _found.clear()
-            _found[key] = p
-            return p
+    with _found_lock:
+        cached = _found.get(key)
+        if cached is not None and _executable(cached):
+            return cached
+        tried = _candidates()
+        for p in tried:
+            if _executable(p):
+                _found.clear()
+                _found[key] = p
+                return p
     places = ", ".join(f"`{p}`" for p in tried) or "(none)"
     raise KdbError(
         f"cannot find the kdb binary (tried {places}); install the `kdb-spice` wheel, "
@@ -101,37 +104,196 @@ def find_binary() -> Path:
     )
 
 
-def command(args: Sequence[str], home: PathLike | None) -> list[str]:
+def command(
+    args: Sequence[str], home: Optional[PathLike], *, quiet: bool = False
+) -> list[str]:
     """The full command line: binary, global options, then ``args``."""
     cmd = [str(find_binary())]
     if home is not None:
-        cmd += ["--home", os.fspath(home)]
+        cmd += ["--home=" + os.fspath(os.path.expanduser(os.fspath(home)))]
+    if quiet:
+        cmd.append("--quiet")
     cmd += list(args)
     return cmd
 
 
-def _message(stderr: str) -> str:
-    """kdb's error message: its stderr without colour codes and ``error:`` prefixes."""
-    text = _ANSI.sub("", stderr).replace("\r\n", "\n").replace("\r", "\n")
-    lines = [ln.rstrip() for ln in text.splitlines()]
-    errors = [i for i, ln in enumerate(lines) if ln.startswith("error:")]
-    if errors:
-        lines = lines[errors[0] :]
-        lines[0] = lines[0][len("error:") :].strip()
-    return "\n".join(ln for ln in lines if ln).strip()
+#: How a command's progress is shown: not at all; kdb's own bars copied to our
+#: terminal; or a tqdm bar fed from kdb's (kdb then draws on a pseudo-terminal
+#: that only Python reads).
+PROGRESS_NONE = "none"
+PROGRESS_TERMINAL = "terminal"
+PROGRESS_TQDM = "tqdm"
+
+_PROGRESS_WORD = re.compile(
+    r"^(downloading|probing|hashing|scanning|verifying|restoring|fetching|checking)\b",
+    re.IGNORECASE,
+)
+_COUNT = re.compile(r"\b(\d+)/(\d+)\b")
+_BYTES = re.compile(
+    r"([\d.]+)\s*(B|kB|KB|KiB|MB|MiB|GB|GiB|TB)\s*/\s*([\d.]+)\s*(B|kB|KB|KiB|MB|MiB|GB|GiB|TB)"
+)
+_UNIT = {
+    "B": 1,
+    "kB": 1e3,
+    "KB": 1e3,
+    "KiB": 1024,
+    "MB": 1e6,
+    "MiB": 1024**2,
+    "GB": 1e9,
+    "GiB": 1024**3,
+    "TB": 1e12,
+}
+
+
+def _is_progress(text: str) -> bool:
+    """A line kdb draws as progress (a bar or a counter), not a message."""
+    return "░" in text or "█" in text or bool(_PROGRESS_WORD.match(text.strip()))
+
+
+def _visible(raw: bytes) -> str:
+    """What a terminal would finally show of one line: colour codes removed, the
+    last non-blank ``\\r`` segment."""
+    text = _ANSI.sub("", raw.decode("utf-8", "replace"))
+    segs = [seg.strip() for seg in text.split("\r") if seg.strip()]
+    return segs[-1] if segs else ""
+
+
+class _TqdmFeed:
+    """Feeds kdb's progress lines into a tqdm bar (``tqdm.auto``: a widget in Jupyter)."""
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+
+    def update(self, text: str) -> None:
+        try:
+            tqdm = importlib.import_module("tqdm.auto").tqdm
+        except ImportError:  # pragma: no cover - the caller checked
+            return
+        m = _BYTES.search(text)
+        word = text.split()[0] if text.split() else "kdb"
+        count = _COUNT.search(text)
+        desc = f"{word} {count.group(0)}" if count else word
+        if self._bar is None:
+            if m:
+                self._bar = tqdm(total=0, unit="B", unit_scale=True, desc=desc)
+            elif count:
+                self._bar = tqdm(total=0, unit="kernel", desc=word)
+            else:
+                return
+        if m and self._bar.unit == "B":
+            done = float(m.group(1)) * _UNIT.get(m.group(2), 1)
+            total = float(m.group(3)) * _UNIT.get(m.group(4), 1)
+            self._bar.total = int(total)
+            self._bar.n = int(min(done, total))
+            self._bar.set_description(desc, refresh=False)
+            self._bar.refresh()
+        elif count:
+            self._bar.total = int(count.group(2))
+            self._bar.n = int(count.group(1))
+            self._bar.refresh()
+
+    def close(self, complete: bool = False) -> None:
+        if self._bar is not None:
+            if complete and self._bar.total:
+                # kdb clears its bar when done; its last frame may not have arrived
+                self._bar.n = self._bar.total
+                desc = str(self._bar.desc)
+                m = _COUNT.search(desc)
+                if m:
+                    done = f"{m.group(2)}/{m.group(2)}"
+                    self._bar.set_description(_COUNT.sub(done, desc), refresh=False)
+                self._bar.refresh()
+            self._bar.close()
+
+
+class _PtyStream:
+    """Splits what kdb writes on its pseudo-terminal into progress (shown as it
+    arrives: copied to our stderr, or fed to tqdm) and message lines (kept for
+    warnings and errors, never shown raw)."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+        self.pending = b""
+        self.lines: list[str] = []
+        self.tqdm = _TqdmFeed() if mode == PROGRESS_TQDM else None
+        self.sink = getattr(sys.stderr, "buffer", None)
+
+    def _show(self, raw: bytes, text: str) -> None:
+        if self.tqdm is not None:
+            if text:
+                self.tqdm.update(text)
+            return
+        if self.sink is not None:
+            self.sink.write(raw)
+            self.sink.flush()
+        elif sys.stderr is not None:
+            sys.stderr.write(raw.decode("utf-8", "replace"))
+            sys.stderr.flush()
+
+    def feed(self, chunk: bytes) -> None:
+        self.pending += chunk
+        *complete, self.pending = self.pending.split(b"\n")
+        for raw in complete:
+            text = _visible(raw)
+            if not text or _is_progress(text):
+                self._show(raw + b"\n", text)
+            else:
+                self.lines.append(text)
+        if self.pending:
+            text = _visible(self.pending)
+            if not text or _is_progress(text):
+                self._show(self.pending, text)
+                self.pending = b""
+
+    def close(self, complete: bool = False) -> None:
+        if self.pending:
+            text = _visible(self.pending)
+            if text and not _is_progress(text):
+                self.lines.append(text)
+            self.pending = b""
+        if self.tqdm is not None:
+            self.tqdm.close(complete)
+        elif self.mode == PROGRESS_TERMINAL and self.sink is not None:
+            # leave the cursor on a clean line after kdb's last redraw
+            self.sink.write(b"\r\x1b[2K")
+            self.sink.flush()
+
+
+def _stop(p: "subprocess.Popen[bytes]") -> None:
+    """Ends a child we are abandoning (Ctrl-C, an error in Python): SIGTERM, then
+    SIGKILL after 5 s, and waits, so it holds no lock once we re-raise."""
+    if p.poll() is not None:
+        return
+    try:
+        p.terminate()
+        try:
+            p.wait(5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    except OSError:
+        pass
 
 
 def _run_piped(cmd: list[str]) -> tuple[int, str, str]:
-    p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, check=False)
+    p = subprocess.Popen(
+        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        out, err = p.communicate()
+    except BaseException:
+        _stop(p)
+        raise
     return (
         p.returncode,
-        p.stdout.decode("utf-8", "replace"),
-        p.stderr.decode("utf-8", "replace"),
+        out.decode("utf-8", "replace"),
+        err.decode("utf-8", "replace"),
     )
 
 
-def _run_on_terminal(cmd: list[str]) -> tuple[int, str, str]:
-    """Runs with a pseudo-terminal as stderr so kdb draws progress; copies it to ours."""
+def _run_on_pty(cmd: list[str], mode: str) -> tuple[int, str, str]:
+    """Runs with a pseudo-terminal as stderr so kdb draws progress; shows it (our
+    terminal or tqdm) and returns kdb's message lines as its stderr text."""
     import fcntl
     import pty
     import termios
@@ -140,8 +302,8 @@ def _run_on_terminal(cmd: list[str]) -> tuple[int, str, str]:
     try:
         size = fcntl.ioctl(sys.stderr.fileno(), termios.TIOCGWINSZ, b"\0" * 8)
         fcntl.ioctl(slave, termios.TIOCSWINSZ, size)
-    except OSError:
-        pass
+    except (OSError, AttributeError, ValueError):
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, b"\x18\x00\x78\x00\x00\x00\x00\x00")
     try:
         p = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave
@@ -159,32 +321,29 @@ def _run_on_terminal(cmd: list[str]) -> tuple[int, str, str]:
 
     reader = threading.Thread(target=drain_stdout, daemon=True)
     reader.start()
-    err = bytearray()
-    sink = getattr(sys.stderr, "buffer", None)
+    stream = _PtyStream(mode)
     try:
-        while True:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:  # EIO: every writer closed the terminal
-                break
-            if not chunk:
-                break
-            err += chunk
-            if sink is not None:
-                sink.write(chunk)
-                sink.flush()
-            else:
-                sys.stderr.write(chunk.decode("utf-8", "replace"))
-                sys.stderr.flush()
-    finally:
-        os.close(master)
-    code = p.wait()
+        try:
+            while True:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:  # EIO: every writer closed the terminal
+                    break
+                if not chunk:
+                    break
+                stream.feed(chunk)
+        finally:
+            os.close(master)
+        code = p.wait()
+    except BaseException:
+        # KeyboardInterrupt (SIGINT to Python alone) or any other error: the child
+        # must not keep running and holding the home lock.
+        _stop(p)
+        stream.close()
+        raise
+    stream.close(complete=code == 0)
     reader.join()
-    return (
-        code,
-        b"".join(out_chunks).decode("utf-8", "replace"),
-        err.decode("utf-8", "replace"),
-    )
+    return code, b"".join(out_chunks).decode("utf-8", "replace"), "\n".join(stream.lines)
 
 
 def _stderr_is_terminal() -> bool:
@@ -194,34 +353,169 @@ def _stderr_is_terminal() -> bool:
         return False
 
 
-def run(
+def _have_tqdm() -> bool:
+    try:
+        importlib.import_module("tqdm")
+    except ImportError:
+        return False
+    return True
+
+
+def _in_notebook() -> bool:
+    return "ipykernel" in sys.modules
+
+
+def progress_mode(progressbar: Optional[bool]) -> str:
+    """``progressbar=``: ``None`` shows kdb's bars on a terminal, a tqdm bar in
+    Jupyter (when tqdm is installed), nothing otherwise; ``True`` a tqdm bar when
+    tqdm is installed (else nothing); ``False`` nothing."""
+    if os.name != "posix":
+        return PROGRESS_NONE
+    if progressbar is None:
+        if _stderr_is_terminal():
+            return PROGRESS_TERMINAL
+        if _in_notebook() and _have_tqdm():
+            return PROGRESS_TQDM
+        return PROGRESS_NONE
+    if progressbar:
+        return PROGRESS_TQDM if _have_tqdm() else PROGRESS_NONE
+    return PROGRESS_NONE
+
+
+# kdb's messages name command-line options; from Python they name parameters.
+_PARAM = {
+    "from": "window=",
+    "to": "window=",
+    "offline": "offline=True",
+    "force": "force=True",
+    "dry-run": "dry_run=True",
+    "time": "time=",
+    "at": "at=",
+    "body": "bodies=",
+    "pad": "pad=",
+    "mission": "mission=",
+    "mirror": "mirrors=",
+    "into": "into=",
+    "jobs": "jobs=",
+    "type": "kernel_type=",
+    "level": "level=",
+    "need-av": "need_av=True",
+    "merge": "merge=True",
+    "deep": "deep=True",
+    "strict": "strict=True",
+    "archive": "archive=True",
+    "mk": "mk=",
+    "frame": "frame=",
+    "server": "server=",
+    "mk-dir-url": "mk_dir_url=",
+    "no-dedup": "dedup=False",
+    "checksums": "checksums=",
+    "quiet": "quiet=True",
+}
+_OPTION = re.compile(
+    r"`?--([a-z][a-z-]*)(?:[ =](?:<[^>]+>|[A-Z][A-Z_|]*\b))?`?"
+    r"(?:/`?--([a-z][a-z-]*)(?:[ =](?:<[^>]+>|[A-Z][A-Z_|]*\b))?`?)?"
+)
+
+
+def _option(m: "re.Match[str]") -> str:
+    names = [n for n in m.groups() if n]
+    params = [_PARAM.get(n) for n in names]
+    if any(p is None for p in params):
+        return m.group(0)
+    out: list[str] = []
+    for p in params:
+        if p is not None and p not in out:
+            out.append(p)
+    return "/".join(out)
+
+
+_WORDS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"`kdb mission add ([^`\s]+)`"), r'`kdb.mission_add("\1")`'),
+    (re.compile(r"`kdb update`"), "`kdb.update()`"),
+    (re.compile(r"`kdb get --force ([^`]+)`"), r'`kdb.get("\1", force=True)`'),
+    (re.compile(r"\s*For more information, try '--help'\.?"), ""),
+]
+
+
+def python_words(text: str) -> str:
+    """kdb's message with its command-line option names replaced by the API's."""
+    for pat, repl in _WORDS:
+        text = pat.sub(repl, text)
+    return _OPTION.sub(_option, text)
+
+
+def _message(stderr: str) -> str:
+    """kdb's error message: its stderr without colour codes and ``error:`` prefixes."""
+    text = _ANSI.sub("", stderr).replace("\r\n", "\n").replace("\r", "\n")
+    lines = [ln.rstrip() for ln in text.splitlines()]
+    errors = [i for i, ln in enumerate(lines) if ln.startswith("error:")]
+    if not errors:
+        return ""
+    lines = lines[errors[0] :]
+    lines[0] = lines[0][len("error:") :].strip()
+    return "\n".join(ln for ln in lines if ln and not _is_progress(ln)).strip()
+
+
+def warning_lines(stderr: str) -> list[str]:
+    """kdb's warnings and notes from a successful command, one string each (an
+    indented line continues the one before), in Python words."""
+    text = _ANSI.sub("", stderr).replace("\r\n", "\n")
+    out: list[str] = []
+    for raw in text.split("\n"):
+        line = [seg for seg in raw.split("\r") if seg.strip()]
+        if not line:
+            continue
+        ln = line[-1].rstrip()
+        if _is_progress(ln):
+            continue
+        if (ln.startswith(" ") or ln.startswith("\t")) and out:
+            out[-1] += "\n" + ln.strip()
+            continue
+        ln = ln.strip()
+        for prefix in ("warning:", "note:"):
+            if ln.lower().startswith(prefix):
+                ln = ln[len(prefix) :].strip()
+        out.append(python_words(ln))
+    return out
+
+
+class Result:
+    """What one kdb run gave: its JSON report (or stdout text) and its warnings."""
+
+    def __init__(self, value: Any, warnings: list[str], cmd: list[str]) -> None:
+        self.value = value
+        self.warnings = warnings
+        self.cmd = cmd
+
+
+def run_full(
     args: Sequence[str],
     *,
-    home: PathLike | None = None,
-    progress: bool = False,
+    home: Optional[PathLike] = None,
+    progress: str = PROGRESS_NONE,
     json_out: bool = True,
-    forward_stderr: bool = True,
-) -> Any:
-    """Runs ``kdb [--home HOME] ARGS`` and returns its parsed JSON (or its stdout text).
+    quiet: bool = False,
+) -> Result:
+    """Runs ``kdb [--home HOME] ARGS`` and returns its parsed JSON (or its stdout
+    text) with the warnings it printed.
 
     Args:
         args: the subcommand and its arguments (``--json`` included by the caller).
         home: kdb's home directory; ``None`` lets kdb use ``KDB_HOME`` or its default.
-        progress: the command may draw progress; it is shown when our stderr is a
-            terminal, and never otherwise.
+        progress: ``PROGRESS_NONE`` (a pipe), ``PROGRESS_TERMINAL`` (kdb's bars
+            copied to our terminal) or ``PROGRESS_TQDM``.
         json_out: parse stdout as JSON (else return it as text).
-        forward_stderr: after success, copy kdb's warnings and notes to our stderr.
+        quiet: ``-q``: kdb prints only errors.
 
     Raises:
         KdbError: a subclass chosen by the exit code, carrying kdb's message.
     """
-    cmd = command(args, home)
-    if progress and _stderr_is_terminal():
-        code, out, err = _run_on_terminal(cmd)
-        shown = True
+    cmd = command(args, home, quiet=quiet)
+    if progress != PROGRESS_NONE and os.name == "posix":
+        code, out, err = _run_on_pty(cmd, progress)
     else:
         code, out, err = _run_piped(cmd)
-        shown = False
     report: Any = None
     if json_out and out.strip():
         try:
@@ -237,20 +531,54 @@ def run(
             ]
             message = f"{len(failed)} kernel(s) failed: " + "; ".join(parts)
         if not message:
-            message = f"kdb exited with code {code}"
+            rest = [ln for ln in warning_lines(err) if ln]
+            message = "\n".join(rest) or f"kdb exited with code {code}"
         cls = error_class(code)
-        raise cls(message, code=code, command=cmd, report=report)
-    if forward_stderr and err.strip() and not shown and sys.stderr is not None:
-        # Warnings and notes (never progress: kdb draws none without a terminal).
-        sys.stderr.write(err if err.endswith("\n") else err + "\n")
-        sys.stderr.flush()
+        raise cls(python_words(message), code=code, command=cmd, report=report)
+    found = warning_lines(err)
     if not json_out:
-        return out
+        return Result(out, found, cmd)
     if report is None:
         raise KdbError(
             f"kdb printed no JSON on stdout for `{' '.join(cmd)}`", code=0, command=cmd
         )
-    return report
+    return Result(report, found, cmd)
 
 
-__all__ = ["BINARY_ENV", "command", "find_binary", "run"]
+def run(
+    args: Sequence[str],
+    *,
+    home: Optional[PathLike] = None,
+    progress: bool = False,
+    json_out: bool = True,
+    forward_stderr: bool = True,
+) -> Any:
+    """:func:`run_full`, returning the value only; warnings are issued as
+    ``KdbWarning`` (``forward_stderr=False`` drops them)."""
+    res = run_full(
+        args,
+        home=home,
+        progress=progress_mode(None) if progress else PROGRESS_NONE,
+        json_out=json_out,
+    )
+    if forward_stderr:
+        emit(res.warnings, stacklevel=3)
+    return res.value
+
+
+class KdbWarning(UserWarning):
+    """A warning kdb reported alongside a successful result (filter it with
+    ``warnings.filterwarnings("ignore", category=kdb.KdbWarning)``)."""
+
+
+KdbWarning.__module__ = "kdb"
+
+
+def emit(lines: Sequence[str], *, stacklevel: int) -> None:
+    import warnings
+
+    for ln in lines:
+        warnings.warn(ln, KdbWarning, stacklevel=stacklevel + 1)
+
+
+__all__ = ["BINARY_ENV", "KdbWarning", "command", "find_binary", "run", "run_full"]

@@ -61,8 +61,8 @@ def test_get_demo_loads_in_cspice_from_an_unrelated_directory(
     demo_url: str, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     spice = _spiceypy()
-    mk = kdb.get(demo_url, home=home)
-    assert isinstance(mk, Path) and mk.is_absolute() and mk.is_file()
+    mk = Path(kdb.get(demo_url, home=home))
+    assert mk.is_absolute() and mk.is_file()
     assert mk.resolve().is_relative_to(home.resolve())
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -89,15 +89,15 @@ def test_home_defaults_to_kdb_home(
 ) -> None:
     env_home = tmp_path / "from-env"
     monkeypatch.setenv("KDB_HOME", str(env_home))
-    mk = kdb.get(demo_url)
+    mk = Path(kdb.get(demo_url))
     assert mk.resolve().is_relative_to(env_home.resolve())
-    assert kdb.resolve("demo_pck_v01.tpc").resolve().is_relative_to(env_home.resolve())
+    assert Path(kdb.resolve("demo_pck_v01.tpc")).resolve().is_relative_to(env_home.resolve())
 
 
 def test_get_over_http_and_force(http_demo: tuple[str, Path], home: Path) -> None:
     base, _ = http_demo
     mk = kdb.get(f"{base}/pub/naif/DEMO/kernels/mk/demo.tm", home=home)
-    assert mk.is_file()
+    assert Path(mk).is_file()
     assert (
         kdb.get(f"{base}/pub/naif/DEMO/kernels/mk/demo.tm", home=home, force=True) == mk
     )
@@ -160,11 +160,11 @@ def test_resolve_gives_a_local_copy_with_the_published_bytes(
     demo_url: str, home: Path
 ) -> None:
     kdb.get(demo_url, home=home)
-    p = kdb.resolve("demo_pck_v01.tpc", home=home)
-    assert isinstance(p, Path) and p.is_absolute()
+    p = Path(kdb.resolve("demo_pck_v01.tpc", home=home))
+    assert p.is_absolute()
     src = DEMO_ROOT / "pub/naif/DEMO/kernels/pck/demo_pck_v01.tpc"
     assert p.read_bytes() == src.read_bytes()
-    assert kdb.resolve("demo_pck_v01.tpc", mission="DEMO", home=home) == p
+    assert kdb.resolve("demo_pck_v01.tpc", mission="DEMO", home=home) == str(p)
 
 
 def test_aliases_knows_both_names_of_one_content(demo_url: str, home: Path) -> None:
@@ -269,7 +269,7 @@ def test_lock_held_by_another_process_is_busy(
         assert holder.stdin is not None
         holder.stdin.close()
         holder.wait()
-    assert kdb.get(demo_url, home=home).is_file()  # released: works again
+    assert Path(kdb.get(demo_url, home=home)).is_file()  # released: works again
 
 
 def test_a_failed_kernel_is_partial_with_the_report(
@@ -337,7 +337,7 @@ def test_coverage_lock_restore_need_their_commands(
             kdb.coverage(mk=mk, home=home)
     lockfile = tmp_path / "demo.kdb.lock"
     if "lock" in have and "restore" in have:
-        assert kdb.lock(mk, lockfile, home=home) == lockfile.resolve()
+        assert kdb.lock(mk, lockfile, home=home) == str(lockfile.resolve())
         restored = kdb.restore(lockfile, home=tmp_path / "fresh-home")
         assert [
             e["file_name"] for e in kdb.list(restored, home=tmp_path / "fresh-home")
