@@ -268,6 +268,8 @@ impl Home {
         }
         removed += sweep_dir(&self.tmp())?;
         removed += sweep_dir(&self.partial_dir())?;
+        // The home root itself holds files written atomically (`.home-path`).
+        removed += sweep_dir(&self.root)?;
         Ok(removed)
     }
 }
