@@ -446,6 +446,15 @@ fn held(
                 .push(row);
         }
     }
+    // One set query for the download records of the entries no row names (a run that
+    // did not finish), instead of one query per kernel on a cold `get`.
+    let unrecorded: Vec<&str> = remote
+        .entries
+        .iter()
+        .filter(|e| !recorded.contains_key(&(e.name.clone(), e.url.to_string())))
+        .map(|e| e.url.as_str())
+        .collect();
+    let mut earlier = cat.downloads_of(&unrecorded)?;
     let mut present = HashMap::new();
     let mut ambiguous = Vec::new();
     for e in &remote.entries {
@@ -457,7 +466,10 @@ fn held(
             Some(rows) => rows.into_iter().find(intact),
             // Downloaded by a run that did not finish (a failure elsewhere, Ctrl-C):
             // its object and download record were committed, its tree link was not.
-            None => arrived_earlier(cat, &e.url)?,
+            None => match earlier.remove(e.url.as_str()) {
+                Some(d) => arrived_earlier(cat, &d.sha256)?,
+                None => None,
+            },
         };
         if let Some(row) = row {
             match listings.verdict(&e.url, &e.name, &row) {
@@ -473,14 +485,11 @@ fn held(
     Ok(present)
 }
 
-/// The object a run that did not finish downloaded from `url` (its `downloads` record
-/// and intact object row), so a rerun lays it out instead of downloading it again.
-fn arrived_earlier(cat: &Catalogue, url: &url::Url) -> Result<Option<LocationRow>> {
-    let Some(d) = cat.download(url.as_str())? else {
-        return Ok(None);
-    };
+/// The intact object row of content `sha256` that a run which did not finish downloaded
+/// (its `downloads` record names it), so a rerun lays it out instead of downloading it.
+fn arrived_earlier(cat: &Catalogue, sha256: &Sha256Hex) -> Result<Option<LocationRow>> {
     Ok(cat
-        .locations_of(&d.sha256)?
+        .locations_of(sha256)?
         .into_iter()
         .filter(|r| r.kind == db::LocationKind::Object)
         .find(intact))
