@@ -285,6 +285,13 @@ fn kind_name(t: tar::EntryType) -> &'static str {
     }
 }
 
+/// Whether `head` (a file's first bytes, up to 512) starts like a bundle: a zstd
+/// frame or a ustar/GNU tar header. Used to tell a user who passed the wrong file
+/// to `import` or `restore` what it is.
+pub fn looks_like_bundle(head: &[u8]) -> bool {
+    head.starts_with(&ZSTD_MAGIC) || head.get(257..262) == Some(b"ustar".as_slice())
+}
+
 /// Reads and checks a whole bundle from `input` (zstd-compressed or not), staging
 /// each member in `tmp_dir`. Nothing is persisted; on error every staged file is
 /// dropped.

@@ -113,6 +113,14 @@ pub fn count(n: impl Into<u64>, noun: &str) -> String {
     }
 }
 
+/// `1 alias`, `2 aliases` (other names a content was published under).
+fn alias_count(n: impl Into<u64>) -> String {
+    match n.into() {
+        1 => "1 alias".to_owned(),
+        n => format!("{n} aliases"),
+    }
+}
+
 /// `1234567` → `1.2 MB` (decimal units, as archives list sizes).
 pub fn bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
@@ -354,13 +362,22 @@ pub fn list(w: &mut String, out: &Out, r: &ListReport) {
     // The coverage column (IDs and span, from the index) only when some entry has one.
     let covers = r.entries.iter().any(|e| e.coverage.is_some());
     let mut t = if covers {
-        table(&["#", "kernel", "type", "size", "covers", "path"])
+        table(&[
+            "#",
+            "kernel",
+            "type",
+            "size",
+            "covers (IDs, TDB days)",
+            "path",
+        ])
     } else {
         table(&["#", "kernel", "type", "size", "path"])
     };
     for e in &r.entries {
         let size = match e.size {
-            Some(s) if e.other_names > 0 => format!("{} (+{} aliases)", bytes(s), e.other_names),
+            Some(s) if e.other_names > 0 => {
+                format!("{} (+{})", bytes(s), alias_count(e.other_names))
+            }
             Some(s) => bytes(s),
             None => "-".into(),
         };
@@ -446,7 +463,7 @@ pub fn get_plan(out: &Out, p: &GetPlan) {
     for e in &p.entries {
         let size = match (e.size, e.other_names) {
             (Some(s), 0) => bytes(s),
-            (Some(s), n) => format!("{} (+{n} aliases)", bytes(s)),
+            (Some(s), n) => format!("{} (+{})", bytes(s), alias_count(n)),
             (None, _) => "?".into(),
         };
         t.add_row(vec![e.name.clone(), size, e.status.to_string()]);

@@ -170,6 +170,30 @@ fn check_structures(unpacked: &bundle::Unpacked) -> Result<()> {
     Ok(())
 }
 
+/// Refuses, before anything is staged, a file that does not start like a bundle,
+/// naming what it looks like (a lockfile goes to `restore`).
+fn refuse_non_bundle(path: &Path, input: &mut BufReader<fs::File>) -> Result<()> {
+    use std::io::BufRead;
+    let head = input
+        .fill_buf()
+        .map_err(|e| crate::store::Error::io("read", path, e))?;
+    if bundle::looks_like_bundle(&head[..head.len().min(512)]) {
+        return Ok(());
+    }
+    let hint = if head.starts_with(b"schema") || head.starts_with(b"# kdb lockfile") {
+        format!(
+            "; it looks like a lockfile: `kdb restore {}`",
+            path.display()
+        )
+    } else {
+        String::new()
+    };
+    Err(Error::Usage(format!(
+        "`{}` is not a kdb bundle (a tar or tar.zst archive written by `kdb export`){hint}",
+        path.display()
+    )))
+}
+
 pub fn import(ctx: &Ctx<'_>, opts: &ImportOptions) -> Result<ImportReport> {
     let file = match fs::File::open(&opts.bundle) {
         Ok(f) => f,
@@ -181,8 +205,9 @@ pub fn import(ctx: &Ctx<'_>, opts: &ImportOptions) -> Result<ImportReport> {
         }
         Err(e) => return Err(crate::store::Error::io("open", &opts.bundle, e).into()),
     };
-    let (_lock, mut cat) = ctx.write()?;
     let mut input = BufReader::with_capacity(1 << 20, file);
+    refuse_non_bundle(&opts.bundle, &mut input)?;
+    let (_lock, mut cat) = ctx.write()?;
     // Checked in full, every member staged; nothing visible yet.
     let unpacked = bundle::read(&mut input, &ctx.home.tmp())?;
     // The lock must agree with its metakernel, and every path be safe, before the

@@ -102,7 +102,7 @@ struct Want {
 
 /// Reads and parses a lockfile.
 pub fn read_lock(path: &Path) -> Result<Lock> {
-    let text = match fs::read_to_string(path) {
+    let bytes = match fs::read(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(Error::NotFound(format!("no lockfile `{}`", path.display())));
@@ -113,6 +113,19 @@ pub fn read_lock(path: &Path) -> Result<Lock> {
                 path.display()
             )));
         }
+    };
+    if crate::bundle::looks_like_bundle(&bytes[..bytes.len().min(512)]) {
+        return Err(Error::Usage(format!(
+            "`{0}` is a bundle, not a lockfile: bring it in with `kdb import {0}`",
+            path.display()
+        )));
+    }
+    let Ok(text) = String::from_utf8(bytes) else {
+        return Err(Error::Usage(format!(
+            "`{}` is not a kdb lockfile (it is not text; lockfiles are written by \
+             `kdb lock` or `kdb get --lock`)",
+            path.display()
+        )));
     };
     Ok(lockfile::parse(&path.display().to_string(), &text)?)
 }

@@ -399,6 +399,17 @@ fn messages_name_files_count_right_and_say_things_once() {
     let ck = realdata().map(|r| {
         r.join("trees/esa_bepic_workshop/kernels/ck/bc_mpo_sc_slt_50028_20270609_20270614_s20200713_v01.bc")
     });
+    let readme = env.work("README.md");
+    write(&readme, b"# KPL notes\nnot a bundle\n");
+    let fake_lock = env.work("x.kdb.lock");
+    write(&fake_lock, b"# kdb lockfile: the exact bytes\nschema = 1\n");
+    let binary = env.work("b2.tar");
+    write(&binary, &[0xff, 0xfe, 0x00, 0x81, 0x12, 0x9c, 0x00]);
+    let tarball = env.work("real.tar");
+    let mut header = vec![0u8; 1024];
+    header[..5].copy_from_slice(b"a.tls");
+    header[257..263].copy_from_slice(b"ustar\0");
+    write(&tarball, &header);
     let server = format!("file://{}/naif/", demo.display());
     let one_url = format!("file://{}", one.display());
     let mut cases: Vec<Case> = vec![
@@ -483,6 +494,34 @@ fn messages_name_files_count_right_and_say_things_once() {
             vec!["added"],
         ),
         (
+            "import of a file that is not a bundle",
+            vec!["import".into(), readme.display().to_string()],
+            2,
+            vec!["is not a kdb bundle"],
+            vec!["KPL", "member header"],
+        ),
+        (
+            "import of a lockfile points to restore",
+            vec!["import".into(), fake_lock.display().to_string()],
+            2,
+            vec!["looks like a lockfile: `kdb restore"],
+            vec![],
+        ),
+        (
+            "restore of a binary file",
+            vec!["restore".into(), binary.display().to_string()],
+            2,
+            vec!["is not a kdb lockfile"],
+            vec!["valid UTF-8"],
+        ),
+        (
+            "restore of a bundle points to import",
+            vec!["restore".into(), tarball.display().to_string()],
+            2,
+            vec!["is a bundle, not a lockfile: bring it in with `kdb import"],
+            vec![],
+        ),
+        (
             "help names every variable",
             vec!["--help".into()],
             0,
@@ -497,6 +536,25 @@ fn messages_name_files_count_right_and_say_things_once() {
             vec![],
         ),
     ];
+    if let Some(r) = realdata() {
+        // `list` labels its covers column with what it shows (TDB days, not UTC).
+        let spk = r.join("trees/npb_mars2020_spice/spice_kernels/spk/m2020_edl_v01.bsp");
+        let dir = env.work("cov");
+        write(&dir.join("spk/edl.bsp"), &std::fs::read(&spk).unwrap());
+        write(&dir.join("spk/edl_copy.bsp"), &std::fs::read(&spk).unwrap());
+        write(
+            &dir.join("mk/cov.tm"),
+            b"KPL/MK\n\\begindata\nKERNELS_TO_LOAD = ( '../spk/edl.bsp' )\n\\begintext\n",
+        );
+        env.ok(&["scan", &dir.display().to_string(), "--mission", "COV"]);
+        cases.push((
+            "list labels the covers column and counts one alias",
+            vec!["list".into(), dir.join("mk/cov.tm").display().to_string()],
+            0,
+            vec!["covers (IDs, TDB days)", "(+1 alias)"],
+            vec!["1 aliases"],
+        ));
+    }
     if let Some(ck) = &ck {
         cases.push((
             "a CK without its SCLK falls back to ticks",
