@@ -14,6 +14,7 @@ pub mod commands;
 pub mod content;
 pub mod db;
 pub mod integrity;
+pub mod interrupt;
 pub mod kernel;
 pub mod lockfile;
 pub mod metakernel;

@@ -267,6 +267,10 @@ pub struct GetArgs {
     pub pad: Option<String>,
     #[command(flatten)]
     pub net: NetArgs,
+    /// Write the metakernel without the kernels the server no longer has (404, 410),
+    /// naming them, instead of failing
+    #[arg(long)]
+    pub allow_missing: bool,
     /// After a successful get, write a lockfile of exactly these bytes to FILE
     #[arg(long, value_name = "FILE")]
     pub lock: Option<PathBuf>,

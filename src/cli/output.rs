@@ -22,7 +22,7 @@ use super::ColorChoice;
 use super::settings::{CONFIG_ENV, Settings};
 use crate::commands::browse::BrowseReport;
 use crate::commands::dedup::DedupReport;
-use crate::commands::get::{GetPlan, GetReport, UpdateItem};
+use crate::commands::get::{self, GetPlan, GetReport, UpdateItem};
 use crate::commands::inspect::{AliasesReport, Duplicates, Stats};
 use crate::commands::mission::MissionList;
 use crate::commands::mk::{CheckReport, CheckStatus, ListReport, RewriteMode, RewriteReport};
@@ -525,6 +525,18 @@ pub fn get(w: &mut String, out: &Out, r: &GetReport) {
         out.note("declined: nothing downloaded, nothing registered");
         return;
     }
+    if r.interrupted {
+        let stopped = r.failed.len();
+        out.error(&format!(
+            "interrupted: {} that arrived {} kept ({}); {} not finished (partial ones resume); \
+             the metakernel was not written. Run the same command again to fetch the rest.",
+            count(r.downloaded as u64, "kernel"),
+            if r.downloaded == 1 { "is" } else { "are" },
+            bytes(r.downloaded_bytes),
+            stopped,
+        ));
+        return;
+    }
     for f in &r.failed {
         out.error(&format!("{} ({}): {}", f.name, f.url, f.error));
     }
@@ -534,7 +546,22 @@ pub fn get(w: &mut String, out: &Out, r: &GetReport) {
             r.failed.len(),
             r.failed.len() + r.downloaded
         ));
+        if r.failed.iter().all(get::Failure::is_gone) {
+            out.note(
+                "the server no longer has these kernels: `--allow-missing` writes the \
+                 metakernel without them",
+            );
+        }
         return;
+    }
+    if !r.left_out.is_empty() {
+        let names: Vec<&str> = r.left_out.iter().map(|f| f.name.as_str()).collect();
+        out.warn(&format!(
+            "the server no longer has {}; the metakernel leaves {} out: {}",
+            count(names.len() as u64, "kernel"),
+            if names.len() == 1 { "it" } else { "them" },
+            names.join(", ")
+        ));
     }
     if let Some(mk) = &r.metakernel {
         say!(

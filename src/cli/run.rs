@@ -212,6 +212,7 @@ impl GetArgs {
                 _ => None,
             },
             team: app.team(&self.net),
+            allow_missing: self.allow_missing,
         };
         let mut confirm = confirmer(&app.out, self.yes, self.json);
         let net = app.net(self.net.jobs);
@@ -504,7 +505,9 @@ pub(super) fn confirmer(
 }
 
 fn get_exit(r: &get::GetReport) -> i32 {
-    if !r.failed.is_empty() {
+    if r.interrupted {
+        crate::interrupt::EXIT_STATUS
+    } else if !r.failed.is_empty() {
         ExitClass::Partial.code()
     } else if r.declined {
         ExitClass::Usage.code()

@@ -133,6 +133,7 @@ impl TeamCommand {
                     dry_run: false,
                     window: None,
                     team: opts,
+                    allow_missing: false,
                 };
                 let mut confirm = super::run::confirmer(&app.out, a.yes, a.json);
                 let r = team::warm(&app.ctx, &app.net(a.jobs), &get_opts, &mut confirm)?;

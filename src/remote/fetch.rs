@@ -295,6 +295,8 @@ pub enum FetchError {
         #[source]
         source: Arc<reqwest::Error>,
     },
+    #[error("download of `{url}` stopped by Ctrl-C (a partial body is kept and resumes)")]
+    Cancelled { url: Box<Url> },
     #[error("truncated download of `{url}`: expected {expected} bytes, got {got}")]
     Truncated {
         url: Box<Url>,
@@ -625,10 +627,12 @@ pub fn download_all(
     let mut hosts: HashMap<String, Arc<Semaphore>> = HashMap::new();
     let mut results: Vec<Option<Result<Downloaded, FetchError>>> =
         requests.iter().map(|_| None).collect();
+    crate::interrupt::arm();
     runtime.block_on(async {
         let (tx, mut rx) = unbounded_channel();
         let mut tasks = Vec::with_capacity(groups.len());
         for group in groups {
+            let indexes: Vec<usize> = group.members.clone();
             let permits = Arc::clone(
                 hosts
                     .entry(host_key(&group.url))
@@ -644,29 +648,52 @@ pub fn download_all(
                 reported: 0,
                 sized: group.known_size().is_some(),
             };
-            tasks.push(tokio::spawn(run_group(
+            let url = group.url.clone();
+            let task = tokio::spawn(run_group(
                 Arc::clone(&ctx),
                 group.url,
                 group.expect,
                 members,
                 permits,
                 meter,
-            )));
+            ));
+            tasks.push((task, url, indexes));
         }
         drop(tx);
-        // Ends when every task has dropped its sender.
-        while let Some(event) = rx.recv().await {
-            match event {
-                Event::Bytes(n) => progress.bytes(n),
-                Event::Grow(n) => progress.grow(n),
-                Event::FileDone => progress.file_done(),
+        // Ends when every task has dropped its sender, or at Ctrl-C: then the
+        // transfers in flight stop (their partials stay for a `Range` resume) and
+        // the finished ones are returned as usual.
+        let mut tick = tokio::time::interval(INTERRUPT_POLL);
+        loop {
+            tokio::select! {
+                event = rx.recv() => match event {
+                    Some(Event::Bytes(n)) => progress.bytes(n),
+                    Some(Event::Grow(n)) => progress.grow(n),
+                    Some(Event::FileDone) => progress.file_done(),
+                    None => break,
+                },
+                _ = tick.tick() => {
+                    if crate::interrupt::requested() {
+                        for (task, _, _) in &tasks {
+                            task.abort();
+                        }
+                        break;
+                    }
+                }
             }
         }
-        for task in tasks {
+        for (task, url, indexes) in tasks {
             match task.await {
                 Ok(done) => {
                     for (i, result) in done {
                         results[i] = Some(result);
+                    }
+                }
+                Err(e) if e.is_cancelled() => {
+                    for i in indexes {
+                        results[i] = Some(Err(FetchError::Cancelled {
+                            url: url.clone().into(),
+                        }));
                     }
                 }
                 Err(e) => std::panic::resume_unwind(e.into_panic()),
@@ -685,6 +712,9 @@ pub fn download_all(
         })
         .collect()
 }
+
+/// How often the download loop looks for a Ctrl-C ([`crate::interrupt`]).
+const INTERRUPT_POLL: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// Blocking threads of the download runtime: enough to overlap file work with the
 /// network, few enough not to thrash directory locks.
@@ -870,7 +900,10 @@ async fn run_group(
         }),
     };
     let results = deliver(&ctx.tmp_dir, transfer, members);
-    for _ in &results {
+    for (_, result) in &results {
+        if let Ok(d) = result {
+            tracing::info!(url = %url, bytes = d.staged.len(), "download complete");
+        }
         meter.file_done();
     }
     results

@@ -1039,3 +1039,225 @@ fn a_rerun_after_a_failed_get_fetches_only_what_did_not_arrive() {
     assert!(server.body_bytes_sent_to("/spk/d.bsp") > 0);
     assert_eq!(env.count("metakernels"), 1);
 }
+
+/// Item 2: `get --allow-missing` writes the metakernel without the kernels the server
+/// no longer has and names them; without the flag the failure points to it.
+#[test]
+fn allow_missing_writes_the_metakernel_without_what_the_server_lost() {
+    use crate::common::http::{Fault, HttpServer};
+    let env = Env::new();
+    let ar = env.work("srv");
+    let names = ["a", "b", "c", "d"];
+    let list: Vec<String> = names.iter().map(|n| format!("'$K/spk/{n}.bsp'")).collect();
+    write(
+        &ar.join("mk/m.tm"),
+        format!(
+            "KPL/MK\n\\begindata\nPATH_VALUES = ( '..' )\nPATH_SYMBOLS = ( 'K' )\n\
+             KERNELS_TO_LOAD = ( {},\n '$K/spk/a.bsp' )\n\\begintext\n",
+            list.join(",\n ")
+        )
+        .as_bytes(),
+    );
+    for (i, n) in names.iter().enumerate() {
+        write(
+            &ar.join(format!("spk/{n}.bsp")),
+            &spk_bytes(700 + i as u64, 5_000),
+        );
+    }
+    let server = HttpServer::start(&ar);
+    let url = server.url("/mk/m.tm");
+    server.fault("/spk/b.bsp", Fault::Status(404));
+    server.fault("/spk/d.bsp", Fault::Status(410));
+    let out = env.run(&["get", "-y", &url, "--mission", "M"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("`--allow-missing`"), "{err}");
+    assert_eq!(env.count("metakernels"), 0);
+
+    let out = env.run(&["get", "-y", "--allow-missing", &url, "--mission", "M"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains(
+            "the server no longer has 2 kernels; the metakernel leaves them out: b.bsp, d.bsp"
+        ),
+        "{err}"
+    );
+    let j = env.json(&["get", "-y", "--allow-missing", &url, "--mission", "M"]);
+    let left: Vec<&str> = j["left_out"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(left, ["b.bsp", "d.bsp"], "{j}");
+    let local = std::path::PathBuf::from(j["metakernel"].as_str().unwrap());
+    let listed = env.json(&["list", &local.display().to_string()]);
+    let entries: Vec<&str> = listed["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["file_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(entries, ["a.bsp", "c.bsp", "a.bsp"], "{listed}");
+    let text = std::fs::read_to_string(&local).unwrap();
+    assert!(
+        text.contains("b.bsp, d.bsp"),
+        "the metakernel does not say what it left out:\n{text}"
+    );
+    if let Some(py) = python() {
+        let got = crate::metakernel_cli::oracle(&py, &[(local.clone(), env.root().to_path_buf())]);
+        assert_eq!(got[0]["furnsh"]["ok"], true, "{got:?}");
+        assert_eq!(
+            got[0]["furnsh"]["loaded"].as_array().map(Vec::len),
+            Some(3),
+            "{got:?}"
+        );
+    }
+}
+
+/// Item 2: Ctrl-C during `get` commits the kernels that finished, prints what
+/// happened and exits 130; the rerun downloads only the unfinished kernel, resuming
+/// its partial body with `Range`.
+#[test]
+fn ctrl_c_commits_what_arrived_and_the_rerun_resumes_the_rest() {
+    use crate::common::http::{Fault, HttpServer};
+    use std::io::BufRead;
+    let env = Env::new();
+    let ar = env.work("srv");
+    let names = ["a", "b", "c", "big"];
+    let list: Vec<String> = names.iter().map(|n| format!("'../spk/{n}.bsp'")).collect();
+    write(
+        &ar.join("mk/i.tm"),
+        format!(
+            "KPL/MK\n\\begindata\nKERNELS_TO_LOAD = ( {} )\n\\begintext\n",
+            list.join(" ")
+        )
+        .as_bytes(),
+    );
+    for (i, n) in names.iter().enumerate() {
+        // A body becomes resumable across runs once 1 MiB of it has arrived.
+        let len = if *n == "big" { 3_000_000 } else { 8_000 };
+        write(
+            &ar.join(format!("spk/{n}.bsp")),
+            &spk_bytes(900 + i as u64, len),
+        );
+    }
+    let server = HttpServer::start(&ar);
+    let url = server.url("/mk/i.tm");
+    server.fault(
+        "/spk/big.bsp",
+        Fault::Drip {
+            chunk: 64 * 1024,
+            interval: std::time::Duration::from_millis(50),
+        },
+    );
+    let mut child = env
+        .kdb()
+        .args(["get", "-y", &url, "--mission", "I"])
+        .env("KDB_LOG", "kdb=info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The three small kernels are complete (the client says so) ...
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        let mut done = 0;
+        for line in std::io::BufReader::new(stderr).lines() {
+            let line = line.unwrap();
+            if line.contains("download complete") {
+                done += 1;
+                if done == 3 {
+                    let _ = tx.send(());
+                }
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the small kernels never completed");
+    // ... and the big one has a resumable partial body on disk (its sidecar, written
+    // once 1 MiB has arrived, names the validators a `Range` request needs).
+    let partial = env.home().join("tmp/partial");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let resumable = || {
+        std::fs::read_dir(&partial)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().ends_with(".json"))
+    };
+    while !resumable() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no resumable partial appeared"
+        );
+        std::thread::yield_now();
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let status = child.wait().unwrap();
+    let err = reader.join().unwrap();
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert!(
+        err.contains("interrupted: 3 kernels that arrived are kept"),
+        "{err}"
+    );
+    assert!(err.contains("Run the same command again"), "{err}");
+    assert_eq!(env.count("metakernels"), 0);
+    assert_eq!(
+        env.count("kernels"),
+        3,
+        "the finished kernels were not committed"
+    );
+    assert!(resumable(), "the partial body was not kept");
+
+    server.faults().clear_path("/spk/big.bsp");
+    // The dripping answer ends when the server next writes to the closed connection.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while server.in_flight() > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server never noticed the close"
+        );
+        std::thread::yield_now();
+    }
+    server.reset_stats();
+    let j = env.json(&["get", "-y", &url, "--mission", "I"]);
+    assert_eq!(j["downloaded"], 1, "{j}");
+    for n in ["a", "b", "c"] {
+        assert_eq!(
+            server.body_bytes_sent_to(&format!("/spk/{n}.bsp")),
+            0,
+            "{n}.bsp fetched again"
+        );
+    }
+    let big = server.requests_to("/spk/big.bsp");
+    assert!(
+        big.iter().any(|r| r
+            .headers
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case("range") && v.starts_with("bytes="))),
+        "the partial body was not resumed: {:?}",
+        big.iter().map(|r| &r.headers).collect::<Vec<_>>()
+    );
+    let sent = server.body_bytes_sent_to("/spk/big.bsp");
+    assert!(
+        sent <= 3_000_000 - (1 << 20),
+        "{sent} bytes sent: {:?}",
+        big.iter().map(|r| &r.headers).collect::<Vec<_>>()
+    );
+    let held = env.json(&["resolve", "big.bsp"]);
+    assert_eq!(
+        sha256(std::path::Path::new(held["path"].as_str().unwrap())),
+        sha256(&ar.join("spk/big.bsp"))
+    );
+}

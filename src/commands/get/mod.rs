@@ -57,6 +57,9 @@ pub struct GetOptions {
     pub window: Option<window::WindowSpec>,
     /// The team store tiers, `--no-upstream` (DESIGN.md §6).
     pub team: crate::team::TeamOptions,
+    /// `--allow-missing`: kernels the server no longer has (404, 410) are left out
+    /// of the local metakernel instead of failing the acquisition.
+    pub allow_missing: bool,
 }
 
 #[derive(Debug, Serialize, Clone)]
@@ -97,6 +100,13 @@ pub struct Failure {
     pub name: String,
     pub url: String,
     pub error: FailureCause,
+}
+
+impl Failure {
+    /// The server says it no longer has the kernel (404, 410; a missing `file://`).
+    pub fn is_gone(&self) -> bool {
+        matches!(&self.error, FailureCause::Download(e) if e.is_not_found())
+    }
 }
 
 /// Why one kernel did not arrive (shown and serialised as its error chain).
@@ -142,6 +152,14 @@ pub struct GetReport {
     pub metakernel: Option<String>,
     /// For `update`: the server said the metakernel did not change.
     pub unchanged: bool,
+    /// With `--allow-missing`: the kernels the server no longer has, left out of
+    /// the local metakernel.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub left_out: Vec<Failure>,
+    /// Ctrl-C stopped the downloads: what arrived is committed, no metakernel is
+    /// written, and a rerun fetches only the rest.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
 }
 
 /// Asked once the plan is known; returns whether to proceed.
@@ -242,6 +260,8 @@ fn acquire(
         failed: Vec::new(),
         metakernel: None,
         unchanged: false,
+        left_out: Vec::new(),
+        interrupted: false,
     };
     if opts.dry_run {
         return Ok(report);
@@ -269,7 +289,11 @@ fn acquire(
         &mut listings,
         &mut report,
     )?;
-    if !report.failed.is_empty() {
+    report.interrupted = crate::interrupt::requested();
+    if opts.allow_missing && !report.interrupted {
+        report.left_out = take_gone(&mut report.failed);
+    }
+    if report.interrupted || !report.failed.is_empty() {
         // Keep what arrived (verified objects), register no metakernel, write no .tm.
         cat.write(|tx| -> Result<()> {
             for a in &downloads.arrivals {
@@ -279,12 +303,10 @@ fn acquire(
         })?;
         return Ok(report);
     }
-    let tree_rows = lay_out_tree(ctx, cat, &plan, target.mission, &downloads)?;
+    let gone: HashSet<&str> = report.left_out.iter().map(|f| f.url.as_str()).collect();
+    let tree_rows = lay_out_tree(ctx, cat, &plan, target.mission, &downloads, &gone)?;
     super::crash_point("laid_out");
-    let mut local_mk = execute::local_metakernel(&loaded, &plan.remote, &plan.root)?;
-    if let Some(w) = &plan.window {
-        local_mk = window::drop_skipped(&local_mk, &w.skipped, &w.view.spec)?;
-    }
+    let local_mk = acquired_metakernel(&loaded, &plan, &gone)?;
     if fs::read(&plan.mk_dest).map_or(true, |b| b != local_mk) {
         ctx.home.journal_dirs(plan.mk_dest.parent())?;
         fsio::write_user_file(&plan.mk_dest, &local_mk)?;
@@ -306,6 +328,66 @@ fn acquire(
     report.metakernel = Some(plan.mk_dest.display().to_string());
     team::publish(ctx, &team, target, &fetched, &mut report);
     Ok(report)
+}
+
+/// With `--allow-missing`: takes the failures that say the server no longer has a
+/// kernel (404, 410) out of `failed` — all of them, or none when another failure
+/// stops the acquisition anyway.
+fn take_gone(failed: &mut Vec<Failure>) -> Vec<Failure> {
+    if failed.is_empty() || !failed.iter().all(Failure::is_gone) {
+        return Vec::new();
+    }
+    std::mem::take(failed)
+}
+
+/// The local metakernel: the fetched one made absolute into the tree, without the
+/// entries a window skipped or the server no longer has (each said in a comment).
+fn acquired_metakernel(
+    loaded: &mk::Loaded,
+    plan: &Acquisition,
+    gone: &HashSet<&str>,
+) -> Result<Vec<u8>> {
+    let local = execute::local_metakernel(loaded, &plan.remote, &plan.root)?;
+    if plan.window.is_none() && gone.is_empty() {
+        return Ok(local);
+    }
+    // Indexes into the metakernel's entries of the planned ones (a window's plan
+    // holds the taken entries only).
+    let skipped: &[usize] = plan.window.as_ref().map_or(&[], |w| &w.skipped);
+    let skip: HashSet<usize> = skipped.iter().copied().collect();
+    let total = plan.remote.entries.len() + skipped.len();
+    let planned = (0..total).filter(|i| !skip.contains(i));
+    let mut drop = skipped.to_vec();
+    let mut names = Vec::new();
+    for (i, e) in planned.zip(&plan.remote.entries) {
+        if gone.contains(e.url.as_str()) {
+            drop.push(i);
+            names.push(e.name.as_str());
+        }
+    }
+    drop.sort_unstable();
+    let mut out = window::drop_entries(&local, &drop)?;
+    if let Some(w) = &plan.window {
+        window::append_comment(&mut out, skipped.len(), total, &w.view.spec);
+    }
+    if !names.is_empty() {
+        window::append_lines(
+            &mut out,
+            &[
+                format!(
+                    "   kdb: {} left out: the server no longer has {} (get --allow-missing):",
+                    if names.len() == 1 {
+                        "1 entry was"
+                    } else {
+                        "these entries were"
+                    },
+                    if names.len() == 1 { "it" } else { "them" },
+                ),
+                format!("   {}", names.join(", ")),
+            ],
+        );
+    }
+    Ok(out)
 }
 
 /// Plans every entry: destination (validated before any write), present or to
@@ -838,6 +920,7 @@ fn lay_out_tree(
     plan: &Acquisition,
     mission: &str,
     downloads: &Downloads,
+    gone: &HashSet<&str>,
 ) -> Result<Vec<LocationRow>> {
     // The warm path: a held row that *is* this tree entry, a link whose target's stat
     // still matches (checked by `held`), needs nothing done and nothing recorded.
@@ -847,6 +930,7 @@ fn lay_out_tree(
         .entries
         .iter()
         .zip(&plan.dests)
+        .filter(|(e, _)| !gone.contains(e.url.as_str()))
         .filter(|(_, dest)| laid.insert(dest.as_path()))
         .filter(|(e, dest)| {
             !plan.present.get(e.url.as_str()).is_some_and(|row| {

@@ -107,6 +107,7 @@ pub fn update(
                     // A windowed metakernel stays windowed.
                     window: super::window::stored(&cat, &row.source_url)?,
                     team: opts.team.clone(),
+                    allow_missing: false,
                 };
                 let target = Target {
                     source: &url,
@@ -133,13 +134,20 @@ pub fn update(
                 failed: Vec::new(),
                 metakernel: Some(row.local_path.clone()),
                 unchanged: true,
+                left_out: Vec::new(),
+                interrupted: false,
             },
         };
+        let interrupted = report.interrupted;
         out.push(UpdateItem {
             name: row.name.clone(),
             source_url: row.source_url.clone(),
             report,
         });
+        if interrupted {
+            // Ctrl-C: what arrived is committed; the other metakernels wait for a rerun.
+            break;
+        }
     }
     Ok(out)
 }

@@ -502,13 +502,11 @@ fn judge(
     )
 }
 
-/// The local metakernel without the skipped entries' strings, with the window
-/// recorded in a comment block at its end. Every other byte is kept; a line left
-/// with nothing but blanks and commas is dropped. Checked by parsing the result:
-/// its entries must be exactly the taken ones, in order.
-pub(super) fn drop_skipped(local: &[u8], skipped: &[usize], spec: &WindowSpec) -> Result<Vec<u8>> {
-    let rewrite_err =
-        |why: String| Error::Usage(format!("cannot write the windowed metakernel: {why}"));
+/// The local metakernel without the strings of the entries at `drop` (indexes into
+/// its entries), checked by parsing the result: every other entry kept, in order.
+pub(super) fn drop_entries(local: &[u8], drop: &[usize]) -> Result<Vec<u8>> {
+    let rewrite_err = |why: String| Error::Usage(format!("cannot write the metakernel: {why}"));
+    let skipped = drop;
     let parsed =
         crate::metakernel::Metakernel::parse(local).map_err(|e| rewrite_err(e.to_string()))?;
     let all = parsed.entries().map_err(|e| rewrite_err(e.to_string()))?;
@@ -580,11 +578,12 @@ pub(super) fn drop_skipped(local: &[u8], skipped: &[usize], spec: &WindowSpec) -
             "the entries left are not the taken ones".into(),
         ));
     }
-    append_comment(&mut out, skipped.len(), all.len(), spec);
     Ok(out)
 }
 
-fn append_comment(out: &mut Vec<u8>, skipped: usize, total: usize, spec: &WindowSpec) {
+/// Appends a comment block to a metakernel (after `\begintext` when its data
+/// section is still open), in the file's own line ends.
+pub(super) fn append_lines(out: &mut Vec<u8>, text: &[String]) {
     let eol: &[u8] = if out.windows(2).any(|w| w == b"\r\n") {
         b"\r\n"
     } else {
@@ -606,19 +605,25 @@ fn append_comment(out: &mut Vec<u8>, skipped: usize, total: usize, spec: &Window
         lines.push("\\begintext".to_owned());
     }
     lines.push(String::new());
-    lines.push(format!(
-        "   kdb: windowed metakernel ({}).",
-        spec.describe()
-    ));
-    lines.push(format!(
-        "   {skipped} of {total} entries were left out: binary kernels with no segment in the window."
-    ));
-    lines.push(format!("   kdb-window: {}", spec.to_json()));
+    lines.extend(text.iter().cloned());
     lines.push(String::new());
     for l in lines {
         out.extend_from_slice(l.as_bytes());
         out.extend_from_slice(eol);
     }
+}
+
+pub(super) fn append_comment(out: &mut Vec<u8>, skipped: usize, total: usize, spec: &WindowSpec) {
+    append_lines(
+        out,
+        &[
+            format!("   kdb: windowed metakernel ({}).", spec.describe()),
+            format!(
+                "   {skipped} of {total} entries were left out: binary kernels with no segment in the window."
+            ),
+            format!("   kdb-window: {}", spec.to_json()),
+        ],
+    );
 }
 
 /// The window stored for a metakernel, if it was acquired with one.
@@ -631,6 +636,19 @@ pub(super) fn stored(cat: &Catalogue, source_url: &str) -> Result<Option<WindowS
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The local metakernel without the skipped entries' strings, with the window
+    /// recorded in a comment block at its end. Every other byte is kept; a line left
+    /// with nothing but blanks and commas is dropped. Checked by parsing the result:
+    /// its entries must be exactly the taken ones, in order.
+    fn drop_skipped(local: &[u8], skipped: &[usize], spec: &WindowSpec) -> Result<Vec<u8>> {
+        let mut out = drop_entries(local, skipped)?;
+        let total = crate::metakernel::Metakernel::parse(local)
+            .and_then(|m| m.entries())
+            .map_or(0, |e| e.len());
+        append_comment(&mut out, skipped.len(), total, spec);
+        Ok(out)
+    }
 
     #[test]
     fn durations() {
