@@ -23,8 +23,12 @@ if ! "$BUILD_VENV/bin/maturin" --version >/dev/null 2>&1; then
   "$PY" -m venv "$BUILD_VENV"
   "$BUILD_VENV/bin/pip" install "${PIP_QUIET[@]}" "maturin>=1.5,<2.0"
 fi
-echo "== building the wheel ($("$BUILD_VENV/bin/maturin" --version)) =="
-"$BUILD_VENV/bin/maturin" build --release --quiet -o "$W/wheels"
+# KDB_WHEEL_PROFILE=dev (scripts/test.sh) reuses the test build instead of compiling
+# everything again with optimisations; what is tested — a wheel that installs and runs
+# without Rust — is the same.
+PROFILE=${KDB_WHEEL_PROFILE:-release}
+echo "== building the wheel ($("$BUILD_VENV/bin/maturin" --version), profile $PROFILE) =="
+"$BUILD_VENV/bin/maturin" build --profile "$PROFILE" --quiet -o "$W/wheels"
 WHEELS=("$W"/wheels/kdb_spice-*.whl)
 if [ ${#WHEELS[@]} -ne 1 ] || [ ! -f "${WHEELS[0]}" ]; then
   echo "error: expected one kdb_spice wheel in $W/wheels, found: ${WHEELS[*]}" >&2
