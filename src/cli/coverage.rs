@@ -39,9 +39,10 @@ pub struct CoverageArgs {
     /// CK granularity (SPK and PCK windows are always segment unions)
     #[arg(long, value_enum, default_value_t = LevelArg::Interval)]
     pub level: LevelArg,
-    /// Bounds as ET seconds, ISO UTC (`et2utc` ISOC, 3 decimals) or CK encoded ticks
-    #[arg(long, value_enum, default_value_t = TimeArg::Et)]
-    pub time: TimeArg,
+    /// Bounds as ISO UTC (`et2utc` ISOC, 3 decimals), ET seconds or CK encoded ticks
+    /// [default: utc when an LSK is loaded, else et; `--json`: et]
+    #[arg(long, value_enum)]
+    pub time: Option<TimeArg>,
     /// Only coverage at T (UTC `2031-07-02T10:14:00` or `ET:<seconds>`)
     #[arg(long, value_name = "T", conflicts_with_all = ["from", "to"])]
     pub at: Option<String>,
@@ -57,18 +58,25 @@ pub struct CoverageArgs {
     /// CK: only segments with angular velocity (`ckcov` needav = true)
     #[arg(long)]
     pub need_av: bool,
+    /// With IDs: also list the kernels that have no data for them
+    #[arg(long)]
+    pub all_kernels: bool,
     /// Print JSON instead of text (the shapes are in docs/cli.md)
     #[arg(long)]
     pub json: bool,
 }
 
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("target").required(true).args(["body", "frame"])))]
 pub struct WhichArgs {
+    /// The body or frame (NAIF ID or name) with `--mk`; without it, the metakernel
+    /// (then `--body` or `--frame` names the target)
+    #[arg(allow_negative_numbers = true, value_name = "ID|NAME|MK", num_args = 0..=1)]
+    pub arg: Option<String>,
     /// Metakernel (path, registered name or URL)
-    pub metakernel: String,
+    #[arg(long, value_name = "MK")]
+    pub mk: Option<String>,
     /// SPK target: NAIF ID or body name
-    #[arg(long, allow_hyphen_values = true)]
+    #[arg(long, allow_hyphen_values = true, conflicts_with = "frame")]
     pub body: Option<String>,
     /// CK or binary PCK frame: class ID or frame name
     #[arg(long, allow_hyphen_values = true)]
@@ -82,12 +90,16 @@ pub struct WhichArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("target").required(true).args(["body", "frame"])))]
 pub struct GapsArgs {
+    /// The body or frame (NAIF ID or name) with `--mk`; without it, the metakernel
+    /// (then `--body` or `--frame` names the target)
+    #[arg(allow_negative_numbers = true, value_name = "ID|NAME|MK", num_args = 0..=1)]
+    pub arg: Option<String>,
     /// Metakernel (path, registered name or URL)
-    pub metakernel: String,
+    #[arg(long, value_name = "MK")]
+    pub mk: Option<String>,
     /// SPK target: NAIF ID or body name
-    #[arg(long, allow_hyphen_values = true)]
+    #[arg(long, allow_hyphen_values = true, conflicts_with = "frame")]
     pub body: Option<String>,
     /// CK or binary PCK frame: class ID or frame name
     #[arg(long, allow_hyphen_values = true)]
@@ -98,9 +110,9 @@ pub struct GapsArgs {
     /// End of the window (UTC or `ET:<seconds>`)
     #[arg(long, value_name = "T")]
     pub to: String,
-    /// Bounds as ET seconds or ISO UTC
-    #[arg(long, value_enum, default_value_t = TimeArg::Et)]
-    pub time: TimeArg,
+    /// Bounds as ISO UTC or ET seconds (JSON keeps ET seconds unless `--time utc`)
+    #[arg(long, value_enum)]
+    pub time: Option<TimeArg>,
     /// Print JSON instead of text (the shapes are in docs/cli.md)
     #[arg(long)]
     pub json: bool,
@@ -117,11 +129,33 @@ pub struct ReindexArgs {
     pub json: bool,
 }
 
-fn target(body: Option<String>, frame: Option<String>) -> Target {
-    match (body, frame) {
-        (Some(b), _) => Target::Body(b),
-        (None, Some(f)) => Target::Frame(f),
-        (None, None) => Target::Body(String::new()),
+/// The metakernel and the target of `which`/`gaps`, given either way: `MK --body X`
+/// (or `--frame X`), or `X --mk MK` (X a body or frame ID or name), or `--mk MK
+/// --body X`.
+fn question(
+    arg: Option<String>,
+    mk: Option<String>,
+    body: Option<String>,
+    frame: Option<String>,
+) -> Result<(String, Target), crate::commands::Error> {
+    let usage = |m: &str| crate::commands::Error::Usage(m.to_owned());
+    let named = match (body, frame) {
+        (Some(b), _) => Some(Target::Body(b)),
+        (None, Some(f)) => Some(Target::Frame(f)),
+        (None, None) => None,
+    };
+    match (mk, arg, named) {
+        (Some(mk), None, Some(t)) | (None, Some(mk), Some(t)) => Ok((mk, t)),
+        (Some(mk), Some(x), None) => Ok((mk, Target::Either(x))),
+        (Some(_), Some(x), Some(_)) => Err(usage(&format!(
+            "`{x}` and `--body`/`--frame` both name a target; give one"
+        ))),
+        (None, Some(_), None) => Err(usage(
+            "name the target: `ID --mk MK`, or `MK --body ID|NAME` / `MK --frame ID|NAME`",
+        )),
+        (_, None, _) => Err(usage(
+            "give a metakernel: `--mk MK` (or it as the first argument)",
+        )),
     }
 }
 
@@ -142,6 +176,7 @@ pub fn coverage(app: &App<'_>, p: &mut Printer, a: CoverageArgs) -> Outcome {
         Some(mk) if is_http(mk) && a.files.is_empty() => remote(app, mk)?,
         mk => cmd::gather(&app.ctx, mk, &a.files)?,
     };
+    let time = a.time.unwrap_or_else(|| default_time(&mut inputs, a.json));
     let (from, to) = match (&a.at, a.from, a.to) {
         (Some(t), _, _) => (Some(t.clone()), Some(t.clone())),
         (None, f, t) => (f, t),
@@ -152,14 +187,25 @@ pub fn coverage(app: &App<'_>, p: &mut Printer, a: CoverageArgs) -> Outcome {
             LevelArg::Segment => Level::Segment,
             LevelArg::Interval => Level::Interval,
         },
-        time: time_format(a.time),
+        time: time_format(time),
         from,
         to,
         merge: a.merge,
         need_av: a.need_av,
+        all_kernels: a.all_kernels,
     };
     let r = cmd::coverage(&mut inputs, &q)?;
     done(p.emit(a.json, &r, human_coverage))
+}
+
+/// What people read by default: UTC when the inputs have an LSK to convert with, ET
+/// seconds otherwise; JSON keeps ET seconds (scripts were written against them).
+fn default_time(inputs: &mut cmd::Inputs, json: bool) -> TimeArg {
+    if !json && inputs.time.lsk().is_ok() {
+        TimeArg::Utc
+    } else {
+        TimeArg::Et
+    }
 }
 
 fn time_format(t: TimeArg) -> TimeFormat {
@@ -190,16 +236,18 @@ fn inputs_of(app: &App<'_>, mk: &str) -> Result<cmd::Inputs, crate::commands::Er
 }
 
 pub fn which(app: &App<'_>, p: &mut Printer, a: WhichArgs) -> Outcome {
-    let mut inputs = inputs_of(app, &a.metakernel)?;
-    let r = cmd::which(&mut inputs, &target(a.body, a.frame), &a.at)?;
+    let (mk, target) = question(a.arg, a.mk, a.body, a.frame)?;
+    let mut inputs = inputs_of(app, &mk)?;
+    let r = cmd::which(&mut inputs, &target, &a.at)?;
     let code = if r.winner.is_some() { 0 } else { 1 };
     super::run::finish(p.emit(a.json, &r, human_which), code)
 }
 
 pub fn gaps(app: &App<'_>, p: &mut Printer, a: GapsArgs) -> Outcome {
-    let mut inputs = inputs_of(app, &a.metakernel)?;
-    let utc = a.time == TimeArg::Utc;
-    let r = cmd::gaps(&mut inputs, &target(a.body, a.frame), &a.from, &a.to, utc)?;
+    let (mk, target) = question(a.arg, a.mk, a.body, a.frame)?;
+    let mut inputs = inputs_of(app, &mk)?;
+    let utc = a.time.unwrap_or_else(|| default_time(&mut inputs, a.json)) == TimeArg::Utc;
+    let r = cmd::gaps(&mut inputs, &target, &a.from, &a.to, utc)?;
     done(p.emit(a.json, &r, human_gaps))
 }
 

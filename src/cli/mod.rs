@@ -213,8 +213,12 @@ pub enum Command {
     /// the store's objects after `kdb reset`)
     #[command(after_help = "Examples:\n  kdb reindex\n  kdb reset -y && kdb reindex --store")]
     Reindex(coverage::ReindexArgs),
-    /// The team store: tiers, publishing, warming (DESIGN.md §6)
-    #[command(subcommand)]
+    /// The team store several homes share: its tiers (directories or s3:// URLs, from
+    /// `[team] stores` in the config or KDB_TEAM_STORE), publishing, warming
+    #[command(
+        subcommand,
+        after_help = "Kernels a home downloads are published to the tiers and taken from them by the\nother homes (hash-verified). Set up: `kdb config set team.stores s3://bucket/kdb`, or\nKDB_TEAM_STORE=\"/mnt/shared/kdb, s3://bucket/kdb\". The full guide is docs/team.md in\nkdb's documentation."
+    )]
     Team(team::TeamCommand),
     /// Print a shell completion script
     #[command(
@@ -575,5 +579,57 @@ mod help_tests {
             );
         }
         assert!(AFTER_HELP.contains("KDB_LOG"));
+    }
+
+    /// Issue 22, defect 5: the README's quick start shows the questions users come with
+    /// after the download, and every `kdb` line of it parses as written.
+    #[test]
+    fn readme_quick_start_shows_the_questions_and_every_line_parses() {
+        use clap::Parser;
+        let readme = include_str!("../../README.md");
+        let start = readme
+            .find("## Quick start")
+            .expect("a quick start section");
+        let block = &readme[start..];
+        let block = &block[block.find("```sh").expect("a shell block") + 5..];
+        let block = &block[..block.find("```").expect("the block's end")];
+        let mut seen = Vec::new();
+        for line in block.lines().map(str::trim) {
+            if !line.starts_with("kdb ") {
+                continue;
+            }
+            let args: Vec<&str> = line
+                .split("   #")
+                .next()
+                .unwrap_or(line)
+                .split_whitespace()
+                .collect();
+            if let Err(e) = Cli::try_parse_from(&args) {
+                panic!("README line `{line}` does not parse:\n{e}");
+            }
+            seen.push(args[1..].join(" "));
+        }
+        for want in [
+            "coverage", "which", "gaps", "get", "verify", "prune", "update",
+        ] {
+            assert!(
+                seen.iter().any(|l| l.split(' ').next() == Some(want)),
+                "the quick start never shows `kdb {want}`"
+            );
+        }
+        assert!(
+            seen.iter()
+                .any(|l| l.starts_with("get") && l.contains("--from") && l.contains("--to")),
+            "the quick start never shows a windowed get"
+        );
+        // In the order a user meets them: download, ask, then keep the store.
+        let first = |cmd: &str| {
+            seen.iter()
+                .position(|l| l.starts_with(cmd))
+                .unwrap_or(usize::MAX)
+        };
+        assert!(first("get") < first("coverage"));
+        assert!(first("coverage") < first("which") && first("which") < first("gaps"));
+        assert!(first("gaps") < first("verify") && first("verify") < first("prune"));
     }
 }

@@ -288,6 +288,8 @@ pub struct CoverageQuery {
     pub to: Option<String>,
     pub merge: bool,
     pub need_av: bool,
+    /// With IDs: also the kernels that have no data for them (`--all-kernels`).
+    pub all_kernels: bool,
 }
 
 /// An ID argument: a number, or a body or frame name known to the pool.
@@ -336,7 +338,8 @@ pub fn coverage(inputs: &mut Inputs, q: &CoverageQuery) -> Result<CoverageReport
         .iter()
         .map(|s| parse_id(&inputs.time, s))
         .collect::<Result<Vec<_>>>()?;
-    let ids = (!ids.is_empty()).then_some(ids.as_slice());
+    let ids_given = !ids.is_empty();
+    let ids = ids_given.then_some(ids.as_slice());
     let span = match (&q.from, &q.to) {
         (Some(from), Some(to)) => {
             let a = inputs.time.parse_epoch(from).map_err(cov_err)?;
@@ -404,6 +407,10 @@ pub fn coverage(inputs: &mut Inputs, q: &CoverageQuery) -> Result<CoverageReport
         } else {
             format
         };
+        if ids_given && !q.all_kernels && covs.is_empty() {
+            // Asked about some IDs: a kernel with no data for them is not an answer.
+            continue;
+        }
         let mut ids = report::id_reports(covs, names, fmt).map_err(cov_err)?;
         if b.kernel.kind == KernelKind::Ck && q.level == Level::Segment {
             ids.iter_mut().for_each(|r| r.level = None);
@@ -432,10 +439,35 @@ pub fn coverage(inputs: &mut Inputs, q: &CoverageQuery) -> Result<CoverageReport
 pub enum Target {
     Body(String),
     Frame(String),
+    /// A positional ID or name (`kdb which 606 --mk MK`): a body when a body name or
+    /// an ID SPK segments carry, else a frame.
+    Either(String),
 }
 
-fn target_id(time: &TimeKernels, t: &Target) -> Result<(i32, &'static [KernelKind])> {
+const BODY_KINDS: &[KernelKind] = &[KernelKind::Spk];
+const FRAME_KINDS: &[KernelKind] = &[KernelKind::Ck, KernelKind::Pck];
+
+fn target_id(inputs: &Inputs, t: &Target) -> Result<(i32, &'static [KernelKind])> {
+    let time = &inputs.time;
     match t {
+        Target::Either(s) => match s.trim().parse::<i32>() {
+            Ok(n) => {
+                let carried_by = |kinds: &[KernelKind]| {
+                    inputs
+                        .binaries
+                        .iter()
+                        .any(|b| kinds.contains(&b.kernel.kind) && b.kernel.ids().contains(&n))
+                };
+                let frame = !carried_by(BODY_KINDS) && carried_by(FRAME_KINDS);
+                Ok((n, if frame { FRAME_KINDS } else { BODY_KINDS }))
+            }
+            Err(_) if time.bodies().code(s).is_some() => {
+                target_id(inputs, &Target::Body(s.clone()))
+            }
+            Err(_) => target_id(inputs, &Target::Frame(s.clone())).map_err(|_| {
+                Error::Usage(format!("`{s}` is neither a body nor a frame kdb knows"))
+            }),
+        },
         Target::Body(s) => {
             let id = match s.trim().parse::<i32>() {
                 Ok(n) => n,
@@ -444,7 +476,7 @@ fn target_id(time: &TimeKernels, t: &Target) -> Result<(i32, &'static [KernelKin
                     .code(s)
                     .ok_or_else(|| Error::Usage(format!("unknown body `{s}`")))?,
             };
-            Ok((id, &[KernelKind::Spk]))
+            Ok((id, BODY_KINDS))
         }
         Target::Frame(s) => {
             let id = match s.trim().parse::<i32>() {
@@ -460,7 +492,7 @@ fn target_id(time: &TimeKernels, t: &Target) -> Result<(i32, &'static [KernelKin
                     }
                 },
             };
-            Ok((id, &[KernelKind::Ck, KernelKind::Pck]))
+            Ok((id, FRAME_KINDS))
         }
     }
 }
@@ -477,7 +509,7 @@ fn class_id(time: &TimeKernels, code: i32) -> i32 {
 
 /// `kdb which`: precedence among the inputs for one body or frame at one epoch.
 pub fn which(inputs: &mut Inputs, target: &Target, at: &str) -> Result<report::WhichReport> {
-    let (id, kinds) = target_id(&inputs.time, target)?;
+    let (id, kinds) = target_id(inputs, target)?;
     let t = inputs.time.parse_epoch(at).map_err(cov_err)?;
     let mut covers = Vec::new();
     for b in &inputs.binaries {
@@ -519,7 +551,7 @@ pub fn gaps(
     to: &str,
     utc: bool,
 ) -> Result<GapsReport> {
-    let (id, kinds) = target_id(&inputs.time, target)?;
+    let (id, kinds) = target_id(inputs, target)?;
     let a = inputs.time.parse_epoch(from).map_err(cov_err)?;
     let b = inputs.time.parse_epoch(to).map_err(cov_err)?;
     if a > b {

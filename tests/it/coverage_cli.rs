@@ -599,3 +599,112 @@ fn coverage_json_always_has_kernels_and_merged() {
     let m = env.json(&["coverage", "--mk", "demo.tm", "--merge"]);
     assert!(m["merged"].is_array(), "{m}");
 }
+
+/// Issue 22, defects 1, 2 and 4: `coverage`, `which` and `gaps` take the metakernel as
+/// `--mk` and the body or frame as an argument alike (the older forms stay); human
+/// output prints UTC (`--time et` on request) while JSON keeps ET seconds; and
+/// `coverage ID --mk MK` lists only the kernels with data for ID (`--all-kernels`
+/// lists the others too).
+#[test]
+fn the_three_questions_take_the_same_forms_and_people_read_utc() {
+    let Some(real) = realdata() else { return };
+    let env = scanned(&real);
+    let mk = real.join(TREES[0]);
+    let mk = mk.to_str().unwrap();
+    let all: Value = serde_json::from_str(&env.ok(&["coverage", "--mk", mk, "--json"])).unwrap();
+    let first_of = |kind: &str| -> (i64, f64, f64) {
+        let k = all["kernels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["type"] == kind && !k["ids"].as_array().unwrap().is_empty())
+            .unwrap_or_else(|| panic!("no {kind} with data in {mk}"));
+        let (id, w) = windows_of(&k["ids"]).into_iter().next().unwrap();
+        (id, w[0], w[1])
+    };
+    for (kind, flag) in [("spk", "--body"), ("ck", "--frame")] {
+        let (id, a, b) = first_of(kind);
+        let id = id.to_string();
+        let at = format!("ET:{}", (a + b) / 2.0);
+        let old = env.json(&["which", mk, flag, &id, "--at", &at]);
+        assert!(old["winner"].is_object(), "{kind}: {old}");
+        for new in [
+            env.json(&["which", &id, "--at", &at, "--mk", mk]),
+            env.json(&["which", "--mk", mk, flag, &id, "--at", &at]),
+        ] {
+            assert_eq!(new, old, "{kind}: `which ID --mk MK` differs");
+        }
+        let (from, to) = (
+            format!("ET:{}", a - 86_400.0),
+            format!("ET:{}", b + 86_400.0),
+        );
+        let old = env.json(&["gaps", mk, flag, &id, "--from", &from, "--to", &to]);
+        let new = env.json(&["gaps", &id, "--from", &from, "--to", &to, "--mk", mk]);
+        assert_eq!(new, old, "{kind}: `gaps ID --mk MK` differs");
+        // JSON keeps ET seconds; people read UTC unless they ask for ET.
+        assert!(old["gaps"][0][0].is_f64(), "{old}");
+        let human = env.ok(&["gaps", &id, "--from", &from, "--to", &to, "--mk", mk]);
+        let utc = regex::Regex::new(r"gap \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d").unwrap();
+        assert!(utc.is_match(&human), "{kind}: gaps not in UTC:\n{human}");
+        let et = env.ok(&[
+            "gaps", &id, "--from", &from, "--to", &to, "--mk", mk, "--time", "et",
+        ]);
+        assert!(
+            regex::Regex::new(r"gap -?\d+\.\d{6} \.\. ")
+                .unwrap()
+                .is_match(&et),
+            "{kind}: --time et not in seconds:\n{et}"
+        );
+    }
+    // A kernel with no data for the ID is not listed unless asked for.
+    let (id, _, _) = first_of("spk");
+    let id = id.to_string();
+    let only: Value =
+        serde_json::from_str(&env.ok(&["coverage", &id, "--mk", mk, "--json"])).unwrap();
+    let every: Value =
+        serde_json::from_str(&env.ok(&["coverage", &id, "--mk", mk, "--all-kernels", "--json"]))
+            .unwrap();
+    let n = |v: &Value| v["kernels"].as_array().unwrap().len();
+    assert!(
+        n(&only) > 0 && n(&only) < n(&every),
+        "{} vs {}",
+        n(&only),
+        n(&every)
+    );
+    assert_eq!(n(&every), n(&all));
+    for k in only["kernels"].as_array().unwrap() {
+        assert!(
+            !k["ids"].as_array().unwrap().is_empty(),
+            "listed without data: {k}"
+        );
+    }
+    // Human coverage prints UTC by default (the metakernel loads an LSK).
+    let human = env.ok(&["coverage", &id, "--mk", mk]);
+    assert!(
+        regex::Regex::new(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3} \.\. ")
+            .unwrap()
+            .is_match(&human),
+        "coverage not in UTC:\n{human}"
+    );
+}
+
+/// Issue 22, defect 3: help text points only to documents users have.
+#[test]
+fn help_points_to_shipped_docs_only() {
+    let env = Env::new();
+    for args in [
+        vec!["--help"],
+        vec!["team", "--help"],
+        vec!["team", "warm", "--help"],
+        vec!["get", "--help"],
+        vec!["coverage", "--help"],
+    ] {
+        let out = env.ok(&args);
+        assert!(
+            !out.contains("DESIGN.md"),
+            "{args:?} names DESIGN.md:\n{out}"
+        );
+        assert!(!out.contains('§'), "{args:?} cites a section sign:\n{out}");
+    }
+    assert!(env.ok(&["team", "--help"]).contains("docs/team.md"));
+}
