@@ -622,6 +622,8 @@ fn the_three_questions_take_the_same_forms_and_people_read_utc() {
         let (id, w) = windows_of(&k["ids"]).into_iter().next().unwrap();
         (id, w[0], w[1])
     };
+    let utc = regex::Regex::new(r"gap \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d").unwrap();
+    let seconds = regex::Regex::new(r"gap -?\d+\.\d{6} \.\. ").unwrap();
     for (kind, flag) in [("spk", "--body"), ("ck", "--frame")] {
         let (id, a, b) = first_of(kind);
         let id = id.to_string();
@@ -644,15 +646,12 @@ fn the_three_questions_take_the_same_forms_and_people_read_utc() {
         // JSON keeps ET seconds; people read UTC unless they ask for ET.
         assert!(old["gaps"][0][0].is_f64(), "{old}");
         let human = env.ok(&["gaps", &id, "--from", &from, "--to", &to, "--mk", mk]);
-        let utc = regex::Regex::new(r"gap \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d").unwrap();
         assert!(utc.is_match(&human), "{kind}: gaps not in UTC:\n{human}");
         let et = env.ok(&[
             "gaps", &id, "--from", &from, "--to", &to, "--mk", mk, "--time", "et",
         ]);
         assert!(
-            regex::Regex::new(r"gap -?\d+\.\d{6} \.\. ")
-                .unwrap()
-                .is_match(&et),
+            seconds.is_match(&et),
             "{kind}: --time et not in seconds:\n{et}"
         );
     }
