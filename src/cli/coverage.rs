@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
+use super::app::{App, Outcome, done};
 use super::printer::Printer;
-use super::run::{App, Outcome, done};
 use crate::commands::coverage::{self as cmd, CoverageQuery, Target, TimeFormat};
 use crate::coverage::Level;
 use crate::coverage::report::{Bound, CoverageReport, GapsReport, IdReport, WhichReport};
@@ -224,7 +224,7 @@ fn is_http(mk: &str) -> bool {
 }
 
 fn remote(app: &App<'_>, mk: &str) -> Result<cmd::Inputs, crate::commands::Error> {
-    crate::commands::probe::remote_inputs(&app.ctx, &app.net(None), mk)
+    crate::commands::coverage::remote_inputs(&app.ctx, &app.net(None), mk)
 }
 
 fn inputs_of(app: &App<'_>, mk: &str) -> Result<cmd::Inputs, crate::commands::Error> {
@@ -240,7 +240,7 @@ pub fn which(app: &App<'_>, p: &mut Printer, a: WhichArgs) -> Outcome {
     let mut inputs = inputs_of(app, &mk)?;
     let r = cmd::which(&mut inputs, &target, &a.at)?;
     let code = if r.winner.is_some() { 0 } else { 1 };
-    super::run::finish(p.emit(a.json, &r, human_which), code)
+    super::app::finish(p.emit(a.json, &r, human_which), code)
 }
 
 pub fn gaps(app: &App<'_>, p: &mut Printer, a: GapsArgs) -> Outcome {

@@ -1,6 +1,7 @@
 //! The command-line shell: clap types, settings, rendering, progress and prompts.
 //! Only this module prints.
 
+mod app;
 pub mod integrity_output;
 #[macro_use]
 pub mod output;

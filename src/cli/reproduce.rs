@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::NetArgs;
+use super::app::{App, Outcome, done, finish};
 use super::output::bytes;
 use super::printer::Printer;
-use super::run::{App, Outcome, done, finish};
 use crate::bundle::Compression;
 use crate::commands::{ExitClass, bundle, diff, lock, restore};
 

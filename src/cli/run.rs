@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use clap::CommandFactory;
 
+pub use super::app::{App, Failure, Outcome};
+use super::app::{confirmer, done, finish};
 use super::output::{self, Out};
 use super::printer::Printer;
 use super::progress::CliReporter;
@@ -16,76 +18,6 @@ use crate::commands::{
 };
 use crate::remote::fetch::FetchConfig;
 use crate::store::Home;
-
-/// What went wrong, with the exit code to use.
-pub struct Failure {
-    pub class: ExitClass,
-    pub error: Box<dyn std::error::Error + Send + Sync>,
-}
-
-impl<E: Into<commands::Error>> From<E> for Failure {
-    fn from(e: E) -> Self {
-        let e = e.into();
-        Failure {
-            class: e.class(),
-            error: Box::new(e),
-        }
-    }
-}
-
-impl Failure {
-    pub(super) fn usage(e: impl std::error::Error + Send + Sync + 'static) -> Self {
-        Failure {
-            class: ExitClass::Usage,
-            error: Box::new(e),
-        }
-    }
-
-    /// Writing to stdout failed (a closed pipe is handled by `main`).
-    fn output(e: std::io::Error) -> Self {
-        Failure {
-            class: ExitClass::Internal,
-            error: Box::new(e),
-        }
-    }
-}
-
-/// A command's outcome: its exit code, or what failed.
-pub type Outcome = Result<i32, Failure>;
-
-/// Everything a command needs from the shell: settings, notices, the library context.
-pub struct App<'a> {
-    pub settings: Settings,
-    pub out: Out,
-    pub ctx: Ctx<'a>,
-}
-
-impl App<'_> {
-    /// The network settings, with `jobs` overriding the configured parallelism.
-    pub(super) fn net(&self, jobs: Option<u64>) -> FetchConfig {
-        let s = &self.settings;
-        FetchConfig {
-            jobs_per_host: jobs.unwrap_or(s.jobs()).max(1) as usize,
-            connect_timeout: Duration::from_secs(s.connect_timeout()),
-            read_timeout: Duration::from_secs(s.read_timeout()),
-            low_speed_limit: s.low_speed_limit(),
-            low_speed_time: Duration::from_secs(s.low_speed_time()),
-            ..FetchConfig::default()
-        }
-    }
-
-    /// The team store options: the configured tiers unless `--no-team`.
-    pub(super) fn team(&self, net: &NetArgs) -> crate::team::TeamOptions {
-        crate::team::TeamOptions {
-            stores: if net.no_team {
-                Vec::new()
-            } else {
-                self.settings.team_stores()
-            },
-            no_upstream: net.no_upstream,
-        }
-    }
-}
 
 /// Runs one parsed command line; returns the exit code.
 pub fn run(cli: Cli) -> Outcome {
@@ -177,17 +109,6 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Team(a) => a.run(&app, &mut p),
         Command::Completions { .. } => Ok(0),
     }
-}
-
-/// Exit 0 once the output is written.
-pub(super) fn done(written: std::io::Result<()>) -> Outcome {
-    finish(written, 0)
-}
-
-/// Exit `code` once the output is written.
-pub(crate) fn finish(written: std::io::Result<()>, code: i32) -> Outcome {
-    written.map_err(Failure::output)?;
-    Ok(code)
 }
 
 /// `class`'s code when `failed`, else 0.
@@ -481,28 +402,6 @@ impl ResetArgs {
 }
 
 /// The confirmation step of `get`/`update`: print the plan, then ask on a terminal.
-pub(super) fn confirmer(
-    out: &Out,
-    yes: bool,
-    json: bool,
-) -> impl FnMut(&get::GetPlan) -> commands::Result<bool> + '_ {
-    move |plan: &get::GetPlan| {
-        if !json {
-            output::get_plan(out, plan);
-        }
-        if yes {
-            return Ok(true);
-        }
-        prompt::confirm(
-            &format!(
-                "download {}?",
-                super::output::count(plan.to_download as u64, "kernel")
-            ),
-            "get",
-            "-y",
-        )
-    }
-}
 
 fn get_exit(r: &get::GetReport) -> i32 {
     if r.interrupted {

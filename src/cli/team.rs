@@ -2,9 +2,9 @@
 
 use clap::{Args, Subcommand};
 
+use super::app::{App, Outcome, finish};
 use super::output::{self, bytes};
 use super::printer::Printer;
-use super::run::{App, Outcome, finish};
 use crate::commands::{ExitClass, get, team};
 
 #[derive(Debug, Subcommand)]
@@ -135,7 +135,7 @@ impl TeamCommand {
                     team: opts,
                     allow_missing: false,
                 };
-                let mut confirm = super::run::confirmer(&app.out, a.yes, a.json);
+                let mut confirm = super::app::confirmer(&app.out, a.yes, a.json);
                 let r = team::warm(&app.ctx, &app.net(a.jobs), &get_opts, &mut confirm)?;
                 let code = match &r.push {
                     _ if r.get.metakernel.is_none() => ExitClass::Partial.code(),

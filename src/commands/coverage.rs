@@ -16,10 +16,10 @@ use std::path::{Path, PathBuf};
 use super::inspect::{Hint, resolve_hinted};
 use super::mk::{candidate_paths, entry_suffix, file_name};
 use super::{Ctx, Error, Result, absolute, intact};
-use crate::coverage::index::{IndexedKernel, summarize};
+use crate::coverage::index::IndexedKernel;
 use crate::coverage::report::{self, CoverageReport, GapsReport, KernelReport};
 use crate::coverage::{self as cov, KernelKind, Level, TimeKernels, Window};
-use crate::db::{self, Catalogue, CoverageRow};
+use crate::db::Catalogue;
 use crate::store::Sha256Hex;
 
 /// How bounds are given: ET seconds, ISO UTC, or (CK) encoded SCLK ticks.
@@ -53,52 +53,7 @@ fn cov_err(e: cov::Error) -> Error {
         }
         _ => "",
     };
-    Error::Usage(format!("{}{hint}", error_chain(&e)))
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
-}
-
-/// The index entry of the file at `path` (content `sha256`), read with the reader.
-pub fn index_file(path: &Path, sha256: &Sha256Hex) -> CoverageRow {
-    let (row, _) = index_counted(path, sha256);
-    row
-}
-
-fn index_counted(path: &Path, sha256: &Sha256Hex) -> (CoverageRow, u64) {
-    let name = path.display().to_string();
-    let mut row = CoverageRow {
-        sha256: sha256.clone(),
-        kind: None,
-        summary: None,
-        error: None,
-        indexed_at: db::now(),
-    };
-    let file = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) => {
-            row.error = Some(format!("cannot open `{name}`: {e}"));
-            return (row, 0);
-        }
-    };
-    let mut src = cov::Counting::new(file);
-    match summarize(&mut src, &name) {
-        Ok(Some(k)) => {
-            row.kind = Some(k.kind.as_str().to_string());
-            row.summary = Some(k.encode());
-        }
-        Ok(None) => {}
-        Err(e) => row.error = Some(error_chain(&e)),
-    }
-    (row, src.bytes_read())
+    Error::Usage(format!("{}{hint}", crate::error_chain(&e)))
 }
 
 /// Whether a file name follows NAIF's text-kernel convention (`.t*` extension).
@@ -203,7 +158,7 @@ fn load_all(ctx: &Ctx<'_>, cat: Option<&Catalogue>, list: Vec<ToLoad>) -> Result
                     .sha256
                     .clone()
                     .unwrap_or_else(|| Sha256Hex::from_digest([0; 32]));
-                let (row, n) = index_counted(&t.path, &sha);
+                let (row, n) = super::index::index_counted(&t.path, &sha);
                 inputs.bytes_read += n;
                 if t.sha256.is_some() {
                     backfill.push(row.clone());
@@ -261,7 +216,7 @@ pub fn reindex(ctx: &Ctx<'_>) -> Result<(u64, u64, u64)> {
                 .map(|r| PathBuf::from(r.path))
         };
         match path {
-            Some(p) => rows.push(index_file(&p, &sha)),
+            Some(p) => rows.push(super::index::index_file(&p, &sha)),
             None => unavailable += 1,
         }
     }
@@ -589,64 +544,83 @@ pub fn gaps(
     })
 }
 
-/// A short "IDs and span" summary of one content for `list` and `aliases`
-/// (e.g. `spk 399,301,+3 1950-01-01..2050-01-01`), from its index entry.
-pub fn short_summary(cat: &Catalogue, sha256: &Sha256Hex) -> Option<String> {
-    short_summary_of(&cat.coverage_of(sha256).ok()??)
-}
-
-/// [`short_summary`] of an index entry already read.
-pub fn short_summary_of(row: &CoverageRow) -> Option<String> {
-    let k = IndexedKernel::decode(row.summary.as_deref()?).ok()?;
-    let ids = k.ids();
-    let mut s = ids
-        .iter()
-        .take(3)
-        .map(i32::to_string)
-        .collect::<Vec<_>>()
-        .join(",");
-    if ids.len() > 3 {
-        s.push_str(&format!(",+{}", ids.len() - 3));
+/// `kdb coverage|which|gaps --mk URL` on an http(s) metakernel: its text kernels
+/// are fetched (they are small and give the times and names), its binary kernels
+/// are probed, CK intervals included — no kernel body is downloaded. A kernel whose coverage cannot be
+/// probed is left out with a warning naming it and why. Fresh probes are cached.
+pub fn remote_inputs(
+    ctx: &Ctx<'_>,
+    net: &crate::remote::fetch::FetchConfig,
+    mk_url: &str,
+) -> Result<Inputs> {
+    use super::probe::{Probed, cache_rows, probe_all_with};
+    use crate::remote::fetch::{Conditional, Session};
+    let url = crate::remote::auth::accept_text(mk_url).map_err(Error::Usage)?;
+    let session = Session::new(net);
+    let fetched = match session.fetch_text(&url, None) {
+        Ok(Conditional::Fetched(f)) => f,
+        Ok(Conditional::NotModified) => {
+            return Err(Error::Usage(format!("`{url}` answered 304 to a plain GET")));
+        }
+        Err(e) if e.is_not_found() => {
+            return Err(Error::NotFound(format!("no metakernel at `{url}`")));
+        }
+        Err(e) => return Err(Error::Remote(Box::new(e))),
+    };
+    let loaded = crate::commands::mk::parse(fetched.final_url.to_string(), &fetched.bytes)?;
+    // The probe cache is read and written under the home lock.
+    let (_lock, mut cat) = ctx.write()?;
+    // The same resolution of the entries as `get` (the working directory SPICE would
+    // use is chosen by the listings), so `../kernels` reads the same files.
+    let plan = crate::commands::get::plan_like_get(&cat, &session, &fetched.final_url, &loaded)?;
+    let mut time = crate::coverage::TimeKernels::new();
+    let mut items = Vec::new();
+    let mut once = std::collections::HashSet::new();
+    for e in &plan.entries {
+        let text = e
+            .name
+            .rsplit_once('.')
+            .is_some_and(|(_, ext)| ext.to_ascii_lowercase().starts_with('t'));
+        if text {
+            let f = match session.fetch_text(&e.url, None) {
+                Ok(Conditional::Fetched(f)) => f,
+                Ok(Conditional::NotModified) => continue,
+                Err(err) => return Err(Error::Remote(Box::new(err))),
+            };
+            time.load(e.url.as_str(), &f.bytes)
+                .map_err(|err| Error::Usage(crate::error_chain(&err)))?;
+        } else if once.insert(e.url.to_string()) {
+            items.push((e.url.clone(), e.name.clone()));
+        }
     }
-    if let Some((a, b)) = k.span()
-        && k.kind != KernelKind::Ck
-    {
-        s.push_str(&format!(" {}..{}", et_date(a), et_date(b)));
+    let probes = probe_all_with(&session, &cat, &items, true)?;
+    let rows = cache_rows(&items, &probes);
+    let mut inputs = Inputs {
+        binaries: Vec::new(),
+        time,
+        bytes_read: probes.iter().map(|p| p.bytes).sum(),
+    };
+    for ((url, name), p) in items.iter().zip(probes) {
+        match p.outcome {
+            Probed::Daf(kernel) => inputs.binaries.push(Binary {
+                file: url.to_string(),
+                name: name.clone(),
+                sha256: None,
+                kernel,
+            }),
+            Probed::NotDaf { .. } => {}
+            Probed::Unknown { reason } => ctx.reporter.warn(&format!(
+                "`{url}` left out: coverage unknown ({reason}); download it to read it"
+            )),
+        }
     }
-    Some(s)
-}
-
-/// An ET as a calendar date (UTC within a minute, no LSK needed: TDB − UTC < 70 s).
-fn et_date(et: f64) -> String {
-    // J2000 (ET 0) is 2000-01-01T12:00, Unix day 10957.
-    let unix_days = 10_957 + (et / 86_400.0 + 0.5).floor() as i64;
-    civil(unix_days)
-}
-
-/// Days since 1970-01-01 → `YYYY-MM-DD` (proleptic Gregorian; H. Hinnant's algorithm).
-fn civil(unix_days: i64) -> String {
-    let z = unix_days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dates_from_et() {
-        assert_eq!(et_date(0.0), "2000-01-01");
-        assert_eq!(et_date(-43_200.0 + 1.0), "2000-01-01");
-        assert_eq!(et_date(86_400.0 * 366.0), "2001-01-01");
-        assert_eq!(et_date(-86_400.0 * 18_262.5), "1950-01-01");
-        assert_eq!(et_date(86_400.0 * 11_323.0), "2031-01-01");
+    if !rows.is_empty() {
+        cat.write(|tx| -> Result<()> {
+            for row in &rows {
+                tx.upsert_probe(row)?;
+            }
+            Ok(())
+        })?;
     }
+    Ok(inputs)
 }

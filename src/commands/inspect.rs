@@ -117,7 +117,7 @@ pub fn aliases_of(cat: &Catalogue, sha: &Sha256Hex) -> Result<AliasesReport> {
             mission: l.mission,
         })
         .collect();
-    let coverage = super::coverage::short_summary(cat, &k.sha256);
+    let coverage = super::index::short_summary(cat, &k.sha256);
     Ok(AliasesReport {
         coverage,
         sha256: k.sha256,

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use url::Url;
 
+use super::mk::find_registered;
 use super::{Ctx, Error, Result, absolute, get, intact, mk};
 use crate::db::{Catalogue, MetakernelRow};
 use crate::lockfile::{self, Lock, LockedKernel, LockedMetakernel};
@@ -69,46 +70,6 @@ pub fn default_name(mk_name: &str) -> String {
         _ => mk_name,
     };
     format!("{stem}{}", lockfile::SUFFIX)
-}
-
-/// The registered metakernel `arg` names: by name, source or final URL, or local
-/// path. The one rule for every command (issue 20): a name two acquired metakernels
-/// share (the same file name from two URLs) is refused, listing the candidates, so
-/// nothing is picked silently; a URL or the local path picks one.
-pub(crate) fn find_registered(cat: &Catalogue, arg: &str) -> Result<MetakernelRow> {
-    let path = absolute(Path::new(arg)).display().to_string();
-    let mut hits: Vec<MetakernelRow> = cat
-        .metakernels()?
-        .into_iter()
-        .filter(|m| {
-            m.name == arg
-                || m.source_url == arg
-                || m.final_url.as_deref() == Some(arg)
-                || m.local_path == arg
-                || m.local_path == path
-        })
-        .collect();
-    hits.sort_by(|a, b| (&a.acquired_at, a.id).cmp(&(&b.acquired_at, b.id)));
-    match hits.len() {
-        0 => Err(Error::NotFound(format!(
-            "no acquired metakernel `{arg}`; `kdb get` it first (see `kdb metakernels`)"
-        ))),
-        1 => Ok(hits.remove(0)),
-        _ => Err(ambiguous_metakernel(arg, &hits)),
-    }
-}
-
-/// The error for a name several acquired metakernels share.
-pub(crate) fn ambiguous_metakernel(arg: &str, hits: &[MetakernelRow]) -> Error {
-    let list: Vec<String> = hits
-        .iter()
-        .map(|m| format!("  {} (local `{}`)", m.source_url, m.local_path))
-        .collect();
-    Error::Usage(format!(
-        "`{arg}` names {} acquired metakernels; give one by its source URL or local path:\n{}",
-        hits.len(),
-        list.join("\n")
-    ))
 }
 
 /// Builds the lock of acquired metakernel `arg` from the catalogue (storing the

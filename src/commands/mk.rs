@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::inspect::{Hint, resolve_hinted, resolve_hinted_with};
 use super::{Ctx, Error, Result, absolute};
 use crate::content::Sha256Hex;
-use crate::db::Catalogue;
+use crate::db::{Catalogue, MetakernelRow};
 use crate::kernel::KernelType;
 use crate::metakernel::{Entry, Metakernel};
 use crate::store::fsio;
@@ -47,15 +47,13 @@ pub fn load(ctx: &Ctx<'_>, arg: &str) -> Result<Loaded> {
         PathBuf::from(arg)
     } else {
         let found = match Catalogue::open_existing(&ctx.home.catalogue()) {
-            Ok(cat) => super::lock::find_registered(&cat, arg)
-                .map(Some)
-                .or_else(|e| {
-                    if matches!(e, Error::NotFound(_)) {
-                        Ok(None)
-                    } else {
-                        Err(e)
-                    }
-                })?,
+            Ok(cat) => find_registered(&cat, arg).map(Some).or_else(|e| {
+                if matches!(e, Error::NotFound(_)) {
+                    Ok(None)
+                } else {
+                    Err(e)
+                }
+            })?,
             Err(_) => None,
         };
         match found {
@@ -280,7 +278,7 @@ fn list_entries(
             coverage: sha256
                 .as_ref()
                 .and_then(|s| facts.coverage.get(s))
-                .and_then(super::coverage::short_summary_of),
+                .and_then(super::index::short_summary_of),
             sha256,
         })
         .collect())
@@ -598,4 +596,44 @@ pub fn rewrite(ctx: &Ctx<'_>, opts: &RewriteOptions) -> Result<RewriteReport> {
         unresolved,
         warnings,
     })
+}
+
+/// The registered metakernel `arg` names: by name, source or final URL, or local
+/// path. The one rule for every command (issue 20): a name two acquired metakernels
+/// share (the same file name from two URLs) is refused, listing the candidates, so
+/// nothing is picked silently; a URL or the local path picks one.
+pub(crate) fn find_registered(cat: &Catalogue, arg: &str) -> Result<MetakernelRow> {
+    let path = absolute(Path::new(arg)).display().to_string();
+    let mut hits: Vec<MetakernelRow> = cat
+        .metakernels()?
+        .into_iter()
+        .filter(|m| {
+            m.name == arg
+                || m.source_url == arg
+                || m.final_url.as_deref() == Some(arg)
+                || m.local_path == arg
+                || m.local_path == path
+        })
+        .collect();
+    hits.sort_by(|a, b| (&a.acquired_at, a.id).cmp(&(&b.acquired_at, b.id)));
+    match hits.len() {
+        0 => Err(Error::NotFound(format!(
+            "no acquired metakernel `{arg}`; `kdb get` it first (see `kdb metakernels`)"
+        ))),
+        1 => Ok(hits.remove(0)),
+        _ => Err(ambiguous_metakernel(arg, &hits)),
+    }
+}
+
+/// The error for a name several acquired metakernels share.
+pub(crate) fn ambiguous_metakernel(arg: &str, hits: &[MetakernelRow]) -> Error {
+    let list: Vec<String> = hits
+        .iter()
+        .map(|m| format!("  {} (local `{}`)", m.source_url, m.local_path))
+        .collect();
+    Error::Usage(format!(
+        "`{arg}` names {} acquired metakernels; give one by its source URL or local path:\n{}",
+        hits.len(),
+        list.join("\n")
+    ))
 }

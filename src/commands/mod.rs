@@ -36,6 +36,7 @@ pub mod coverage;
 pub mod dedup;
 pub mod diff;
 pub mod get;
+pub mod index;
 pub mod inspect;
 pub mod lock;
 pub mod mission;

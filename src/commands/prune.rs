@@ -623,7 +623,7 @@ pub fn pin(ctx: &Ctx<'_>, target: &str) -> Result<PinReport> {
             newly_pinned: newly,
         });
     }
-    let mks = match super::lock::find_registered(&cat, target) {
+    let mks = match super::mk::find_registered(&cat, target) {
         Ok(m) => vec![m],
         Err(Error::NotFound(_)) => Vec::new(),
         Err(e) => return Err(e),
@@ -727,7 +727,7 @@ pub fn remove_metakernel(ctx: &Ctx<'_>, key: &str) -> Result<crate::db::Metakern
                 "no registered metakernel named exactly `{key}` (see `kdb metakernels`)"
             )));
         }
-        several => return Err(super::lock::ambiguous_metakernel(key, several)),
+        several => return Err(super::mk::ambiguous_metakernel(key, several)),
     };
     cat.write(|tx| -> Result<()> { Ok(tx.remove_metakernel(&m)?) })?;
     Ok(m)

@@ -28,8 +28,8 @@
 use std::collections::HashMap;
 
 use super::Error;
-use super::binary::Segment;
 use super::daf::{ByteOrder, RECORD_DOUBLES, RECORD_LEN};
+use super::segment::Segment;
 use super::source::ByteSource;
 
 /// The segment's coverage intervals in ticks, or `None` for a type without

@@ -44,6 +44,7 @@
 //!   (plus, for CK intervals, the segment's epochs) — never the whole file.
 
 pub mod binary;
+mod calendar;
 pub mod ck;
 pub mod context;
 pub mod daf;
@@ -53,6 +54,7 @@ pub mod names;
 pub mod probe;
 pub mod report;
 pub mod sclk;
+pub mod segment;
 pub mod source;
 pub mod text;
 pub mod time;

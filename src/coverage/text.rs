@@ -285,7 +285,7 @@ impl Pool {
             .map(|v| match v {
                 Value::Num(x) => Ok(*x),
                 Value::Date(d) => {
-                    super::time::formal_seconds(d).ok_or_else(|| Error::KernelVariable {
+                    super::calendar::formal_seconds(d).ok_or_else(|| Error::KernelVariable {
                         file: self.source(name).unwrap_or("?").to_string(),
                         name: name.to_string(),
                         why: format!("holds the unreadable date @{d}"),

@@ -9,7 +9,7 @@
 
 use serde::Serialize;
 
-use super::binary::Segment;
+use super::segment::Segment;
 use super::window::Window;
 
 /// One segment's coverage for the precedence search.

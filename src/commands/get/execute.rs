@@ -84,7 +84,7 @@ pub(crate) fn arrived(
         byte_order,
         object: crate::commands::object_row(object, sha, stamp, Some(url.to_owned()), now),
         index: (byte_order.is_some() && db::INDEXED_TYPES.contains(&kernel_type))
-            .then(|| crate::commands::coverage::index_file(object, sha)),
+            .then(|| crate::commands::index::index_file(object, sha)),
     })
 }
 
