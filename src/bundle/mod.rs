@@ -520,6 +520,27 @@ fn archive_error(e: io::Error) -> Error {
     Error::Corrupt(e)
 }
 
+/// What the lock says a member after `kdb.lock` holds: its name, hash and size; or
+/// why the member has no place in this bundle.
+fn locked_as(member: &Member, locked: &Lock) -> Result<(String, Sha256Hex, u64), String> {
+    match member {
+        Member::Lock => Err("appears twice".into()),
+        Member::Metakernel(name) if *name != locked.metakernel.name => Err(format!(
+            "the lock's metakernel is `{}`",
+            locked.metakernel.name
+        )),
+        Member::Metakernel(name) => Ok((
+            name.clone(),
+            locked.metakernel.sha256.clone(),
+            locked.metakernel.size,
+        )),
+        Member::Kernel(sha) => match locked.kernels.iter().find(|k| k.sha256 == *sha) {
+            Some(k) => Ok((k.name.clone(), sha.clone(), k.size)),
+            None => Err("content not in the lock".into()),
+        },
+    }
+}
+
 fn read_tar(input: &mut dyn Read, tmp_dir: &Path) -> Result<Unpacked, Error> {
     let mut archive = tar::Archive::new(HeaderGuard::new(input));
     let mut seen: HashSet<Vec<u8>> = HashSet::new();
@@ -552,26 +573,8 @@ fn read_tar(input: &mut dyn Read, tmp_dir: &Path) -> Result<Unpacked, Error> {
             lock = Some(read_lock_member(&mut entry, &raw, size)?);
             continue;
         };
-        let (name, expected, expected_size) = match &member {
-            Member::Lock => return Err(refused(&raw, "appears twice".into())),
-            Member::Metakernel(name) => {
-                if *name != locked.metakernel.name {
-                    return Err(refused(
-                        &raw,
-                        format!("the lock's metakernel is `{}`", locked.metakernel.name),
-                    ));
-                }
-                (
-                    name.clone(),
-                    locked.metakernel.sha256.clone(),
-                    locked.metakernel.size,
-                )
-            }
-            Member::Kernel(sha) => match locked.kernels.iter().find(|k| k.sha256 == *sha) {
-                Some(k) => (k.name.clone(), sha.clone(), k.size),
-                None => return Err(refused(&raw, "content not in the lock".into())),
-            },
-        };
+        let (name, expected, expected_size) =
+            locked_as(&member, locked).map_err(|r| refused(&raw, r))?;
         if size != expected_size {
             return Err(refused(
                 &raw,

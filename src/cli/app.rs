@@ -93,6 +93,7 @@ pub(crate) fn finish(written: std::io::Result<()>, code: i32) -> Outcome {
     Ok(code)
 }
 
+/// The confirmation step of `get`/`update`: print the plan, then ask on a terminal.
 pub(super) fn confirmer(
     out: &Out,
     yes: bool,

@@ -401,8 +401,6 @@ impl ResetArgs {
     }
 }
 
-/// The confirmation step of `get`/`update`: print the plan, then ask on a terminal.
-
 fn get_exit(r: &get::GetReport) -> i32 {
     if r.interrupted {
         crate::interrupt::EXIT_STATUS

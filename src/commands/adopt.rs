@@ -59,6 +59,26 @@ enum Checked {
     Unreadable,
 }
 
+/// Hashes and classifies every object of `todo` in parallel, with progress.
+fn check_all(ctx: &Ctx<'_>, todo: &[(PathBuf, Sha256Hex)], links: &Links) -> Vec<Checked> {
+    ctx.reporter
+        .start("hashing the store", todo.len() as u64, 0);
+    let checked = todo
+        .par_iter()
+        .map(|(path, sha)| {
+            let name = links
+                .get(sha)
+                .and_then(|l| l.first())
+                .map(|(_, n, _)| n.as_str());
+            let out = check(path, sha, name.unwrap_or(sha.as_str()));
+            ctx.reporter.advance(1, 0);
+            out
+        })
+        .collect();
+    ctx.reporter.finish();
+    checked
+}
+
 pub fn run(ctx: &Ctx<'_>) -> Result<AdoptReport> {
     let (_lock, mut cat) = ctx.write()?;
     let known: HashMap<String, LocationRow> = cat
@@ -81,21 +101,7 @@ pub fn run(ctx: &Ctx<'_>) -> Result<AdoptReport> {
             fresh
         })
         .collect();
-    ctx.reporter
-        .start("hashing the store", todo.len() as u64, 0);
-    let checked: Vec<Checked> = todo
-        .par_iter()
-        .map(|(path, sha)| {
-            let name = links
-                .get(sha)
-                .and_then(|l| l.first())
-                .map(|(_, n, _)| n.as_str());
-            let out = check(path, sha, name.unwrap_or(sha.as_str()));
-            ctx.reporter.advance(1, 0);
-            out
-        })
-        .collect();
-    ctx.reporter.finish();
+    let checked = check_all(ctx, &todo, &links);
     let mut verified = Vec::new();
     for c in checked {
         match c {
@@ -192,7 +198,10 @@ fn object_files(objects: &Path) -> Vec<(PathBuf, Sha256Hex)> {
 }
 
 /// Links in `missions/<M>/...` whose target is an object: (link, its name, M) by content.
-fn mission_links(ctx: &Ctx<'_>) -> HashMap<Sha256Hex, Vec<(PathBuf, String, String)>> {
+type Links = HashMap<Sha256Hex, Vec<(PathBuf, String, String)>>;
+
+/// The [`Links`] of the home.
+fn mission_links(ctx: &Ctx<'_>) -> Links {
     let missions = ctx.home.missions();
     let objects = ctx.home.objects();
     let mut out: BTreeMap<Sha256Hex, Vec<(PathBuf, String, String)>> = BTreeMap::new();

@@ -128,6 +128,16 @@ pub fn plan(
     out
 }
 
+/// The link count of each file row's inode (`(dev, ino)`).
+fn link_counts(rows: &[LocationRow]) -> HashMap<(u64, u64), u64> {
+    use std::os::unix::fs::MetadataExt;
+    rows.iter()
+        .filter(|r| r.kind == LocationKind::File)
+        .filter_map(|r| fs::symlink_metadata(&r.path).ok())
+        .map(|meta| ((meta.dev(), meta.ino()), meta.nlink()))
+        .collect()
+}
+
 pub fn run(ctx: &Ctx<'_>, opts: &DedupOptions) -> Result<DedupReport> {
     let (_lock, mut cat) = ctx.write()?;
     // A "file" row inside kdb's own directories (a store reached through another
@@ -148,13 +158,7 @@ pub fn run(ctx: &Ctx<'_>, opts: &DedupOptions) -> Result<DedupReport> {
         .filter(|m| !m.dedup)
         .map(|m| m.name.to_ascii_lowercase())
         .collect();
-    let mut nlink = HashMap::new();
-    for r in rows.iter().filter(|r| r.kind == LocationKind::File) {
-        if let Ok(meta) = fs::symlink_metadata(&r.path) {
-            use std::os::unix::fs::MetadataExt;
-            nlink.insert((meta.dev(), meta.ino()), meta.nlink());
-        }
-    }
+    let nlink = link_counts(&rows);
     let plan = plan(&rows, &excluded, opts.mission.as_deref(), &nlink);
     let mut report = DedupReport {
         executed: opts.execute,

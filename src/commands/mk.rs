@@ -484,21 +484,24 @@ fn place(
     ))
 }
 
+/// Where `rewrite` writes: `-o OUT`, else the input's file name in the working
+/// directory — never over the input itself.
+fn rewrite_output(output: Option<&Path>, origin: &str) -> Result<PathBuf> {
+    if let Some(o) = output {
+        return Ok(absolute(o));
+    }
+    let o = absolute(Path::new(file_name(origin)));
+    if o.display().to_string() == origin {
+        return Err(Error::Usage(
+            "the output would overwrite the input; pass `-o OUT`".to_owned(),
+        ));
+    }
+    Ok(o)
+}
+
 pub fn rewrite(ctx: &Ctx<'_>, opts: &RewriteOptions) -> Result<RewriteReport> {
     let loaded = load(ctx, &opts.metakernel)?;
-    let output = match &opts.output {
-        Some(o) => absolute(o),
-        None => {
-            let name = file_name(&loaded.origin).to_owned();
-            let o = absolute(Path::new(&name));
-            if o.display().to_string() == loaded.origin {
-                return Err(Error::Usage(
-                    "the output would overwrite the input; pass `-o OUT`".to_owned(),
-                ));
-            }
-            o
-        }
-    };
+    let output = rewrite_output(opts.output.as_deref(), &loaded.origin)?;
     let link_root = match &opts.link_root {
         Some(r) => absolute(r),
         None => output.parent().unwrap_or(Path::new("/")).join("kernels"),

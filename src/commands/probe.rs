@@ -179,7 +179,7 @@ impl Track {
             Ok(r) => r,
             Err(e) => return self.unknown(crate::error_chain(&e), None),
         };
-        let (mut src, validators) = match (state, reply) {
+        let (src, validators) = match (state, reply) {
             (State::First { cached: Some(row) }, RangeReply::NotModified) => {
                 let validators = Validators {
                     etag: row.etag.clone(),
@@ -244,6 +244,12 @@ impl Track {
                 (src, validators)
             }
         };
+        self.read_more(src, validators);
+    }
+
+    /// Reads what the bytes so far allow: done, or the next range to ask for (within
+    /// the request and byte limits).
+    fn read_more(&mut self, mut src: Sparse, validators: Validators) {
         let size = Some(src_len(&src));
         let step = if self.intervals {
             reader::step_with_intervals(&mut src, &self.name)

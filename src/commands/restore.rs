@@ -130,6 +130,49 @@ pub fn read_lock(path: &Path) -> Result<Lock> {
     Ok(lockfile::parse(&path.display().to_string(), &text)?)
 }
 
+/// Takes from `wants` what the local store holds intact (objects re-hashed in
+/// parallel: a restore from the store is mostly this) into `found`; returns the
+/// rest, each with why the store could not serve it.
+fn from_store(
+    ctx: &Ctx<'_>,
+    cat: &Catalogue,
+    wants: &mut Vec<Want>,
+    now: crate::content::Timestamp,
+    found: &mut Found,
+    report: &mut RestoreReport,
+) -> Result<Vec<Want>> {
+    let hashes: Vec<Option<Sha256Hex>> = {
+        use rayon::prelude::*;
+        wants
+            .par_iter()
+            .map(|w| {
+                hash::hash_file(&ctx.home.object_path(&w.sha))
+                    .ok()
+                    .map(|(h, _)| h)
+            })
+            .collect()
+    };
+    let mut remaining = Vec::new();
+    for (mut w, object_hash) in wants.drain(..).zip(hashes) {
+        w.repair = object_hash.as_ref().is_some_and(|h| *h != w.sha);
+        match held(ctx, cat, &w, object_hash, now)? {
+            Ok((object, arrived)) => {
+                report.from_store += 1;
+                found.objects.insert(w.sha.clone(), object);
+                found.arrivals.extend(arrived);
+            }
+            Err(why) => {
+                w.tried.push(Tried {
+                    place: "local store".into(),
+                    error: why,
+                });
+                remaining.push(w);
+            }
+        }
+    }
+    Ok(remaining)
+}
+
 pub fn restore(ctx: &Ctx<'_>, net: &FetchConfig, opts: &RestoreOptions) -> Result<RestoreReport> {
     let lock = read_lock(&opts.lockfile)?;
     let mirrors = opts
@@ -152,38 +195,9 @@ pub fn restore(ctx: &Ctx<'_>, net: &FetchConfig, opts: &RestoreOptions) -> Resul
     };
     let mut found = Found::default();
     let now = db::now();
-    // 1. The local store, by hash; objects are re-hashed in parallel (a restore from
-    // the store is mostly this).
-    let hashes: Vec<Option<Sha256Hex>> = {
-        use rayon::prelude::*;
-        wants
-            .par_iter()
-            .map(|w| {
-                hash::hash_file(&ctx.home.object_path(&w.sha))
-                    .ok()
-                    .map(|(h, _)| h)
-            })
-            .collect()
-    };
-    let mut remaining = Vec::new();
-    for (mut w, object_hash) in wants.drain(..).zip(hashes) {
-        w.repair = object_hash.as_ref().is_some_and(|h| *h != w.sha);
-        match held(ctx, &cat, &w, object_hash, now)? {
-            Ok((object, arrived)) => {
-                report.from_store += 1;
-                found.objects.insert(w.sha.clone(), object);
-                found.arrivals.extend(arrived);
-            }
-            Err(why) => {
-                w.tried.push(Tried {
-                    place: "local store".into(),
-                    error: why,
-                });
-                remaining.push(w);
-            }
-        }
-    }
-    // 2. The team store, by hash (DESIGN.md §6).
+    // 1. The local store, by hash.
+    let mut remaining = from_store(ctx, &cat, &mut wants, now, &mut found, &mut report)?;
+    // 2. The team store, by hash (docs/team.md).
     let team = crate::team::Team::open(&opts.team, net)?;
     let fetched_before = report.fetched.len();
     from_team(ctx, &team, &mut remaining, now, &mut found, &mut report)?;

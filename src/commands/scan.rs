@@ -147,12 +147,12 @@ struct Registrations {
     index: Vec<db::CoverageRow>,
 }
 
-pub fn run(ctx: &Ctx<'_>, opts: &ScanOptions) -> Result<ScanReport> {
-    let root = absolute(&opts.dir);
+/// The directory to scan, absolute; a missing one is "not found" (exit 1), as for
+/// every other path a command is given.
+fn scan_root(dir: &Path) -> Result<PathBuf> {
+    let root = absolute(dir);
     let meta = fs::metadata(&root).map_err(|e| {
         let msg = format!("cannot scan `{}`: {e}", root.display());
-        // A directory that does not exist is "not found" (exit 1), as for every
-        // other path a command is given.
         if e.kind() == std::io::ErrorKind::NotFound {
             Error::NotFound(msg)
         } else {
@@ -165,6 +165,11 @@ pub fn run(ctx: &Ctx<'_>, opts: &ScanOptions) -> Result<ScanReport> {
             root.display()
         )));
     }
+    Ok(root)
+}
+
+pub fn run(ctx: &Ctx<'_>, opts: &ScanOptions) -> Result<ScanReport> {
+    let root = scan_root(&opts.dir)?;
     let (_lock, mut cat) = ctx.write()?;
     // Invariant 8: the store is recognised by device and inode, however it is spelled;
     // its own directories are never scanned (archiving an object would replace it

@@ -178,35 +178,15 @@ fn ndni_plausible(nd: i32, ni: i32) -> bool {
     (0..=124).contains(&nd) && (2..=250).contains(&ni) && nd + (ni + 1) / 2 <= 125
 }
 
-/// Parses record 1 of a DAF. `len` is the file length (for the pointer checks).
-pub fn parse_file_record(file: &str, rec: &[u8], len: u64) -> Result<FileRecord, Error> {
-    let word = id_word(rec);
-    let kind = match word.as_str() {
-        "DAF/SPK" => DafKind::Spk,
-        "DAF/CK" => DafKind::Ck,
-        "DAF/PCK" => DafKind::Pck,
-        "NAIF/DAF" => DafKind::Legacy,
-        w if w.starts_with("DAF/") => DafKind::Other,
-        "DAFETF" | "DASETF" => return Err(Error::TransferFormat { file: file.into() }),
-        _ => {
-            return Err(Error::NotKernel {
-                file: file.into(),
-                what: describe_non_kernel(rec),
-            });
-        }
-    };
-    if rec.len() < RECORD_LEN {
-        return Err(Error::Truncated {
-            file: file.into(),
-            record: 1,
-            len,
-        });
-    }
+/// The byte order of a DAF file record, and whether it says so in its format field:
+/// pre-N0046 files have none, and the order is the one in which ND and NI are
+/// plausible (CSPICE's ZZDDHPPF does the same).
+fn byte_order_of(file: &str, rec: &[u8]) -> Result<(ByteOrder, bool), Error> {
     let format = &rec[88..96];
     let format_str = String::from_utf8_lossy(format)
         .trim_matches(['\0', ' '])
         .to_string();
-    let (byte_order, format_field) = match format_str.as_str() {
+    Ok(match format_str.as_str() {
         "BIG-IEEE" => (ByteOrder::Big, true),
         "LTL-IEEE" => (ByteOrder::Little, true),
         "" => {
@@ -240,7 +220,34 @@ pub fn parse_file_record(file: &str, rec: &[u8], len: u64) -> Result<FileRecord,
                 format: other.escape_default().to_string(),
             });
         }
+    })
+}
+
+/// Parses record 1 of a DAF. `len` is the file length (for the pointer checks).
+pub fn parse_file_record(file: &str, rec: &[u8], len: u64) -> Result<FileRecord, Error> {
+    let word = id_word(rec);
+    let kind = match word.as_str() {
+        "DAF/SPK" => DafKind::Spk,
+        "DAF/CK" => DafKind::Ck,
+        "DAF/PCK" => DafKind::Pck,
+        "NAIF/DAF" => DafKind::Legacy,
+        w if w.starts_with("DAF/") => DafKind::Other,
+        "DAFETF" | "DASETF" => return Err(Error::TransferFormat { file: file.into() }),
+        _ => {
+            return Err(Error::NotKernel {
+                file: file.into(),
+                what: describe_non_kernel(rec),
+            });
+        }
     };
+    if rec.len() < RECORD_LEN {
+        return Err(Error::Truncated {
+            file: file.into(),
+            record: 1,
+            len,
+        });
+    }
+    let (byte_order, format_field) = byte_order_of(file, rec)?;
     let bo = byte_order;
     let nd = bo.i32(&rec[8..]);
     let ni = bo.i32(&rec[12..]);

@@ -235,8 +235,12 @@ fn dsk_segments<S: ByteSource + ?Sized>(das: &mut Das<'_, S>) -> Result<Vec<DskS
     Ok(segments)
 }
 
-/// Reads a DAS file's record 1, its directory, and (for a DSK) its segment descriptors.
-pub fn read<S: ByteSource + ?Sized>(src: &mut S, file: &str) -> Result<DasFile, Error> {
+/// The file record of a DAS: its bytes, ID word and kind; refuses what is not a DAS
+/// (a transfer file, another format) and a file shorter than one record.
+fn file_record<S: ByteSource + ?Sized>(
+    src: &mut S,
+    file: &str,
+) -> Result<(Vec<u8>, String, DasKind), Error> {
     let len = src.len();
     let n = len.min(RECORD_LEN as u64) as usize;
     let mut head = vec![0u8; n];
@@ -265,6 +269,13 @@ pub fn read<S: ByteSource + ?Sized>(src: &mut S, file: &str) -> Result<DasFile, 
             len,
         });
     }
+    Ok((head, word, kind))
+}
+
+/// Reads a DAS file's record 1, its directory, and (for a DSK) its segment descriptors.
+pub fn read<S: ByteSource + ?Sized>(src: &mut S, file: &str) -> Result<DasFile, Error> {
+    let len = src.len();
+    let (head, word, kind) = file_record(src, file)?;
     let bo = byte_order(&head, file)?;
     let count = |at: usize| -> Result<u64, Error> {
         let v = bo.i32(&head[at..]);

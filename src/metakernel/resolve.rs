@@ -189,6 +189,35 @@ fn furnsh_acts(mk: &Metakernel) -> bool {
     })
 }
 
+/// The symbol `rest` (the bytes after a `$`) starts with: the longest wins, and
+/// among equal lengths the first one (`KEEPER`), as in CSPICE.
+fn longest_symbol(symbols: &[(String, String)], rest: &[u8]) -> Option<usize> {
+    let mut best: Option<usize> = None;
+    for (k, (name, _)) in symbols.iter().enumerate() {
+        let n = name.as_bytes();
+        if !n.is_empty() && rest.starts_with(n) && best.is_none_or(|b| n.len() > symbols[b].0.len())
+        {
+            best = Some(k);
+        }
+    }
+    best
+}
+
+/// What to say about `$symbol` that no PATH_SYMBOL names.
+fn undefined_symbol_hint(
+    symbols: &[(String, String)],
+    has_symbols: bool,
+    symbol: &str,
+) -> Option<String> {
+    if !has_symbols {
+        return Some("the metakernel defines no PATH_SYMBOLS".to_owned());
+    }
+    symbols
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(symbol))
+        .map(|(n, _)| format!("symbols are case-sensitive; did you mean `${n}`?"))
+}
+
 pub(super) fn entries_with_warnings(
     mk: &Metakernel,
 ) -> Result<(Vec<Entry>, Vec<Warning>), ParseError> {
@@ -230,18 +259,7 @@ pub(super) fn entries_with_warnings(
             .position(|&b| b == b'$')
             .map(|i| i + start)
         {
-            // Longest symbol wins; among equal lengths the first one does (`KEEPER`).
-            let mut best: Option<usize> = None;
-            for (k, (name, _)) in symbols.iter().enumerate() {
-                let n = name.as_bytes();
-                if !n.is_empty()
-                    && path[d + 1..].starts_with(n)
-                    && best.is_none_or(|b| n.len() > symbols[b].0.len())
-                {
-                    best = Some(k);
-                }
-            }
-            match best {
+            match longest_symbol(&symbols, &path[d + 1..]) {
                 Some(k) => {
                     let (name, value) = &symbols[k];
                     let after = d + 1 + name.len();
@@ -277,16 +295,7 @@ pub(super) fn entries_with_warnings(
                     } else {
                         let symbol =
                             String::from_utf8_lossy(&path[d + 1..d + 1 + name_len]).into_owned();
-                        let hint = if !has_symbols {
-                            Some("the metakernel defines no PATH_SYMBOLS".to_owned())
-                        } else {
-                            symbols
-                                .iter()
-                                .find(|(n, _)| n.eq_ignore_ascii_case(&symbol))
-                                .map(|(n, _)| {
-                                    format!("symbols are case-sensitive; did you mean `${n}`?")
-                                })
-                        };
+                        let hint = undefined_symbol_hint(&symbols, has_symbols, &symbol);
                         return Err(at(
                             origin[d],
                             ParseErrorKind::UndefinedSymbol { symbol, hint },

@@ -271,6 +271,36 @@ fn scalar_tokens(mk: &Metakernel) -> HashMap<usize, bool> {
 /// so several replaced tokens on one line lay out correctly. Every token of a job but the
 /// last keeps one string ending in the `+` mark; the last token becomes as many strings as
 /// needed, continued on new lines aligned under where it starts.
+/// Writes `r` as strings continued with `+` over as many lines as it needs, the
+/// continuation lines starting with `indent`; `col` is where the first string starts
+/// and `after` the room the rest of its line needs.
+fn write_continued(
+    out: &mut Vec<u8>,
+    mut r: &str,
+    mut col: usize,
+    after: usize,
+    indent: &[u8],
+    eol: &[u8],
+) -> Result<(), &'static str> {
+    loop {
+        let encoded: usize = r.chars().map(encoded_len).sum();
+        if r.len() <= MAX_STRING_LEN && col + 2 + encoded + after <= MAX_LINE_LEN {
+            out.extend(quote(r, false));
+            return Ok(());
+        }
+        let room = MAX_LINE_LEN.saturating_sub(col + 3);
+        let n = take(r, MAX_STRING_LEN - 1, room, 1);
+        if n == 0 && col == indent.len() {
+            return Err("its line leaves no room for a continued string");
+        }
+        out.extend(quote(&r[..n], true));
+        out.extend_from_slice(eol);
+        out.extend_from_slice(indent);
+        r = &r[n..];
+        col = indent.len();
+    }
+}
+
 fn render(mk: &Metakernel, jobs: Vec<Job>) -> Result<Vec<u8>, RewriteError> {
     let bytes = mk.as_bytes();
     let lines = mk.lines();
@@ -363,25 +393,7 @@ fn render(mk: &Metakernel, jobs: Vec<Job>) -> Result<Vec<u8>, RewriteError> {
         } else {
             b"\n"
         };
-        let mut r = r;
-        let mut col = line_start_col;
-        loop {
-            let encoded: usize = r.chars().map(encoded_len).sum();
-            if r.len() <= MAX_STRING_LEN && col + 2 + encoded + after <= MAX_LINE_LEN {
-                out.extend(quote(r, false));
-                break;
-            }
-            let room = MAX_LINE_LEN.saturating_sub(col + 3);
-            let n = take(r, MAX_STRING_LEN - 1, room, 1);
-            if n == 0 && col == indent.len() {
-                return Err(fail("its line leaves no room for a continued string"));
-            }
-            out.extend(quote(&r[..n], true));
-            out.extend_from_slice(eol);
-            out.extend_from_slice(&indent);
-            r = &r[n..];
-            col = indent.len();
-        }
+        write_continued(&mut out, r, line_start_col, after, &indent, eol).map_err(fail)?;
         if wrap {
             out.extend_from_slice(b" )");
         }

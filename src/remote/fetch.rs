@@ -660,28 +660,7 @@ pub fn download_all(
             tasks.push((task, url, indexes));
         }
         drop(tx);
-        // Ends when every task has dropped its sender, or at Ctrl-C: then the
-        // transfers in flight stop (their partials stay for a `Range` resume) and
-        // the finished ones are returned as usual.
-        let mut tick = tokio::time::interval(INTERRUPT_POLL);
-        loop {
-            tokio::select! {
-                event = rx.recv() => match event {
-                    Some(Event::Bytes(n)) => progress.bytes(n),
-                    Some(Event::Grow(n)) => progress.grow(n),
-                    Some(Event::FileDone) => progress.file_done(),
-                    None => break,
-                },
-                _ = tick.tick() => {
-                    if crate::interrupt::requested() {
-                        for (task, _, _) in &tasks {
-                            task.abort();
-                        }
-                        break;
-                    }
-                }
-            }
-        }
+        report_progress(&mut rx, progress, &tasks).await;
         for (task, url, indexes) in tasks {
             match task.await {
                 Ok(done) => {
@@ -711,6 +690,35 @@ pub fn download_all(
             })
         })
         .collect()
+}
+
+/// Forwards the transfers' events to `progress` until every task has dropped its
+/// sender, or until Ctrl-C: then the transfers in flight are aborted (their partials
+/// stay for a `Range` resume) and the finished ones are returned as usual.
+async fn report_progress<T>(
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<Event>,
+    progress: &dyn Progress,
+    tasks: &[(tokio::task::JoinHandle<T>, Url, Vec<usize>)],
+) {
+    let mut tick = tokio::time::interval(INTERRUPT_POLL);
+    loop {
+        tokio::select! {
+            event = rx.recv() => match event {
+                Some(Event::Bytes(n)) => progress.bytes(n),
+                Some(Event::Grow(n)) => progress.grow(n),
+                Some(Event::FileDone) => progress.file_done(),
+                None => return,
+            },
+            _ = tick.tick() => {
+                if crate::interrupt::requested() {
+                    for (task, _, _) in tasks {
+                        task.abort();
+                    }
+                    return;
+                }
+            }
+        }
+    }
 }
 
 /// How often the download loop looks for a Ctrl-C ([`crate::interrupt`]).

@@ -117,26 +117,7 @@ pub fn update(
                 r.unchanged = !mk_changed && r.plan.to_download == 0;
                 r
             }
-            _ => GetReport {
-                plan: GetPlan {
-                    metakernel_url: row.final_url.clone().unwrap_or(row.source_url.clone()),
-                    mission,
-                    entries: Vec::new(),
-                    to_download: 0,
-                    window: None,
-                },
-                dry_run: opts.dry_run,
-                declined: false,
-                downloaded: 0,
-                downloaded_bytes: 0,
-                from_team: 0,
-                published: 0,
-                failed: Vec::new(),
-                metakernel: Some(row.local_path.clone()),
-                unchanged: true,
-                left_out: Vec::new(),
-                interrupted: false,
-            },
+            _ => unchanged(&row, mission, opts.dry_run),
         };
         let interrupted = report.interrupted;
         out.push(UpdateItem {
@@ -150,6 +131,30 @@ pub fn update(
         }
     }
     Ok(out)
+}
+
+/// The report of a metakernel the server (or the team store) says is unchanged.
+fn unchanged(row: &MetakernelRow, mission: String, dry_run: bool) -> GetReport {
+    GetReport {
+        plan: GetPlan {
+            metakernel_url: row.final_url.clone().unwrap_or(row.source_url.clone()),
+            mission,
+            entries: Vec::new(),
+            to_download: 0,
+            window: None,
+        },
+        dry_run,
+        declined: false,
+        downloaded: 0,
+        downloaded_bytes: 0,
+        from_team: 0,
+        published: 0,
+        failed: Vec::new(),
+        metakernel: Some(row.local_path.clone()),
+        unchanged: true,
+        left_out: Vec::new(),
+        interrupted: false,
+    }
 }
 
 /// The metakernels `update` is asked about.
