@@ -8,7 +8,8 @@
 - reports the files of src/commands/ over 400 lines (the target of issue 22).
 
 Reads the source as text; runs nothing. Exit 1 when a cycle is found.
-usage: python3 scripts/check_layout.py [SRC_DIR] [--strict-size]
+usage: python3 scripts/check_layout.py [SRC_DIR] [--strict-size] [--graph]
+  --graph also prints which top-level module of src/ uses which
 """
 
 import re
@@ -147,6 +148,9 @@ def main() -> int:
                 if dst_unit != src_unit and dst_unit in set(units.values()):
                     edges.setdefault(src_unit, set()).add(dst_unit)
         cycles += [(d, c) for c in strongly_connected(edges) if len(c) > 1]
+        if d == SRC and "--graph" in sys.argv:
+            for u in sorted(edges):
+                print(f"{'/'.join(u)} -> {', '.join(sorted('/'.join(t) for t in edges[u]))}")
 
     status = 0
     for d, c in cycles:
