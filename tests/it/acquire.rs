@@ -5,54 +5,10 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+use crate::common::archive::Archive;
 use crate::common::http::{Fault, HttpServer};
 use crate::common::*;
 use crate::metakernel_cli::oracle;
-
-/// An archive laid out like NAIF's: `pub/naif/<M>/kernels/<sub>/<name>`.
-struct Archive {
-    dir: tempfile::TempDir,
-}
-
-impl Archive {
-    fn new() -> Self {
-        Archive {
-            dir: tempfile::Builder::new()
-                .prefix("kdb-archive-")
-                .tempdir()
-                .unwrap(),
-        }
-    }
-
-    fn root(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn kernel(&self, rel: &str, bytes: &[u8]) {
-        write(&self.root().join("pub/naif/M/kernels").join(rel), bytes);
-    }
-
-    /// A NAIF-style metakernel (`KERNELS = '..'`) listing `rels`.
-    fn mk(&self, name: &str, rels: &[&str]) -> String {
-        let entries: Vec<String> = rels
-            .iter()
-            .map(|r| format!("                    '$KERNELS/{r}'"))
-            .collect();
-        let text = format!(
-            "KPL/MK\n\n   test metakernel\n\n\\begindata\n\n    PATH_VALUES     = ( '..' )\n    PATH_SYMBOLS    = ( 'KERNELS' )\n    KERNELS_TO_LOAD = (\n{}\n                      )\n\n\\begintext\n",
-            entries.join("\n")
-        );
-        write(
-            &self.root().join("pub/naif/M/kernels/mk").join(name),
-            text.as_bytes(),
-        );
-        format!("/pub/naif/M/kernels/mk/{name}")
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.root().join("pub/naif/M/kernels").join(rel)
-    }
-}
 
 fn url_path(rel: &str) -> String {
     format!("/pub/naif/M/kernels/{rel}")
@@ -120,6 +76,22 @@ fn assert_home_consistent(env: &Env) {
     }
 }
 
+/// acquire's metakernels: NAIF's own layout, with a comment block and aligned
+/// entries (the parser and rewriter see real-looking text).
+fn naif_mk(archive: &Archive, name: &str, rels: &[&str]) -> String {
+    let entries: Vec<String> = rels
+        .iter()
+        .map(|r| format!("                    '$KERNELS/{r}'"))
+        .collect();
+    archive.mk_text(
+        name,
+        &format!(
+            "KPL/MK\n\n   test metakernel\n\n\\begindata\n\n    PATH_VALUES     = ( '..' )\n    PATH_SYMBOLS    = ( 'KERNELS' )\n    KERNELS_TO_LOAD = (\n{}\n                      )\n\n\\begintext\n",
+            entries.join("\n")
+        ),
+    )
+}
+
 #[test]
 fn get_downloads_missing_only_and_the_result_loads_in_cspice() {
     let ar = Archive::new();
@@ -128,7 +100,7 @@ fn get_downloads_missing_only_and_the_result_loads_in_cspice() {
     ar.kernel("lsk/a.tls", &text_kernel(1));
     ar.kernel("fk/b.tf", &text_kernel(2));
     ar.kernel("fk/b_copy.tf", &text_kernel(2));
-    let mk = ar.mk("m_v01.tm", &["lsk/a.tls", "fk/b.tf", "fk/b_copy.tf"]);
+    let mk = naif_mk(&ar, "m_v01.tm", &["lsk/a.tls", "fk/b.tf", "fk/b_copy.tf"]);
     let server = HttpServer::start(ar.root());
     let env = Env::new();
     let out = get(&env, &server, &mk, &["--json"]);
@@ -168,7 +140,7 @@ fn get_downloads_missing_only_and_the_result_loads_in_cspice() {
 
     // A second metakernel sharing kernels downloads only the new one.
     ar.kernel("ck/c.bc", &daf_bytes(b"DAF/CK  ", 3, 5000));
-    let mk2 = ar.mk("m_v02.tm", &["lsk/a.tls", "ck/c.bc"]);
+    let mk2 = naif_mk(&ar, "m_v02.tm", &["lsk/a.tls", "ck/c.bc"]);
     let out = get(&env, &server, &mk2, &["--json"]);
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["downloaded"], 1);
@@ -193,7 +165,7 @@ fn new_bytes_behind_a_shared_name_never_touch_the_other_aliases() {
     let shared = daf_bytes(b"DAF/CK  ", 7, 40_000);
     ar.kernel("ck/a.bc", &shared);
     ar.kernel("ck/b.bc", &shared);
-    let mk = ar.mk("m.tm", &["ck/a.bc", "ck/b.bc"]);
+    let mk = naif_mk(&ar, "m.tm", &["ck/a.bc", "ck/b.bc"]);
     let server = HttpServer::start(ar.root());
     let env = Env::new();
     assert_ok(&get(&env, &server, &mk, &[]));
@@ -230,7 +202,7 @@ fn new_bytes_behind_a_shared_name_never_touch_the_other_aliases() {
         ar.kernel(r, &z);
     }
     let refs: Vec<&str> = rels.iter().map(String::as_str).collect();
-    let mk = ar.mk("eight.tm", &refs);
+    let mk = naif_mk(&ar, "eight.tm", &refs);
     let server = HttpServer::start(ar.root());
     let env = Env::new();
     assert_ok(&get(&env, &server, &mk, &[]));
@@ -276,7 +248,7 @@ fn fault_case(
     let ar = Archive::new();
     ar.kernel("lsk/ok.tls", &text_kernel(5));
     ar.kernel("spk/big.bsp", &spk_bytes(11, 600_000));
-    let mk = ar.mk("m.tm", &["lsk/ok.tls", "spk/big.bsp"]);
+    let mk = naif_mk(&ar, "m.tm", &["lsk/ok.tls", "spk/big.bsp"]);
     let server = HttpServer::start(ar.root());
     server.fault_first(&url_path("spk/big.bsp"), times, fault.clone());
     let env = Env::new();
@@ -332,7 +304,7 @@ fn transient_faults_are_retried_and_resumed() {
     // A server that ignores Range after a reset: restart from zero, hash still right.
     let ar = Archive::new();
     ar.kernel("spk/big.bsp", &spk_bytes(11, 600_000));
-    let mk = ar.mk("m.tm", &["spk/big.bsp"]);
+    let mk = naif_mk(&ar, "m.tm", &["spk/big.bsp"]);
     let server = HttpServer::start(ar.root());
     server.fault_first(&url_path("spk/big.bsp"), 1, Fault::ResetAt(200_000));
     server.fault_first(&url_path("spk/big.bsp"), 3, Fault::IgnoreRange);
@@ -376,7 +348,7 @@ fn permanent_faults_fail_cleanly_with_nothing_half_done() {
 fn previous_content_survives_a_failed_update() {
     let ar = Archive::new();
     ar.kernel("spk/big.bsp", &spk_bytes(1, 50_000));
-    let mk = ar.mk("m.tm", &["spk/big.bsp"]);
+    let mk = naif_mk(&ar, "m.tm", &["spk/big.bsp"]);
     let server = HttpServer::start(ar.root());
     let env = Env::new();
     assert_ok(&get(&env, &server, &mk, &[]));
@@ -435,7 +407,7 @@ fn hostile_metakernels_listings_and_redirects_write_nothing_outside_home() {
         assert_eq!(metakernel_rows(&env), 0);
     }
     // A redirect to another host is refused.
-    let mk = ar.mk("r.tm", &["spk/a.bsp"]);
+    let mk = naif_mk(&ar, "r.tm", &["spk/a.bsp"]);
     let other = format!(
         "http://127.0.0.2:{}{}",
         server.addr().port(),
@@ -489,7 +461,7 @@ fn four_concurrent_gets_of_overlapping_metakernels_all_succeed() {
                 .map(|i| format!("spk/k{i}.bsp"))
                 .collect();
             let refs: Vec<&str> = rels.iter().map(String::as_str).collect();
-            ar.mk(&format!("m{m}.tm"), &refs)
+            naif_mk(&ar, &format!("m{m}.tm"), &refs)
         })
         .collect();
     let server = HttpServer::start(ar.root());
@@ -523,7 +495,7 @@ fn kill_9_during_get_never_leaves_a_half_acquired_metakernel() {
         ar.kernel(r, &spk_bytes(i as u64, 200_000));
     }
     let refs: Vec<&str> = rels.iter().map(String::as_str).collect();
-    let mk = ar.mk("m.tm", &refs);
+    let mk = naif_mk(&ar, "m.tm", &refs);
     let server = HttpServer::start(ar.root());
     let calibrate = Env::new();
     let t = std::time::Instant::now();
@@ -619,7 +591,7 @@ fn kill_9_during_get_never_leaves_a_half_acquired_metakernel() {
 fn declining_eof_no_terminal_and_ctrl_c_register_nothing() {
     let ar = Archive::new();
     ar.kernel("spk/a.bsp", &spk_bytes(1, 2000));
-    let mk = ar.mk("m.tm", &["spk/a.bsp"]);
+    let mk = naif_mk(&ar, "m.tm", &["spk/a.bsp"]);
     let server = HttpServer::start(ar.root());
     let url = server.url(&mk);
     // No terminal, no -y: refuse and name the flag.
@@ -689,7 +661,7 @@ fn declining_eof_no_terminal_and_ctrl_c_register_nothing() {
 fn update_is_conditional_and_gone_metakernels_have_their_own_exit_code() {
     let ar = Archive::new();
     ar.kernel("spk/a.bsp", &spk_bytes(1, 2000));
-    let mk = ar.mk("m.tm", &["spk/a.bsp"]);
+    let mk = naif_mk(&ar, "m.tm", &["spk/a.bsp"]);
     let server = HttpServer::start(ar.root());
     let env = Env::new();
     assert_ok(&get(&env, &server, &mk, &[]));
@@ -702,7 +674,7 @@ fn update_is_conditional_and_gone_metakernels_have_their_own_exit_code() {
     );
     // Changed on the server: acquired again, new kernel downloaded.
     ar.kernel("spk/b.bsp", &spk_bytes(2, 3000));
-    ar.mk("m.tm", &["spk/a.bsp", "spk/b.bsp"]);
+    naif_mk(&ar, "m.tm", &["spk/a.bsp", "spk/b.bsp"]);
     let out = env
         .kdb()
         .args(["update", "m.tm", "-y", "--json"])
@@ -947,7 +919,7 @@ fn offline_demo_archive_over_file_url_loads_in_cspice() {
 fn same_size_republication_is_caught_by_revalidation() {
     let ar = Archive::new();
     ar.kernel("ck/x.bc", &daf_bytes(b"DAF/CK  ", 1, 40_000));
-    let mk = ar.mk("m.tm", &["ck/x.bc"]);
+    let mk = naif_mk(&ar, "m.tm", &["ck/x.bc"]);
     let server = HttpServer::start(ar.root());
     let env = Env::new();
     assert_ok(&get(&env, &server, &mk, &[]));

@@ -7,48 +7,11 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
+use crate::common::archive::Archive;
 use crate::common::http::{Fault, HttpServer};
 use crate::common::*;
 
 // ------------------------------------------------------------------ helpers
-
-/// An archive laid out like NAIF's: `pub/naif/M/kernels/<sub>/<name>`.
-struct Archive {
-    dir: tempfile::TempDir,
-}
-
-impl Archive {
-    fn new() -> Self {
-        Archive {
-            dir: tempfile::Builder::new()
-                .prefix("kdb-archive-")
-                .tempdir()
-                .unwrap(),
-        }
-    }
-
-    fn root(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.root().join("pub/naif/M/kernels").join(rel)
-    }
-
-    fn kernel(&self, rel: &str, bytes: &[u8]) {
-        write(&self.path(rel), bytes);
-    }
-
-    fn mk(&self, name: &str, rels: &[&str]) -> String {
-        let entries: Vec<String> = rels.iter().map(|r| format!("  '$KERNELS/{r}'")).collect();
-        let text = format!(
-            "KPL/MK\n\\begindata\nPATH_VALUES = ( '..' )\nPATH_SYMBOLS = ( 'KERNELS' )\nKERNELS_TO_LOAD = (\n{}\n)\n\\begintext\n",
-            entries.join("\n")
-        );
-        write(&self.path(&format!("mk/{name}")), text.as_bytes());
-        format!("/pub/naif/M/kernels/mk/{name}")
-    }
-}
 
 fn tree_path(env: &Env, server: &HttpServer, rel: &str) -> PathBuf {
     let a = server.addr();

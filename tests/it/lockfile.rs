@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
+use crate::common::archive::Archive;
 use crate::common::http::HttpServer;
 use crate::common::python;
 use crate::common::*;
@@ -28,48 +29,6 @@ fn real() -> Option<PathBuf> {
         "KDB_REQUIRE_REALDATA=1 but KDB_REALDATA is not a directory"
     );
     r
-}
-
-/// A NAIF-style archive under a temp doc root: `pub/naif/M/kernels/<sub>/<name>`.
-struct Archive {
-    dir: tempfile::TempDir,
-}
-
-impl Archive {
-    fn new() -> Self {
-        Archive {
-            dir: tempfile::Builder::new()
-                .prefix("kdb-lock-archive-")
-                .tempdir()
-                .unwrap(),
-        }
-    }
-
-    fn root(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.root().join("pub/naif/M/kernels").join(rel)
-    }
-
-    fn kernel(&self, rel: &str, bytes: &[u8]) {
-        write(&self.path(rel), bytes);
-    }
-
-    /// A metakernel with `KERNELS = '..'` listing `rels`; returns its URL path.
-    fn mk(&self, name: &str, rels: &[&str]) -> String {
-        let entries: Vec<String> = rels.iter().map(|r| format!("  '$KERNELS/{r}'")).collect();
-        write(
-            &self.path(&format!("mk/{name}")),
-            format!(
-                "KPL/MK\n\\begindata\nPATH_VALUES = ( '..' )\nPATH_SYMBOLS = ( 'KERNELS' )\nKERNELS_TO_LOAD = (\n{}\n)\n\\begintext\n",
-                entries.join("\n")
-            )
-            .as_bytes(),
-        );
-        format!("/pub/naif/M/kernels/mk/{name}")
-    }
 }
 
 /// A small archive of text kernels (CSPICE loads them) with one metakernel.

@@ -10,57 +10,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
+use crate::common::archive::Archive;
 use crate::common::http::{Fault, HttpServer};
 use crate::common::{Env, realdata, sha256, snapshot, spk_bytes, text_kernel, write};
-
-/// An archive laid out like NAIF's: `pub/naif/M/kernels/<sub>/<name>`.
-struct Archive {
-    dir: tempfile::TempDir,
-}
-
-impl Archive {
-    fn new() -> Self {
-        Archive {
-            dir: tempfile::Builder::new()
-                .prefix("kdb-safety-")
-                .tempdir()
-                .unwrap(),
-        }
-    }
-
-    fn root(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn kernel(&self, rel: &str, bytes: &[u8]) {
-        write(&self.root().join("pub/naif/M/kernels").join(rel), bytes);
-    }
-
-    /// A NAIF-style metakernel (`KERNELS = '..'`) listing `rels` as `$KERNELS/<rel>`.
-    fn mk(&self, name: &str, rels: &[&str]) -> String {
-        let entries: Vec<String> = rels.iter().map(|r| format!("'$KERNELS/{r}'")).collect();
-        self.mk_text(
-            name,
-            &format!(
-                "KPL/MK\n\\begindata\nPATH_VALUES = ( '..' )\nPATH_SYMBOLS = ( 'KERNELS' )\nKERNELS_TO_LOAD = ( {} )\n\\begintext\n",
-                entries.join(" ")
-            ),
-        )
-    }
-
-    /// A metakernel with this text in `mk/`; returns its URL path.
-    fn mk_text(&self, name: &str, text: &str) -> String {
-        write(
-            &self.root().join("pub/naif/M/kernels/mk").join(name),
-            text.as_bytes(),
-        );
-        format!("/pub/naif/M/kernels/mk/{name}")
-    }
-
-    fn url_path(rel: &str) -> String {
-        format!("/pub/naif/M/kernels/{rel}")
-    }
-}
 
 fn get(env: &Env, server: &HttpServer, mk: &str, extra: &[&str]) -> Output {
     let url = server.url(mk);

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod apache;
+pub mod archive;
 pub mod http;
 pub mod moto;
 pub mod s3proxy;
