@@ -375,6 +375,9 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
             break;
         }
         let Ok(stream) = stream else { continue };
+        // Headers and body are two writes: without this, Nagle holds the body back
+        // until the client acknowledges the headers.
+        let _ = stream.set_nodelay(true);
         let id = shared.next_connection.fetch_add(1, Ordering::SeqCst);
         if let Ok(clone) = stream.try_clone() {
             lock(&shared.open).insert(id, clone);
