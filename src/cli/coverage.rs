@@ -66,8 +66,10 @@ pub struct CoverageArgs {
     pub json: bool,
 }
 
+/// What `which` and `gaps` ask about: `ID --mk MK`, `--mk MK --body X`, or the
+/// older `MK --body X` / `MK --frame X`.
 #[derive(Debug, Args)]
-pub struct WhichArgs {
+pub struct QuestionArgs {
     /// The body or frame (NAIF ID or name) with `--mk`; without it, the metakernel
     /// (then `--body` or `--frame` names the target)
     #[arg(allow_negative_numbers = true, value_name = "ID|NAME|MK", num_args = 0..=1)]
@@ -81,6 +83,12 @@ pub struct WhichArgs {
     /// CK or binary PCK frame: class ID or frame name
     #[arg(long, allow_hyphen_values = true)]
     pub frame: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct WhichArgs {
+    #[command(flatten)]
+    pub q: QuestionArgs,
     /// Epoch: UTC (`2031-07-02T10:14:00`) or `ET:<seconds>`
     #[arg(long, value_name = "T")]
     pub at: String,
@@ -91,19 +99,8 @@ pub struct WhichArgs {
 
 #[derive(Debug, Args)]
 pub struct GapsArgs {
-    /// The body or frame (NAIF ID or name) with `--mk`; without it, the metakernel
-    /// (then `--body` or `--frame` names the target)
-    #[arg(allow_negative_numbers = true, value_name = "ID|NAME|MK", num_args = 0..=1)]
-    pub arg: Option<String>,
-    /// Metakernel (path, registered name or URL)
-    #[arg(long, value_name = "MK")]
-    pub mk: Option<String>,
-    /// SPK target: NAIF ID or body name
-    #[arg(long, allow_hyphen_values = true, conflicts_with = "frame")]
-    pub body: Option<String>,
-    /// CK or binary PCK frame: class ID or frame name
-    #[arg(long, allow_hyphen_values = true)]
-    pub frame: Option<String>,
+    #[command(flatten)]
+    pub q: QuestionArgs,
     /// Start of the window (UTC or `ET:<seconds>`)
     #[arg(long, value_name = "T")]
     pub from: String,
@@ -132,12 +129,13 @@ pub struct ReindexArgs {
 /// The metakernel and the target of `which`/`gaps`, given either way: `MK --body X`
 /// (or `--frame X`), or `X --mk MK` (X a body or frame ID or name), or `--mk MK
 /// --body X`.
-fn question(
-    arg: Option<String>,
-    mk: Option<String>,
-    body: Option<String>,
-    frame: Option<String>,
-) -> Result<(String, Target), crate::commands::Error> {
+fn question(q: QuestionArgs) -> Result<(String, Target), crate::commands::Error> {
+    let QuestionArgs {
+        arg,
+        mk,
+        body,
+        frame,
+    } = q;
     let usage = |m: &str| crate::commands::Error::Usage(m.to_owned());
     let named = match (body, frame) {
         (Some(b), _) => Some(Target::Body(b)),
@@ -236,7 +234,7 @@ fn inputs_of(app: &App<'_>, mk: &str) -> Result<cmd::Inputs, crate::commands::Er
 }
 
 pub fn which(app: &App<'_>, p: &mut Printer, a: WhichArgs) -> Outcome {
-    let (mk, target) = question(a.arg, a.mk, a.body, a.frame)?;
+    let (mk, target) = question(a.q)?;
     let mut inputs = inputs_of(app, &mk)?;
     let r = cmd::which(&mut inputs, &target, &a.at)?;
     let code = if r.winner.is_some() { 0 } else { 1 };
@@ -244,7 +242,7 @@ pub fn which(app: &App<'_>, p: &mut Printer, a: WhichArgs) -> Outcome {
 }
 
 pub fn gaps(app: &App<'_>, p: &mut Printer, a: GapsArgs) -> Outcome {
-    let (mk, target) = question(a.arg, a.mk, a.body, a.frame)?;
+    let (mk, target) = question(a.q)?;
     let mut inputs = inputs_of(app, &mk)?;
     let utc = a.time.unwrap_or_else(|| default_time(&mut inputs, a.json)) == TimeArg::Utc;
     let r = cmd::gaps(&mut inputs, &target, &a.from, &a.to, utc)?;

@@ -299,27 +299,14 @@ fn from_team(
             later.push(w);
             continue;
         };
-        let object = ctx.home.object_path(&w.sha);
-        fsio::create_dir_all(object.parent().unwrap_or(Path::new("/")))?;
-        hit.staged
-            .persist_batched(&object, true, !w.repair, &mut dirs)?;
-        found.arrivals.push(get::arrived(
-            &w.name,
-            w.source.as_str(),
-            Validators::default(),
-            &w.sha,
-            &object,
-            w.size,
-            now,
-        )?);
-        found.objects.insert(w.sha.clone(), object);
-        report.fetched_bytes += w.size;
-        report.fetched.push(Arrival {
-            name: w.name.clone(),
-            sha256: w.sha.to_string(),
-            url: hit.tier,
-            size: w.size,
-        });
+        let source = w.source.to_string();
+        let arrived = Verified {
+            staged: hit.staged,
+            url: &source,
+            from: hit.tier,
+            validators: Validators::default(),
+        };
+        found.take(ctx, &w, arrived, now, &mut dirs, report)?;
     }
     dirs.sync()?;
     *remaining = later;
@@ -367,6 +354,52 @@ fn keep(cat: &mut Catalogue, arrivals: &[get::Arrived]) -> Result<()> {
 pub(crate) struct Found {
     pub objects: HashMap<Sha256Hex, PathBuf>,
     pub arrivals: Vec<get::Arrived>,
+}
+
+/// Bytes of a wanted content that hash right, with where they came from.
+struct Verified<'a> {
+    staged: fsio::Staged,
+    /// The URL recorded for the content (its source, or the URL that served it).
+    url: &'a str,
+    /// Where the report says it came from (a tier, a mirror, the source).
+    from: String,
+    validators: Validators,
+}
+
+impl Found {
+    /// Persists verified bytes of `w` as its object (replacing a wrong one when
+    /// `w.repair`), records the arrival, and reports it.
+    fn take(
+        &mut self,
+        ctx: &Ctx<'_>,
+        w: &Want,
+        v: Verified<'_>,
+        now: crate::content::Timestamp,
+        dirs: &mut fsio::DirSyncs,
+        report: &mut RestoreReport,
+    ) -> Result<()> {
+        let object = ctx.home.object_path(&w.sha);
+        fsio::create_dir_all(object.parent().unwrap_or(Path::new("/")))?;
+        v.staged.persist_batched(&object, true, !w.repair, dirs)?;
+        self.arrivals.push(get::arrived(
+            &w.name,
+            v.url,
+            v.validators,
+            &w.sha,
+            &object,
+            w.size,
+            now,
+        )?);
+        self.objects.insert(w.sha.clone(), object);
+        report.fetched_bytes += w.size;
+        report.fetched.push(Arrival {
+            name: w.name.clone(),
+            sha256: w.sha.to_string(),
+            url: v.from,
+            size: w.size,
+        });
+        Ok(())
+    }
 }
 
 /// The distinct contents of a lock: the metakernel first, then kernels in order.
@@ -599,27 +632,13 @@ fn fetch_rounds(
             {
                 match result {
                     Ok(d) if d.staged.sha256() == &w.sha => {
-                        let object = ctx.home.object_path(&w.sha);
-                        fsio::create_dir_all(object.parent().unwrap_or(Path::new("/")))?;
-                        d.staged
-                            .persist_batched(&object, true, !w.repair, &mut dirs)?;
-                        found.arrivals.push(get::arrived(
-                            &w.name,
-                            req.url.as_str(),
-                            d.validators,
-                            &w.sha,
-                            &object,
-                            w.size,
-                            now,
-                        )?);
-                        found.objects.insert(w.sha.clone(), object);
-                        report.fetched_bytes += w.size;
-                        report.fetched.push(Arrival {
-                            name: w.name.clone(),
-                            sha256: w.sha.to_string(),
-                            url: req.url.to_string(),
-                            size: w.size,
-                        });
+                        let arrived = Verified {
+                            staged: d.staged,
+                            url: req.url.as_str(),
+                            from: req.url.to_string(),
+                            validators: d.validators,
+                        };
+                        found.take(ctx, &w, arrived, now, &mut dirs, report)?;
                     }
                     Ok(d) => {
                         w.tried.push(Tried {

@@ -39,38 +39,8 @@ pub const RECORD_DOUBLES: usize = 128;
 pub const FTP_STRING: &[u8; 28] = b"FTPSTR:\r:\n:\r\n:\r\x00:\x81:\x10\xce:ENDFTP";
 const FTP_OFFSET: usize = 699;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-pub enum ByteOrder {
-    #[serde(rename = "BIG-IEEE")]
-    Big,
-    #[serde(rename = "LTL-IEEE")]
-    Little,
-}
-
-impl ByteOrder {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ByteOrder::Big => "BIG-IEEE",
-            ByteOrder::Little => "LTL-IEEE",
-        }
-    }
-
-    pub fn i32(self, b: &[u8]) -> i32 {
-        let a = [b[0], b[1], b[2], b[3]];
-        match self {
-            ByteOrder::Big => i32::from_be_bytes(a),
-            ByteOrder::Little => i32::from_le_bytes(a),
-        }
-    }
-
-    pub fn f64(self, b: &[u8]) -> f64 {
-        let a = [b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]];
-        match self {
-            ByteOrder::Big => f64::from_be_bytes(a),
-            ByteOrder::Little => f64::from_le_bytes(a),
-        }
-    }
-}
+/// The byte order of a binary kernel: one type for detection and reading.
+pub use crate::kernel::ByteOrder;
 
 /// What the id word says the file is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

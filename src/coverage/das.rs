@@ -121,27 +121,26 @@ impl<S: ByteSource + ?Sized> Das<'_, S> {
     }
 
     fn ints(&mut self, first: u64, count: u64) -> Result<Vec<i32>, Error> {
-        let mut out = Vec::with_capacity(count as usize);
-        let mut cache: Option<(u64, Vec<u8>)> = None;
-        for a in first..first + count {
-            let (rec, off) = self.locate(Ty::Int, a)?;
-            if cache.as_ref().map(|c| c.0) != Some(rec) {
-                cache = Some((rec, self.record(rec)?));
-            }
-            let buf = &cache
-                .as_ref()
-                .map(|c| &c.1)
-                .ok_or_else(|| self.bad(rec, "unreadable".into()))?;
-            out.push(self.bo.i32(&buf[off..]));
-        }
-        Ok(out)
+        self.words(Ty::Int, first, count, |bo, b| bo.i32(b))
     }
 
     fn doubles(&mut self, first: u64, count: u64) -> Result<Vec<f64>, Error> {
+        self.words(Ty::Dp, first, count, |bo, b| bo.f64(b))
+    }
+
+    /// `count` words of type `ty` from logical address `first`, each decoded by
+    /// `decode`, reading each physical record once.
+    fn words<T>(
+        &mut self,
+        ty: Ty,
+        first: u64,
+        count: u64,
+        decode: impl Fn(ByteOrder, &[u8]) -> T,
+    ) -> Result<Vec<T>, Error> {
         let mut out = Vec::with_capacity(count as usize);
         let mut cache: Option<(u64, Vec<u8>)> = None;
         for a in first..first + count {
-            let (rec, off) = self.locate(Ty::Dp, a)?;
+            let (rec, off) = self.locate(ty, a)?;
             if cache.as_ref().map(|c| c.0) != Some(rec) {
                 cache = Some((rec, self.record(rec)?));
             }
@@ -149,7 +148,7 @@ impl<S: ByteSource + ?Sized> Das<'_, S> {
                 .as_ref()
                 .map(|c| &c.1)
                 .ok_or_else(|| self.bad(rec, "unreadable".into()))?;
-            out.push(self.bo.f64(&buf[off..]));
+            out.push(decode(self.bo, &buf[off..]));
         }
         Ok(out)
     }

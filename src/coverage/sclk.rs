@@ -181,24 +181,7 @@ impl Sclk {
         if ticks.is_nan() || ticks < c[0][0] || ticks > self.max_tick() {
             return Err(self.range("encoded SCLK", ticks));
         }
-        let last = c.len() - 1;
-        let lower = if ticks < c[last][0] {
-            let (mut lower, mut upper) = (0, last);
-            while lower + 1 < upper {
-                let middle = (lower + upper) / 2;
-                if ticks < c[middle][0] {
-                    upper = middle;
-                } else {
-                    lower = middle;
-                }
-            }
-            lower
-        } else {
-            last
-        };
-        if c[lower][2].is_nan() || c[lower][2] <= 0.0 {
-            return Err(self.range("clock rate", c[lower][2]));
-        }
+        let lower = self.record_at(0, ticks)?;
         let tikdif = ticks - c[lower][0];
         let rate = c[lower][2] / self.tikmsc();
         let partim = c[lower][1] + rate * tikdif;
@@ -209,40 +192,31 @@ impl Sclk {
         if self.time_system == 1 {
             return Ok(partim);
         }
-        let lsk = lsk.ok_or_else(|| Error::Missing {
+        Ok(self.tdt_lsk(lsk)?.tdt_to_tdb(partim))
+    }
+
+    /// The LSK a TDT-based clock needs, or the error naming the clock.
+    fn tdt_lsk<'l>(&self, lsk: Option<&'l Lsk>) -> Result<&'l Lsk, Error> {
+        lsk.ok_or_else(|| Error::Missing {
             what: "leapseconds kernel",
             why: format!(
                 "SCLK {} (`{}`) runs on TDT and needs one",
                 self.clock, self.file
             ),
-        })?;
-        Ok(lsk.tdt_to_tdb(partim))
+        })
     }
 
-    /// `sce2c`: ET → continuous encoded ticks (not rounded).
-    pub fn from_et(&self, et: f64, lsk: Option<&Lsk>) -> Result<f64, Error> {
-        let partim = if self.time_system == 1 {
-            et
-        } else {
-            let lsk = lsk.ok_or_else(|| Error::Missing {
-                what: "leapseconds kernel",
-                why: format!(
-                    "SCLK {} (`{}`) runs on TDT and needs one",
-                    self.clock, self.file
-                ),
-            })?;
-            lsk.tdb_to_tdt(et)
-        };
+    /// The coefficient record whose column `col` (0: ticks, 1: parallel time) is the
+    /// last one at or below `x` (CSPICE's binary search in `SCT2E`/`SCE2C`), with a
+    /// usable clock rate.
+    fn record_at(&self, col: usize, x: f64) -> Result<usize, Error> {
         let c = &self.coefficients;
-        if partim.is_nan() || partim < c[0][1] {
-            return Err(self.range("ET", et));
-        }
         let last = c.len() - 1;
-        let lower = if partim < c[last][1] {
+        let lower = if x < c[last][col] {
             let (mut lower, mut upper) = (0, last);
             while lower + 1 < upper {
                 let middle = (lower + upper) / 2;
-                if partim < c[middle][1] {
+                if x < c[middle][col] {
                     upper = middle;
                 } else {
                     lower = middle;
@@ -255,6 +229,21 @@ impl Sclk {
         if c[lower][2].is_nan() || c[lower][2] <= 0.0 {
             return Err(self.range("clock rate", c[lower][2]));
         }
+        Ok(lower)
+    }
+
+    /// `sce2c`: ET → continuous encoded ticks (not rounded).
+    pub fn from_et(&self, et: f64, lsk: Option<&Lsk>) -> Result<f64, Error> {
+        let partim = if self.time_system == 1 {
+            et
+        } else {
+            self.tdt_lsk(lsk)?.tdb_to_tdt(et)
+        };
+        let c = &self.coefficients;
+        if partim.is_nan() || partim < c[0][1] {
+            return Err(self.range("ET", et));
+        }
+        let lower = self.record_at(1, partim)?;
         let timdif = partim - c[lower][1];
         let rate = 1.0 / (c[lower][2] / self.tikmsc());
         let ticks = c[lower][0] + rate * timdif;

@@ -210,19 +210,11 @@ impl Catalogue {
     }
 
     pub fn locations_of(&self, sha256: &Sha256Hex) -> Result<Vec<LocationRow>, Error> {
-        let mut st = self.conn.prepare_cached(&format!(
-            "SELECT {LOCATION_COLS} FROM locations WHERE sha256 = ?1 ORDER BY path"
-        ))?;
-        let rows = st.query_map([sha256], location)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.locations_where("WHERE sha256 = ?1 ORDER BY path", [sha256])
     }
 
     pub fn locations_named(&self, filename: &str) -> Result<Vec<LocationRow>, Error> {
-        let mut st = self.conn.prepare_cached(&format!(
-            "SELECT {LOCATION_COLS} FROM locations WHERE filename = ?1 ORDER BY path"
-        ))?;
-        let rows = st.query_map([filename], location)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.locations_where("WHERE filename = ?1 ORDER BY path", [filename])
     }
 
     pub fn location(&self, path: &str) -> Result<Option<LocationRow>, Error> {
@@ -235,19 +227,27 @@ impl Catalogue {
     /// Every location at or below directory `dir` (an absolute path without trailing `/`).
     pub fn locations_under(&self, dir: &str) -> Result<Vec<LocationRow>, Error> {
         let dir = dir.trim_end_matches('/');
-        let mut st = self.conn.prepare_cached(&format!(
-            "SELECT {LOCATION_COLS} FROM locations WHERE path >= ?1 AND path < ?2 ORDER BY path"
-        ))?;
         // '0' is the character after '/', so [dir/, dir0) is exactly the subtree.
-        let rows = st.query_map(params![format!("{dir}/"), format!("{dir}0")], location)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.locations_where(
+            "WHERE path >= ?1 AND path < ?2 ORDER BY path",
+            params![format!("{dir}/"), format!("{dir}0")],
+        )
     }
 
     pub fn all_locations(&self) -> Result<Vec<LocationRow>, Error> {
-        let mut st = self.conn.prepare_cached(&format!(
-            "SELECT {LOCATION_COLS} FROM locations ORDER BY sha256, path"
-        ))?;
-        let rows = st.query_map([], location)?;
+        self.locations_where("ORDER BY sha256, path", [])
+    }
+
+    /// The location rows `clause` (the SQL after `FROM locations`) selects.
+    fn locations_where(
+        &self,
+        clause: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<LocationRow>, Error> {
+        let mut st = self
+            .conn
+            .prepare_cached(&format!("SELECT {LOCATION_COLS} FROM locations {clause}"))?;
+        let rows = st.query_map(params, location)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -319,11 +319,10 @@ impl Catalogue {
 
     /// Locations recorded as downloaded from `url`.
     pub fn locations_from(&self, filename: &str, url: &str) -> Result<Vec<LocationRow>, Error> {
-        let mut st = self.conn.prepare_cached(&format!(
-            "SELECT {LOCATION_COLS} FROM locations WHERE filename = ?1 AND source_url = ?2 ORDER BY path"
-        ))?;
-        let rows = st.query_map([filename, url], location)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.locations_where(
+            "WHERE filename = ?1 AND source_url = ?2 ORDER BY path",
+            [filename, url],
+        )
     }
 
     /// Validators the server sent when `url` was last downloaded.
@@ -352,12 +351,10 @@ impl Catalogue {
     /// Every location whose file name is one of `names` (through the file-name index;
     /// callers filter further, e.g. by source URL), ordered by path.
     pub fn locations_named_any(&self, names: &[&str]) -> Result<Vec<LocationRow>, Error> {
-        let mut st = self.conn.prepare_cached(&format!(
-            "SELECT {LOCATION_COLS} FROM locations
-             WHERE filename IN (SELECT value FROM json_each(?1)) ORDER BY path"
-        ))?;
-        let rows = st.query_map([json_array(names)], location)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.locations_where(
+            "WHERE filename IN (SELECT value FROM json_each(?1)) ORDER BY path",
+            [json_array(names)],
+        )
     }
 
     /// The locations at `paths` (absent paths are simply not in the map).

@@ -90,7 +90,9 @@ impl KernelType {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+/// The byte order of a binary kernel (DAF/DAS `BIG-IEEE` or `LTL-IEEE`), and the
+/// reading of its words (the coverage reader uses the same type).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum ByteOrder {
     #[serde(rename = "BIG-IEEE")]
     Big,
@@ -103,6 +105,24 @@ impl ByteOrder {
         match self {
             ByteOrder::Big => "BIG-IEEE",
             ByteOrder::Little => "LTL-IEEE",
+        }
+    }
+
+    /// The 32-bit integer at the start of `b`.
+    pub fn i32(self, b: &[u8]) -> i32 {
+        let a = [b[0], b[1], b[2], b[3]];
+        match self {
+            ByteOrder::Big => i32::from_be_bytes(a),
+            ByteOrder::Little => i32::from_le_bytes(a),
+        }
+    }
+
+    /// The double at the start of `b`.
+    pub fn f64(self, b: &[u8]) -> f64 {
+        let a = [b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]];
+        match self {
+            ByteOrder::Big => f64::from_be_bytes(a),
+            ByteOrder::Little => f64::from_le_bytes(a),
         }
     }
 }

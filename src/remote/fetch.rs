@@ -461,86 +461,33 @@ impl Session {
     /// Conditional `HEAD` requests for several URLs at once (at most `jobs_per_host`
     /// in flight), answers in order. No body is transferred.
     pub fn probe_all(&self, items: &[(Url, Validators)]) -> Vec<Result<Probe, FetchError>> {
-        use futures_util::StreamExt;
-        let mut out: Vec<Option<Result<Probe, FetchError>>> = items
-            .iter()
-            .map(|(url, v)| match url.scheme() {
+        self.run_in_order(
+            items,
+            |(url, v)| match url.scheme() {
                 "http" | "https" => None,
                 "file" => Some(local::probe(url, v)),
                 _ => Some(Err(FetchError::Unsupported {
                     url: url.clone().into(),
                 })),
-            })
-            .collect();
-        let remote: Vec<usize> = (0..items.len()).filter(|&i| out[i].is_none()).collect();
-        if !remote.is_empty() {
-            match self.net() {
-                Ok((runtime, client)) => {
-                    let answers: Vec<Result<Probe, FetchError>> = runtime.block_on(
-                        futures_util::stream::iter(remote.iter().map(|&i| {
-                            let (url, v) = &items[i];
-                            http::probe(client, &self.cfg, url, v)
-                        }))
-                        .buffered(self.cfg.jobs_per_host.max(1))
-                        .collect(),
-                    );
-                    for (i, a) in remote.iter().zip(answers) {
-                        out[*i] = Some(a);
-                    }
-                }
-                Err(e) => {
-                    for i in remote {
-                        out[i] = Some(Err(e.clone()));
-                    }
-                }
-            }
-        }
-        out.into_iter()
-            .map(|o| o.unwrap_or_else(|| unreachable!("every item answered")))
-            .collect()
+            },
+            |client, cfg, (url, v)| http::probe(client, cfg, url, v),
+        )
     }
 
     /// Byte-range reads for several URLs at once (at most `jobs_per_host` in flight),
     /// answers in order ([`RangeReply`]; coverage probes, issue 11).
     pub fn read_ranges(&self, asks: &[RangeAsk]) -> Vec<Result<RangeReply, FetchError>> {
-        use futures_util::StreamExt;
-        let mut out: Vec<Option<Result<RangeReply, FetchError>>> = asks
-            .iter()
-            .map(|a| match a.url.scheme() {
+        self.run_in_order(
+            asks,
+            |a| match a.url.scheme() {
                 "http" | "https" => None,
                 "file" => Some(range::read_range_local(a)),
                 _ => Some(Err(FetchError::Unsupported {
                     url: a.url.clone().into(),
                 })),
-            })
-            .collect();
-        let remote: Vec<usize> = (0..asks.len()).filter(|&i| out[i].is_none()).collect();
-        if !remote.is_empty() {
-            match self.net() {
-                Ok((runtime, client)) => {
-                    let answers: Vec<Result<RangeReply, FetchError>> = runtime.block_on(
-                        futures_util::stream::iter(
-                            remote
-                                .iter()
-                                .map(|&i| range::read_range(client, &self.cfg, &asks[i])),
-                        )
-                        .buffered(self.cfg.jobs_per_host.max(1))
-                        .collect(),
-                    );
-                    for (i, a) in remote.iter().zip(answers) {
-                        out[*i] = Some(a);
-                    }
-                }
-                Err(e) => {
-                    for i in remote {
-                        out[i] = Some(Err(e.clone()));
-                    }
-                }
-            }
-        }
-        out.into_iter()
-            .map(|o| o.unwrap_or_else(|| unreachable!("every ask answered")))
-            .collect()
+            },
+            range::read_range,
+        )
     }
 
     /// Conditional requests for several URLs at once (at most `jobs_per_host` in
@@ -550,32 +497,50 @@ impl Session {
         &self,
         items: &[(Url, Validators)],
     ) -> Vec<Result<Conditional, FetchError>> {
-        use futures_util::StreamExt;
-        let mut out: Vec<Option<Result<Conditional, FetchError>>> = items
-            .iter()
-            .map(|(url, v)| {
+        self.run_in_order(
+            items,
+            |(url, v)| {
                 (url.scheme() != "http" && url.scheme() != "https")
                     .then(|| self.fetch_text(url, Some(v)))
-            })
-            .collect();
-        let remote: Vec<usize> = (0..items.len()).filter(|&i| out[i].is_none()).collect();
-        if !remote.is_empty() {
+            },
+            |client, cfg, (url, v)| http::fetch_text(client, cfg, url, Some(v)),
+        )
+    }
+
+    /// The one way a session runs a set of requests: an item `local` can answer (a
+    /// `file://` URL, an unsupported scheme) is answered at once; the others go over
+    /// HTTP on the session's runtime and client, at most `jobs_per_host` in flight.
+    /// Answers come back in the items' order.
+    fn run_in_order<'a, I, T, Fut>(
+        &'a self,
+        items: &'a [I],
+        local: impl Fn(&I) -> Option<Result<T, FetchError>>,
+        remote: impl Fn(&'a reqwest::Client, &'a FetchConfig, &'a I) -> Fut,
+    ) -> Vec<Result<T, FetchError>>
+    where
+        Fut: std::future::Future<Output = Result<T, FetchError>>,
+    {
+        use futures_util::StreamExt;
+        let mut out: Vec<Option<Result<T, FetchError>>> = items.iter().map(local).collect();
+        let pending: Vec<usize> = (0..items.len()).filter(|&i| out[i].is_none()).collect();
+        if !pending.is_empty() {
             match self.net() {
                 Ok((runtime, client)) => {
-                    let answers: Vec<Result<Conditional, FetchError>> = runtime.block_on(
-                        futures_util::stream::iter(remote.iter().map(|&i| {
-                            let (url, v) = &items[i];
-                            http::fetch_text(client, &self.cfg, url, Some(v))
-                        }))
+                    let answers: Vec<Result<T, FetchError>> = runtime.block_on(
+                        futures_util::stream::iter(
+                            pending
+                                .iter()
+                                .map(|&i| remote(client, &self.cfg, &items[i])),
+                        )
                         .buffered(self.cfg.jobs_per_host.max(1))
                         .collect(),
                     );
-                    for (i, a) in remote.iter().zip(answers) {
+                    for (i, a) in pending.iter().zip(answers) {
                         out[*i] = Some(a);
                     }
                 }
                 Err(e) => {
-                    for i in remote {
+                    for i in pending {
                         out[i] = Some(Err(e.clone()));
                     }
                 }
