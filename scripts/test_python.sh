@@ -7,6 +7,8 @@
 #
 # usage: scripts/test_python.sh [extra pytest args]
 # env:   KDB_PY_KEEP=1 keeps the work directory (wheel, venv) and prints its path.
+#        KDB_WHEEL_OUT=DIR only builds the wheel, into DIR; KDB_WHEEL=FILE tests that
+#        wheel without building one (.ci/run runs clippy between the two).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
@@ -16,26 +18,38 @@ cleanup() { if [ "${KDB_PY_KEEP:-0}" = 1 ]; then echo "kept $W"; else rm -rf "$W
 trap cleanup EXIT
 PIP_QUIET=(-q --disable-pip-version-check)
 
-# 1. Build venv with maturin from PyPI (kept under target/, which is not versioned).
-BUILD_VENV=$REPO/target/python/build-venv
-if ! "$BUILD_VENV/bin/maturin" --version >/dev/null 2>&1; then
-  rm -rf "$BUILD_VENV"
-  "$PY" -m venv "$BUILD_VENV"
-  "$BUILD_VENV/bin/pip" install "${PIP_QUIET[@]}" "maturin>=1.5,<2.0"
+if [ -n "${KDB_WHEEL:-}" ]; then
+  # A wheel built earlier (`.ci/run` builds it before clippy starts; see below).
+  WHEEL=$KDB_WHEEL
+  [ -f "$WHEEL" ] || { echo "error: KDB_WHEEL=$WHEEL is not a file" >&2; exit 1; }
+else
+  # 1. Build venv with maturin from PyPI (kept under target/, which is not versioned).
+  BUILD_VENV=$REPO/target/python/build-venv
+  if ! "$BUILD_VENV/bin/maturin" --version >/dev/null 2>&1; then
+    rm -rf "$BUILD_VENV"
+    "$PY" -m venv "$BUILD_VENV"
+    "$BUILD_VENV/bin/pip" install "${PIP_QUIET[@]}" "maturin>=1.5,<2.0"
+  fi
+  # KDB_WHEEL_PROFILE=dev (scripts/test.sh) reuses the test build instead of compiling
+  # everything again with optimisations; what is tested — a wheel that installs and runs
+  # without Rust — is the same.
+  PROFILE=${KDB_WHEEL_PROFILE:-release}
+  echo "== building the wheel ($("$BUILD_VENV/bin/maturin" --version), profile $PROFILE) =="
+  "$BUILD_VENV/bin/maturin" build --profile "$PROFILE" --quiet -o "$W/wheels"
+  WHEELS=("$W"/wheels/kdb_spice-*.whl)
+  if [ ${#WHEELS[@]} -ne 1 ] || [ ! -f "${WHEELS[0]}" ]; then
+    echo "error: expected one kdb_spice wheel in $W/wheels, found: ${WHEELS[*]}" >&2
+    exit 1
+  fi
+  WHEEL=${WHEELS[0]}
+  echo "built $(basename "$WHEEL") ($(du -h "$WHEEL" | cut -f1))"
 fi
-# KDB_WHEEL_PROFILE=dev (scripts/test.sh) reuses the test build instead of compiling
-# everything again with optimisations; what is tested — a wheel that installs and runs
-# without Rust — is the same.
-PROFILE=${KDB_WHEEL_PROFILE:-release}
-echo "== building the wheel ($("$BUILD_VENV/bin/maturin" --version), profile $PROFILE) =="
-"$BUILD_VENV/bin/maturin" build --profile "$PROFILE" --quiet -o "$W/wheels"
-WHEELS=("$W"/wheels/kdb_spice-*.whl)
-if [ ${#WHEELS[@]} -ne 1 ] || [ ! -f "${WHEELS[0]}" ]; then
-  echo "error: expected one kdb_spice wheel in $W/wheels, found: ${WHEELS[*]}" >&2
-  exit 1
+if [ -n "${KDB_WHEEL_OUT:-}" ]; then
+  # Build only: leave the wheel in KDB_WHEEL_OUT for a later `KDB_WHEEL=… test_python.sh`.
+  mkdir -p "$KDB_WHEEL_OUT"
+  cp "$WHEEL" "$KDB_WHEEL_OUT/"
+  exit 0
 fi
-WHEEL=${WHEELS[0]}
-echo "built $(basename "$WHEEL") ($(du -h "$WHEEL" | cut -f1))"
 
 # 2. A fresh venv; the wheel is installed with PATH stripped of cargo and rustc and
 #    without an index, so nothing can be built from source.
