@@ -50,8 +50,8 @@ fi
 
 # The Python distribution: the kdb-spice wheel (maturin from PyPI) installed into a
 # fresh venv without Rust, then its pytest suite (KDB_SKIP_PYTHON=1 skips it). The
-# wheel reuses the test build's binary (dev profile); `bash scripts/test_python.sh`
-# alone builds a release wheel.
+# wheel reuses the test build's binary (cargo's `test` profile); `bash
+# scripts/test_python.sh` alone builds a release wheel.
 if [ "${KDB_SKIP_PYTHON:-0}" != 1 ]; then
-  KDB_WHEEL_PROFILE=${KDB_WHEEL_PROFILE:-dev} stage "python wheel + tests" bash scripts/test_python.sh
+  KDB_WHEEL_PROFILE=${KDB_WHEEL_PROFILE:-test} stage "python wheel + tests" bash scripts/test_python.sh
 fi
