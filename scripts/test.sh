@@ -30,7 +30,24 @@ install_deps() {
   # moto's S3 server for the team-store tests (tests/it/team.rs starts it on loopback).
   .venv/bin/python -c 'import moto.server' 2>/dev/null || .venv/bin/pip install -q --disable-pip-version-check 'moto[server]>=5.2,<6' || true
 }
-stage install install_deps
+# Installing waits on the network and building on the CPU: they run side by side.
+install_log=$(mktemp /tmp/kdb-install.XXXXXX)
+( stage install install_deps ) >"$install_log" 2>&1 &
+install_pid=$!
+if cargo nextest --version >/dev/null 2>&1; then
+  build_rc=0
+  stage build cargo nextest run --no-run "$@" || build_rc=$?
+else
+  build_rc=0
+  stage build cargo test --no-run "$@" || build_rc=$?
+fi
+install_rc=0
+wait "$install_pid" || install_rc=$?
+cat "$install_log"
+if [ "$build_rc" != 0 ] || [ "$install_rc" != 0 ]; then
+  echo "error: build exit $build_rc, install exit $install_rc" >&2
+  exit 1
+fi
 
 export KDB_PYTHON="$PWD/.venv/bin/python"
 if [ -x .venv/bin/moto_server ]; then export KDB_REQUIRE_S3=1; fi
@@ -41,17 +58,15 @@ fi
 if [ -x /usr/sbin/apache2 ]; then export KDB_REQUIRE_APACHE=1; fi
 
 if cargo nextest --version >/dev/null 2>&1; then
-  stage build cargo nextest run --no-run "$@"
   stage "rust tests" cargo nextest run --no-fail-fast "$@"
 else
-  stage build cargo test --no-run "$@"
   stage "rust tests" cargo test --no-fail-fast "$@"
 fi
 
 # The Python distribution: the kdb-spice wheel (maturin from PyPI) installed into a
 # fresh venv without Rust, then its pytest suite (KDB_SKIP_PYTHON=1 skips it). The
-# wheel reuses the test build's binary (cargo's `test` profile); `bash
-# scripts/test_python.sh` alone builds a release wheel.
+# wheel reuses most of the test build (dev profile); `bash scripts/test_python.sh`
+# alone builds a release wheel.
 if [ "${KDB_SKIP_PYTHON:-0}" != 1 ]; then
-  KDB_WHEEL_PROFILE=${KDB_WHEEL_PROFILE:-test} stage "python wheel + tests" bash scripts/test_python.sh
+  KDB_WHEEL_PROFILE=${KDB_WHEEL_PROFILE:-dev} stage "python wheel + tests" bash scripts/test_python.sh
 fi
