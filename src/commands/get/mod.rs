@@ -162,6 +162,27 @@ pub struct GetReport {
     pub interrupted: bool,
 }
 
+impl GetReport {
+    /// The report of `plan` before anything is done: nothing downloaded, declined,
+    /// failed or registered yet.
+    pub(crate) fn planned(plan: GetPlan, dry_run: bool) -> GetReport {
+        GetReport {
+            plan,
+            dry_run,
+            declined: false,
+            downloaded: 0,
+            downloaded_bytes: 0,
+            from_team: 0,
+            published: 0,
+            failed: Vec::new(),
+            metakernel: None,
+            unchanged: false,
+            left_out: Vec::new(),
+            interrupted: false,
+        }
+    }
+}
+
 /// Asked once the plan is known; returns whether to proceed.
 pub type Confirm<'a> = dyn FnMut(&GetPlan) -> Result<bool> + 'a;
 
@@ -249,20 +270,7 @@ fn acquire(
     let loaded = mk::parse(fetched.final_url.to_string(), &fetched.bytes)?;
     let mut listings = Listings::new(session, opts.team.no_upstream);
     let plan = plan_acquisition(ctx, cat, &mut listings, target, &fetched, &loaded, opts)?;
-    let mut report = GetReport {
-        plan: plan.view.clone(),
-        dry_run: opts.dry_run,
-        declined: false,
-        downloaded: 0,
-        downloaded_bytes: 0,
-        from_team: 0,
-        published: 0,
-        failed: Vec::new(),
-        metakernel: None,
-        unchanged: false,
-        left_out: Vec::new(),
-        interrupted: false,
-    };
+    let mut report = GetReport::planned(plan.view.clone(), opts.dry_run);
     if opts.dry_run {
         return Ok(report);
     }

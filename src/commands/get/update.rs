@@ -135,25 +135,17 @@ pub fn update(
 
 /// The report of a metakernel the server (or the team store) says is unchanged.
 fn unchanged(row: &MetakernelRow, mission: String, dry_run: bool) -> GetReport {
+    let plan = GetPlan {
+        metakernel_url: row.final_url.clone().unwrap_or(row.source_url.clone()),
+        mission,
+        entries: Vec::new(),
+        to_download: 0,
+        window: None,
+    };
     GetReport {
-        plan: GetPlan {
-            metakernel_url: row.final_url.clone().unwrap_or(row.source_url.clone()),
-            mission,
-            entries: Vec::new(),
-            to_download: 0,
-            window: None,
-        },
-        dry_run,
-        declined: false,
-        downloaded: 0,
-        downloaded_bytes: 0,
-        from_team: 0,
-        published: 0,
-        failed: Vec::new(),
         metakernel: Some(row.local_path.clone()),
         unchanged: true,
-        left_out: Vec::new(),
-        interrupted: false,
+        ..GetReport::planned(plan, dry_run)
     }
 }
 
