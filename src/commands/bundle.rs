@@ -240,16 +240,12 @@ pub fn import(ctx: &Ctx<'_>, opts: &ImportOptions) -> Result<ImportReport> {
         let object = ctx.home.object_path(&sha);
         fsio::create_dir_all(object.parent().unwrap_or(Path::new("/")))?;
         // An object already there is trusted only when verified (invariant 10).
-        let object = super::place_object(ctx, staged, verified.get(&sha).copied(), &mut dirs)?;
-        found.arrivals.push(get::arrived(
-            &name,
-            &url,
-            Validators::default(),
-            &sha,
-            &object,
-            len,
-            now,
-        )?);
+        let placed = super::place_object(ctx, staged, verified.get(&sha).copied(), &mut dirs)?;
+        let object = placed.path;
+        found.arrivals.push(
+            get::arrived(&name, &url, Validators::default(), &sha, &object, len, now)?
+                .found_in_store(placed.found),
+        );
         found.objects.insert(sha, object);
     }
     dirs.sync()?;

@@ -41,6 +41,10 @@ pub struct Group {
     pub size: u64,
     pub keep: String,
     pub replace: Vec<String>,
+    /// `keep` is the object the first of `replace` is archived into before the others
+    /// link to it.
+    #[serde(skip)]
+    pub archive_first: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Default, PartialEq, Eq)]
@@ -70,13 +74,24 @@ pub struct SkippedReplacement {
     pub reason: DedupSkip,
 }
 
+/// Where symbolic links may point: a link to a user's file breaks while that file's
+/// directory is away (an unplugged disk), so a content the store does not hold yet is
+/// first archived into it, and every copy then links to the object. `archivable`
+/// names the object of a binary kernel and `None` for anything else: text kernels,
+/// which users edit, are never replaced by a link into the read-only store (as with
+/// `scan --archive`); hard links may join them.
+pub type Archivable<'a> = &'a dyn Fn(&Sha256Hex) -> Option<PathBuf>;
+
 /// Builds the plan from catalogue rows (pure). `nlink` gives the link count of each
 /// (dev, ino) so freed bytes are only counted for inodes that lose every name.
+/// `archivable` is given for symbolic links ([`Archivable`]); hard links may join
+/// any two copies on one filesystem.
 pub fn plan(
     rows: &[LocationRow],
     excluded: &HashSet<String>,
     mission: Option<&str>,
     nlink: &HashMap<(u64, u64), u64>,
+    archivable: Option<Archivable<'_>>,
 ) -> Plan {
     let in_scope = |r: &LocationRow| {
         let m = r.mission.as_deref().map(str::to_ascii_lowercase);
@@ -97,32 +112,50 @@ pub fn plan(
                 .cmp(&(b.kind != LocationKind::Object, &b.path))
         });
         let keep = copies[0];
-        let victims: Vec<&LocationRow> = copies[1..]
+        let object = archivable.map(|object| object(sha));
+        if object.as_ref().is_some_and(Option::is_none) {
+            continue; // a text kernel: no symbolic link to it
+        }
+        let to_archive = object
+            .flatten()
+            .filter(|_| keep.kind != LocationKind::Object);
+        let victims: Vec<&LocationRow> = copies
             .iter()
             .copied()
             .filter(|r| {
                 r.kind == LocationKind::File
-                    && (r.stamp.dev, r.stamp.ino) != (keep.stamp.dev, keep.stamp.ino)
+                    && (to_archive.is_some()
+                        || (r.stamp.dev, r.stamp.ino) != (keep.stamp.dev, keep.stamp.ino))
                     && in_scope(r)
             })
             .collect();
-        if victims.is_empty() {
+        // Archiving the first copy moves its inode into the store: nothing is saved
+        // until a second copy links to it.
+        if victims.len() < 1 + usize::from(to_archive.is_some()) {
             continue;
         }
         let mut per_inode: HashMap<(u64, u64), u64> = HashMap::new();
         for v in &victims {
             *per_inode.entry((v.stamp.dev, v.stamp.ino)).or_default() += 1;
         }
+        let mut saved = 0;
         for (inode, names) in per_inode {
             if nlink.get(&inode).copied().unwrap_or(1) <= names {
-                out.bytes_saved += keep.stamp.size;
+                saved += keep.stamp.size;
             }
         }
+        if to_archive.is_some() {
+            saved = saved.saturating_sub(keep.stamp.size);
+        }
+        out.bytes_saved += saved;
         out.groups.push(Group {
             sha256: sha.clone(),
             size: keep.stamp.size,
-            keep: keep.path.clone(),
+            keep: to_archive
+                .as_ref()
+                .map_or_else(|| keep.path.clone(), |object| object.display().to_string()),
             replace: victims.iter().map(|v| v.path.clone()).collect(),
+            archive_first: to_archive.is_some(),
         });
     }
     out
@@ -159,7 +192,21 @@ pub fn run(ctx: &Ctx<'_>, opts: &DedupOptions) -> Result<DedupReport> {
         .map(|m| m.name.to_ascii_lowercase())
         .collect();
     let nlink = link_counts(&rows);
-    let plan = plan(&rows, &excluded, opts.mission.as_deref(), &nlink);
+    let binary = |sha: &Sha256Hex| {
+        cat.kernel(sha)
+            .ok()
+            .flatten()
+            .is_some_and(|k| k.byte_order.is_some())
+            .then(|| ctx.home.object_path(sha))
+    };
+    let archivable = (opts.link == LinkMode::Symlink).then_some(&binary as Archivable<'_>);
+    let plan = plan(
+        &rows,
+        &excluded,
+        opts.mission.as_deref(),
+        &nlink,
+        archivable,
+    );
     let mut report = DedupReport {
         executed: opts.execute,
         link: opts.link,
@@ -191,44 +238,18 @@ pub fn run(ctx: &Ctx<'_>, opts: &DedupOptions) -> Result<DedupReport> {
         .map(|g| g.replace.len() as u64)
         .sum();
     ctx.reporter.start("deduplicating", total, 0);
-    let mut updates: Vec<LocationRow> = Vec::new();
-    let mut freed: HashMap<(u64, u64), (u64, u64)> = HashMap::new(); // inode -> (names replaced, size)
+    let mut done = Execution::default();
     for group in &report.plan.groups {
-        let keep = Path::new(&group.keep);
-        let keep_stamp = match check_kept(keep, &group.sha256) {
-            Ok(stamp) => stamp,
-            Err(reason) => {
-                for victim in &group.replace {
-                    report.skipped.push(SkippedReplacement {
-                        path: victim.clone(),
-                        keep: group.keep.clone(),
-                        reason: reason.clone(),
-                    });
-                }
-                ctx.reporter.advance(group.replace.len() as u64, 0);
-                continue;
-            }
-        };
-        for victim in &group.replace {
-            ctx.reporter.advance(1, 0);
-            let Some(row) = by_path.get(victim.as_str()) else {
-                continue;
-            };
-            match replace_one(keep, keep_stamp, row, opts.link) {
-                Ok((new_row, old_inode)) => {
-                    report.replaced += 1;
-                    let e = freed.entry(old_inode.0).or_insert((0, old_inode.1));
-                    e.0 += 1;
-                    updates.push(new_row);
-                }
-                Err(reason) => report.skipped.push(SkippedReplacement {
-                    path: victim.clone(),
-                    keep: group.keep.clone(),
-                    reason,
-                }),
-            }
-        }
+        done.group(ctx, group, &by_path, opts.link);
     }
+    let Execution {
+        updates,
+        freed,
+        replaced,
+        skipped,
+    } = done;
+    report.replaced = replaced;
+    report.skipped = skipped;
     ctx.reporter.finish();
     report.bytes_saved = freed
         .iter()
@@ -242,6 +263,75 @@ pub fn run(ctx: &Ctx<'_>, opts: &DedupOptions) -> Result<DedupReport> {
         Ok(())
     })?;
     Ok(report)
+}
+
+/// What carrying out the plan did so far.
+#[derive(Default)]
+struct Execution {
+    updates: Vec<LocationRow>,
+    /// Per replaced inode: (names replaced, size).
+    freed: HashMap<(u64, u64), (u64, u64)>,
+    replaced: u64,
+    skipped: Vec<SkippedReplacement>,
+}
+
+impl Execution {
+    /// Carries out one group: archives its first copy when the plan says so, then
+    /// replaces each other copy by a link to the verified kept copy.
+    fn group(
+        &mut self,
+        ctx: &Ctx<'_>,
+        group: &Group,
+        by_path: &HashMap<&str, &LocationRow>,
+        mode: LinkMode,
+    ) {
+        let keep = Path::new(&group.keep);
+        let skip = |path: &String, reason| SkippedReplacement {
+            path: path.clone(),
+            keep: group.keep.clone(),
+            reason,
+        };
+        let mut victims = group.replace.as_slice();
+        if group.archive_first
+            && let Some(first) = victims.first()
+            && let Some(row) = by_path.get(first.as_str())
+        {
+            ctx.reporter.advance(1, 0);
+            victims = &victims[1..];
+            match super::scan::archive_one(ctx, row) {
+                Ok(Some((object, link))) => {
+                    self.replaced += 1;
+                    self.updates.extend([object, link]);
+                }
+                Ok(None) => {}
+                Err(reason) => self.skipped.push(skip(first, DedupSkip::Archive(reason))),
+            }
+        }
+        let keep_stamp = match check_kept(keep, &group.sha256) {
+            Ok(stamp) => stamp,
+            Err(reason) => {
+                for victim in victims {
+                    self.skipped.push(skip(victim, reason.clone()));
+                }
+                ctx.reporter.advance(victims.len() as u64, 0);
+                return;
+            }
+        };
+        for victim in victims {
+            ctx.reporter.advance(1, 0);
+            let Some(row) = by_path.get(victim.as_str()) else {
+                continue;
+            };
+            match replace_one(keep, keep_stamp, row, mode) {
+                Ok((new_row, (inode, size))) => {
+                    self.replaced += 1;
+                    self.freed.entry(inode).or_insert((0, size)).0 += 1;
+                    self.updates.push(new_row);
+                }
+                Err(reason) => self.skipped.push(skip(victim, reason)),
+            }
+        }
+    }
 }
 
 /// Why a copy was left as it is (never fatal; the report lists each).
@@ -267,6 +357,8 @@ pub enum DedupSkip {
     OtherFilesystem,
     /// Replacing the entry failed (the original is untouched: replacement is a rename).
     Replace(Arc<crate::store::Error>),
+    /// Archiving the first copy into the store failed (it is untouched).
+    Archive(String),
 }
 
 impl std::fmt::Display for DedupSkip {
@@ -299,6 +391,7 @@ impl std::fmt::Display for DedupSkip {
                 f.write_str("on another filesystem than the kept copy; use `--link symlink`")
             }
             DedupSkip::Replace(e) => f.write_str(&crate::error_chain(e.as_ref())),
+            DedupSkip::Archive(reason) => f.write_str(reason),
         }
     }
 }
@@ -419,7 +512,7 @@ mod tests {
             row("/d/solo.bc", "bb", 9, LocationKind::File, None),
         ];
         let nlink = HashMap::from([((1, 1), 1), ((1, 2), 2)]);
-        let p = plan(&rows, &HashSet::new(), None, &nlink);
+        let p = plan(&rows, &HashSet::new(), None, &nlink, None);
         assert_eq!(p.groups.len(), 1);
         assert_eq!(p.groups[0].keep, "/s/aa");
         assert_eq!(
@@ -430,13 +523,35 @@ mod tests {
     }
 
     #[test]
+    fn symlinks_point_into_the_store_and_never_at_text_kernels() {
+        let rows = vec![
+            row("/a/x.bsp", "aa", 1, LocationKind::File, None),
+            row("/b/y.bsp", "aa", 2, LocationKind::File, None),
+            row("/a/t.tf", "bb", 3, LocationKind::File, None),
+            row("/a/u.tf", "bb", 4, LocationKind::File, None),
+            row("/b/t.tf", "bb", 5, LocationKind::File, None),
+        ];
+        let object =
+            |sha: &Sha256Hex| (sha.as_str().starts_with("aa")).then(|| PathBuf::from("/s/aa"));
+        let p = plan(&rows, &HashSet::new(), None, &HashMap::new(), Some(&object));
+        // The binary content is archived (x.bsp's inode becomes the object), and both
+        // copies link to the object: one copy's bytes saved.
+        assert_eq!(p.groups[0].keep, "/s/aa");
+        assert!(p.groups[0].archive_first);
+        assert_eq!(p.groups[0].replace, vec!["/a/x.bsp", "/b/y.bsp"]);
+        // The text content is left alone.
+        assert_eq!(p.groups.len(), 1);
+        assert_eq!(p.bytes_saved, 100);
+    }
+
+    #[test]
     fn inode_with_outside_names_is_not_counted_as_freed() {
         let rows = vec![
             row("/a/x.bsp", "aa", 1, LocationKind::File, None),
             row("/b/y.bsp", "aa", 2, LocationKind::File, None),
         ];
         let nlink = HashMap::from([((1, 2), 3)]);
-        let p = plan(&rows, &HashSet::new(), None, &nlink);
+        let p = plan(&rows, &HashSet::new(), None, &nlink, None);
         assert_eq!(p.groups[0].replace, vec!["/b/y.bsp"]);
         assert_eq!(p.bytes_saved, 0);
     }
@@ -449,9 +564,9 @@ mod tests {
             row("/c/z.bsp", "aa", 3, LocationKind::File, Some("juice")),
         ];
         let excluded = HashSet::from(["mex".to_owned()]);
-        let p = plan(&rows, &excluded, None, &HashMap::new());
+        let p = plan(&rows, &excluded, None, &HashMap::new(), None);
         assert_eq!(p.groups[0].replace, vec!["/c/z.bsp"]);
-        let p = plan(&rows, &HashSet::new(), Some("MEX"), &HashMap::new());
+        let p = plan(&rows, &HashSet::new(), Some("MEX"), &HashMap::new(), None);
         assert_eq!(p.groups[0].replace, vec!["/b/y.bsp"]);
     }
 }

@@ -227,9 +227,10 @@ pub(crate) fn store_object(
     fsio::create_dir_all(object.parent().unwrap_or(Path::new("/")))?;
     let verified = super::verified_stamps(ctx, cat, [&sha])?;
     let mut dirs = fsio::DirSyncs::default();
-    super::place_object(ctx, staged, verified.get(&sha).copied(), &mut dirs)?;
+    let found = super::place_object(ctx, staged, verified.get(&sha).copied(), &mut dirs)?.found;
     dirs.sync()?;
-    let arrived = get::arrived(name, url, validators, &sha, &object, len, crate::db::now())?;
+    let arrived = get::arrived(name, url, validators, &sha, &object, len, crate::db::now())?
+        .found_in_store(found);
     cat.write(|tx| arrived.record(tx))?;
     Ok(object)
 }

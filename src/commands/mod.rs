@@ -300,25 +300,40 @@ pub(crate) fn verified_stamps<'a>(
 /// Makes verified `staged` bytes their object ([`store::object::place`]): an entry
 /// already there is trusted only when `verified` (its recorded stamp) still matches
 /// or its bytes hash right; otherwise it is quarantined, with a warning, and replaced.
-/// The object's shard directory exists. Returns the object's path.
+/// The object's shard directory exists.
 pub(crate) fn place_object(
     ctx: &Ctx<'_>,
     staged: store::fsio::Staged,
     verified: Option<store::FileStamp>,
     dirs: &mut store::fsio::DirSyncs,
-) -> std::result::Result<PathBuf, store::Error> {
-    let object = ctx.home.object_path(staged.sha256());
-    if let store::object::Placed::Replaced { quarantined } =
-        store::object::place(&ctx.home, staged, verified, dirs)?
-    {
+) -> std::result::Result<PlacedObject, store::Error> {
+    let path = ctx.home.object_path(staged.sha256());
+    let placed = store::object::place(&ctx.home, staged, verified, dirs)?;
+    if let store::object::Placed::Replaced { quarantined } = &placed {
         ctx.reporter.warn(&format!(
             "`{}` did not hold its content; moved it to `{}` and stored the verified bytes",
-            object.display(),
+            path.display(),
             quarantined.display()
         ));
     }
-    Ok(object)
+    Ok(PlacedObject {
+        path,
+        found: placed == store::object::Placed::Kept && verified.is_none(),
+    })
 }
+
+/// Where [`place_object`] put a content, and whether it was already there unknown.
+pub(crate) struct PlacedObject {
+    pub path: PathBuf,
+    /// The store already held these bytes and the catalogue had no row for them (a
+    /// `reset`, a lost catalogue, a killed run): a link the user archived may point
+    /// at the object, so its rows pin it ([`FOUND_PIN_LABEL`]).
+    pub found: bool,
+}
+
+/// The pin label of contents found in the object store without a catalogue row
+/// (DESIGN.md §3, invariant 9): `prune` keeps them until `kdb unpin` of this label.
+pub const FOUND_PIN_LABEL: &str = "found in the store";
 
 /// The catalogue row of a store object (a content under its own hash).
 pub fn object_row(

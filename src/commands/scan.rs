@@ -716,7 +716,7 @@ fn indexable(detection: &Detection) -> bool {
 
 /// Moves one regular file's content into the store and leaves a symlink in its place.
 /// Returns the object's and the link's new rows, `None` when there is nothing to do.
-fn archive_one(
+pub(crate) fn archive_one(
     ctx: &Ctx<'_>,
     row: &LocationRow,
 ) -> std::result::Result<Option<(LocationRow, LocationRow)>, String> {

@@ -243,6 +243,81 @@ fn a_briefly_absent_directory_or_a_reset_loses_no_archived_kernel() {
     assert_objects_whole(&env.home());
 }
 
+/// Found by the random sequences (seed 1796311765829666817): a content archived by
+/// `scan --archive`, then `reset`, then acquired again by a `get` whose metakernel is
+/// removed. The `get` found the object in the store without a row; it must not make it
+/// an ordinary object that `prune` reclaims once nothing references it (the user's
+/// archived link points at it), so it is pinned under `found in the store`.
+#[test]
+fn an_archived_content_found_again_after_a_reset_is_kept() {
+    let env = Env::new();
+    let mine = env.work("b/x/dup.bsp");
+    let bytes = valid_spk(7001, 4000);
+    write(&mine, &bytes);
+    let before = user_bytes(&env.work("b"));
+    let url = generated_archive(&env, &bytes);
+    env.ok(&["scan", env.work("b").to_str().unwrap(), "--archive", "-q"]);
+    env.ok(&["reset", "-y"]);
+    env.ok(&["get", "-y", "-q", &url]);
+    let pins = env.json(&["pins"]);
+    let labels: Vec<&str> = pins
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["label"].as_str())
+        .collect();
+    assert_eq!(labels, ["found in the store"], "{pins}");
+    env.ok(&["metakernels", "--remove", "gen.tm"]);
+    env.ok(&["prune", "--execute", "-q"]);
+    assert_eq!(
+        user_bytes(&env.work("b")),
+        before,
+        "prune reclaimed the object an archived link points at"
+    );
+    assert_objects_whole(&env.home());
+}
+
+/// Found by the random sequences (seed 1796312530430895597): `dedup` replaced a copy
+/// in one directory by a symbolic link to the copy in another, so the first read
+/// nothing while the second was away (an unplugged disk). Symbolic links now point
+/// into the store: the content is archived first and every copy links to the object.
+#[test]
+fn dedup_links_survive_the_other_directory_going_away() {
+    let env = Env::new();
+    let (a, b) = (env.work("a"), env.work("b"));
+    let bytes = valid_spk(7001, 4000);
+    write(&a.join("spk/k1.bsp"), &bytes);
+    write(&b.join("x/dup.bsp"), &bytes);
+    write(&a.join("fk/f.tf"), &text_kernel(5));
+    write(&b.join("fk/f.tf"), &text_kernel(5));
+    let (before_a, before_b) = (user_bytes(&a), user_bytes(&b));
+    env.ok(&["scan", a.to_str().unwrap(), "-q"]);
+    env.ok(&["scan", b.to_str().unwrap(), "-q"]);
+    let j = env.json(&["dedup", "--execute"]);
+    assert_eq!(j["replaced"], 2, "{j}");
+    assert_eq!(j["bytes_saved"], bytes.len(), "{j}");
+    let away = env.work("a.away");
+    std::fs::rename(&a, &away).unwrap();
+    assert_eq!(
+        user_bytes(&b),
+        before_b,
+        "b's copy read through a's directory"
+    );
+    env.ok(&["prune", "--execute", "-q"]);
+    env.ok(&["scan", b.to_str().unwrap(), "-q"]);
+    env.ok(&["prune", "--execute", "-q"]);
+    assert_eq!(user_bytes(&b), before_b);
+    std::fs::rename(&away, &a).unwrap();
+    assert_eq!(user_bytes(&a), before_a);
+    // Text kernels (which users edit) are not linked across directories.
+    assert!(
+        std::fs::symlink_metadata(b.join("fk/f.tf"))
+            .unwrap()
+            .is_file()
+    );
+    assert_objects_whole(&env.home());
+}
+
 /// Item 4: symlinked `missions/<M>`, `objects/`, a shard and `tmp/` are refused with a
 /// clear error; nothing is written or deleted through them.
 #[test]

@@ -86,7 +86,7 @@ fn every_mutating_command_works(env: &Env, home_via: impl Fn(&mut Command), expe
     assert_ok(&kdb(&["scan", "dups", "--mission", "DUPS"]), "scan");
     let dedup = assert_ok(&kdb(&["dedup", "--execute", "--json"]), "dedup --execute");
     let dedup: serde_json::Value = serde_json::from_str(&dedup).unwrap();
-    assert_eq!(dedup["replaced"], 1, "{dedup}");
+    assert_eq!(dedup["replaced"], 2, "{dedup}"); // archived, then linked
 
     assert_ok(
         &kdb(&["rewrite", "demo.tm", "-o", "out/demo_local.tm"]),

@@ -7,7 +7,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::commands::plan::{self, RemotePlan};
-use crate::commands::{Ctx, Error, Result, mk};
+use crate::commands::{Ctx, Error, PlacedObject, Result, mk};
 use crate::content::Timestamp;
 use crate::db::{self, LocationKind, LocationRow, NewKernel};
 use crate::kernel::{self, Detection};
@@ -24,9 +24,18 @@ pub(crate) struct Arrived {
     object: LocationRow,
     /// The coverage index entry of a binary kernel.
     index: Option<db::CoverageRow>,
+    /// The object was already in the store, unknown to the catalogue: pinned.
+    found_in_store: bool,
 }
 
 impl Arrived {
+    /// Marks the object as found in the store without a catalogue row
+    /// ([`crate::commands::PlacedObject::found`]): its rows pin it.
+    pub(crate) fn found_in_store(mut self, found: bool) -> Self {
+        self.found_in_store = found;
+        self
+    }
+
     pub(crate) fn record(&self, tx: &db::Tx<'_>) -> Result<()> {
         tx.insert_kernel(&NewKernel {
             sha256: &self.object.sha256,
@@ -36,6 +45,13 @@ impl Arrived {
             size: self.object.stamp.size,
         })?;
         tx.upsert_location(&self.object)?;
+        if self.found_in_store {
+            tx.insert_pin(
+                crate::commands::FOUND_PIN_LABEL,
+                &self.object.sha256,
+                "kernel",
+            )?;
+        }
         if let Some(entry) = &self.index {
             tx.upsert_coverage(entry)?;
         }
@@ -85,6 +101,7 @@ pub(crate) fn arrived(
         object: crate::commands::object_row(object, sha, stamp, Some(url.to_owned()), now),
         index: (byte_order.is_some() && db::INDEXED_TYPES.contains(&kernel_type))
             .then(|| crate::commands::index::index_file(object, sha)),
+        found_in_store: false,
     })
 }
 
@@ -97,7 +114,7 @@ pub(crate) fn persist_object(
     d: crate::remote::fetch::Downloaded,
     verified: Option<FileStamp>,
     dir_syncs: &mut fsio::DirSyncs,
-) -> std::result::Result<(Sha256Hex, PathBuf, u64, Validators), crate::store::Error> {
+) -> std::result::Result<(Sha256Hex, PlacedObject, u64, Validators), crate::store::Error> {
     let sha = d.staged.sha256().clone();
     let len = d.staged.len();
     let object = crate::commands::place_object(ctx, d.staged, verified, dir_syncs)?;

@@ -808,12 +808,9 @@ fn persist_all(
                 } else {
                     // The same bytes under another URL: its first arrival persists them.
                     let sha = d.staged.sha256().clone();
-                    (
-                        sha.clone(),
-                        ctx.home.object_path(&sha),
-                        d.staged.len(),
-                        d.validators,
-                    )
+                    let path = ctx.home.object_path(&sha);
+                    let object = crate::commands::PlacedObject { path, found: false };
+                    (sha, object, d.staged.len(), d.validators)
                 };
                 if let Ok(mut all) = dir_syncs.lock() {
                     all.merge(syncs);
@@ -834,6 +831,10 @@ fn persist_all(
             .zip(requests.par_iter())
             .map(|(persisted, req)| {
                 let (sha, object, len, validators, origin) = persisted?;
+                let crate::commands::PlacedObject {
+                    path: object,
+                    found,
+                } = object;
                 let arrived = execute::arrived(
                     &req.name,
                     req.url.as_str(),
@@ -843,6 +844,7 @@ fn persist_all(
                     len,
                     now,
                 )
+                .map(|a| a.found_in_store(found))
                 .map_err(|e| {
                     FailureCause::Store(crate::store::Error::io(
                         "classify",
