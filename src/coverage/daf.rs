@@ -246,13 +246,16 @@ pub fn parse_file_record(file: &str, rec: &[u8], len: u64) -> Result<FileRecord,
     let free = pointer(84)?;
     // FREE is the first free word: a file shorter than the words before it was cut.
     if free > 1 && (free - 1) * 8 > len {
-        return Err(Error::Truncated {
+        return Err(Error::FreePastEof {
             file: file.into(),
-            record: (free - 2) / RECORD_DOUBLES as u64 + 1,
+            free,
             len,
         });
     }
-    if fward > records || fward == 1 {
+    // A trailing partial record may be named here; reading it whole fails later,
+    // naming it as cut short (the structure check accepts it when it holds its
+    // summaries, see [`Walk::partial_last`]).
+    if fward > len.div_ceil(RECORD_LEN as u64) || fward == 1 {
         return Err(Error::PointerPastEof {
             file: file.into(),
             record: 1,
@@ -354,19 +357,50 @@ pub fn read_file_record<S: ByteSource + ?Sized>(
     parse_file_record(file, &head, len)
 }
 
-/// Walks the summary record chain and returns every summary in `daffna` order.
-/// With `names`, each summary record is read together with its name record.
-pub fn read_summaries<S: ByteSource + ?Sized>(
+/// One summary record met on the chain: its number, its control words and its
+/// summaries (with names when they were read).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChainRecord {
+    pub record: u64,
+    /// NEXT, checked: 0 ends the chain, anything else is a summary record of the file.
+    pub next: u64,
+    /// PREV as stored (CSPICE reads forward and never looks at it; `verify` does).
+    pub prev: f64,
+    pub summaries: Vec<Summary>,
+}
+
+/// How [`walk_chain`] reads the chain.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Walk {
+    /// Read each summary record together with its name record.
+    pub names: bool,
+    /// Accept a summary record cut by the end of the file as long as the summaries
+    /// it declares are held (the structure check is lenient where real archives
+    /// vary); coverage reads whole records, as CSPICE does.
+    pub partial_last: bool,
+}
+
+/// The one DAF summary-chain walker (coverage, `verify`, the download check): follows
+/// NEXT from FWARD to 0 and decodes every summary in `daffna` order. Never panics,
+/// never loops: a record visited twice is a loop, every pointer is checked against
+/// the file length, every control word must be a whole non-negative number and NSUM
+/// must fit in a record.
+pub fn walk_chain<S: ByteSource + ?Sized>(
     src: &mut S,
     file: &str,
     fr: &FileRecord,
-    names: bool,
-) -> Result<Vec<Summary>, Error> {
+    walk: Walk,
+) -> Result<Vec<ChainRecord>, Error> {
     let len = src.len();
     let records = len / RECORD_LEN as u64;
-    let ss = fr.summary_size();
-    let bo = fr.byte_order;
-    let mut out = Vec::new();
+    // The last record a pointer may name (a trailing partial one, when accepted).
+    let last = if walk.partial_last {
+        len.div_ceil(RECORD_LEN as u64)
+    } else {
+        records
+    };
+    let mut out: Vec<ChainRecord> = Vec::new();
+    let mut index = 0;
     let mut seen = HashSet::new();
     let mut record = fr.fward;
     while record != 0 {
@@ -376,60 +410,136 @@ pub fn read_summaries<S: ByteSource + ?Sized>(
                 record,
             });
         }
-        let with_names = names && record < records;
-        let buf = read_records(src, file, record, if with_names { 2 } else { 1 })?;
-        let control = |i: usize, what: &str| -> Result<f64, Error> {
-            let v = bo.f64(&buf[i * 8..]);
-            if !v.is_finite() || v.fract() != 0.0 || v < 0.0 {
-                return Err(Error::BadSummaryRecord {
-                    file: file.into(),
-                    record,
-                    why: format!("{what} is {v}, not a record count"),
-                });
-            }
-            Ok(v)
+        let with_names = walk.names && record < records;
+        let buf = if walk.partial_last && record > records {
+            read_held(src, file, record)?
+        } else {
+            read_records(src, file, record, if with_names { 2 } else { 1 })?
         };
-        let next = control(0, "NEXT")?;
-        let nsum = control(2, "NSUM")?;
-        if nsum > fr.max_summaries() as f64 {
-            return Err(Error::BadSummaryRecord {
-                file: file.into(),
-                record,
-                why: format!(
-                    "NSUM is {nsum}, but at most {} summaries of {ss} doubles fit in a record",
-                    fr.max_summaries()
-                ),
-            });
-        }
-        for i in 0..nsum as usize {
-            let at = (3 + i * ss) * 8;
-            let doubles = (0..fr.nd).map(|k| bo.f64(&buf[at + k * 8..])).collect();
-            let iat = at + fr.nd * 8;
-            let ints = (0..fr.ni).map(|k| bo.i32(&buf[iat + k * 4..])).collect();
-            let name = with_names.then(|| {
-                let nc = 8 * ss;
-                let raw = &buf[RECORD_LEN + i * nc..RECORD_LEN + (i + 1) * nc];
-                String::from_utf8_lossy(raw)
-                    .trim_end_matches(['\0', ' '])
-                    .to_string()
-            });
-            out.push(Summary {
-                index: out.len(),
-                record,
-                doubles,
-                ints,
-                name,
-            });
-        }
-        if next > records as f64 || next == 1.0 {
+        let step = decode_record(file, fr, record, &buf, with_names, &mut index)?;
+        if step.next > last || step.next == 1 {
             return Err(Error::PointerPastEof {
                 file: file.into(),
                 record,
-                pointer: next as i64,
+                pointer: i64::try_from(step.next).unwrap_or(i64::MAX),
                 records,
             });
         }
-        record = next as u64;
+        record = step.next;
+        out.push(step);
     }
     Ok(out)
+}
+
+/// The part of a trailing partial record the file holds (at least its three control
+/// words).
+fn read_held<S: ByteSource + ?Sized>(
+    src: &mut S,
+    file: &str,
+    record: u64,
+) -> Result<Vec<u8>, Error> {
+    let len = src.len();
+    let start = (record.max(1) - 1).saturating_mul(RECORD_LEN as u64);
+    if record == 0 || start.saturating_add(24) > len {
+        return read_records(src, file, record, 1);
+    }
+    let mut buf = vec![0u8; (len - start).min(RECORD_LEN as u64) as usize];
+    src.read_at(start, &mut buf).map_err(|source| Error::Io {
+        file: file.into(),
+        record,
+        source,
+    })?;
+    Ok(buf)
+}
+
+/// Decodes one summary record (`buf`: as much of it as was read, then its name
+/// record when `with_names`). `index` numbers the summaries across the file.
+fn decode_record(
+    file: &str,
+    fr: &FileRecord,
+    record: u64,
+    buf: &[u8],
+    with_names: bool,
+    index: &mut usize,
+) -> Result<ChainRecord, Error> {
+    let bo = fr.byte_order;
+    let ss = fr.summary_size();
+    let control = |i: usize, what: &str| -> Result<f64, Error> {
+        let v = bo.f64(&buf[i * 8..]);
+        if !v.is_finite() || v.fract() != 0.0 || v < 0.0 {
+            return Err(Error::BadSummaryRecord {
+                file: file.into(),
+                record,
+                why: format!("{what} is {v}, not a record count"),
+            });
+        }
+        Ok(v)
+    };
+    let next = control(0, "NEXT")?;
+    let nsum = control(2, "NSUM")?;
+    if nsum > fr.max_summaries() as f64 {
+        return Err(Error::BadSummaryRecord {
+            file: file.into(),
+            record,
+            why: format!(
+                "NSUM is {nsum}, but at most {} summaries of {ss} doubles fit in a record",
+                fr.max_summaries()
+            ),
+        });
+    }
+    let nsum = nsum as usize;
+    let held = buf.len().min(RECORD_LEN);
+    if (3 + nsum * ss) * 8 > held {
+        return Err(Error::Truncated {
+            file: file.into(),
+            record,
+            len: (record - 1) * RECORD_LEN as u64 + held as u64,
+        });
+    }
+    let mut summaries = Vec::with_capacity(nsum);
+    for i in 0..nsum {
+        let at = (3 + i * ss) * 8;
+        let doubles = (0..fr.nd).map(|k| bo.f64(&buf[at + k * 8..])).collect();
+        let iat = at + fr.nd * 8;
+        let ints = (0..fr.ni).map(|k| bo.i32(&buf[iat + k * 4..])).collect();
+        let name = with_names.then(|| {
+            let nc = 8 * ss;
+            let raw = &buf[RECORD_LEN + i * nc..RECORD_LEN + (i + 1) * nc];
+            String::from_utf8_lossy(raw)
+                .trim_end_matches(['\0', ' '])
+                .to_string()
+        });
+        summaries.push(Summary {
+            index: *index,
+            record,
+            doubles,
+            ints,
+            name,
+        });
+        *index += 1;
+    }
+    Ok(ChainRecord {
+        record,
+        next: next as u64,
+        prev: bo.f64(&buf[8..]),
+        summaries,
+    })
+}
+
+/// Every summary in `daffna` order ([`walk_chain`] over whole records). With `names`,
+/// each summary record is read together with its name record.
+pub fn read_summaries<S: ByteSource + ?Sized>(
+    src: &mut S,
+    file: &str,
+    fr: &FileRecord,
+    names: bool,
+) -> Result<Vec<Summary>, Error> {
+    let walk = Walk {
+        names,
+        partial_last: false,
+    };
+    Ok(walk_chain(src, file, fr, walk)?
+        .into_iter()
+        .flat_map(|r| r.summaries)
+        .collect())
 }

@@ -79,6 +79,10 @@ pub enum Error {
     },
     #[error("`{file}` is truncated: record {record} ends past the end of the file ({len} bytes)")]
     Truncated { file: String, record: u64, len: u64 },
+    #[error(
+        "`{file}` is truncated: FREE (record 1) is word {free}, past the end of the file ({len} bytes)"
+    )]
+    FreePastEof { file: String, free: u64, len: u64 },
     #[error("`{file}` is not a binary SPICE kernel: record 1 holds {what}")]
     NotKernel { file: String, what: String },
     #[error(

@@ -14,6 +14,13 @@
 //! final word) must lie within the file — a kernel cut short (`head -c`, a transfer
 //! that ended early) fails here even when its summary records survived.
 //!
+//! The file record and the chain are read by the one DAF walker,
+//! [`crate::coverage::daf`] (`parse_file_record`, `walk_chain`, which coverage and
+//! the windowed `get` use too); this module adds what only a structure check asks:
+//! PREV and BWARD agree with the chain, FREE and every segment's address range lie
+//! within the file, and a trailing partial summary record is accepted when it holds
+//! its summaries.
+//!
 //! DAS: the id word, the byte-order field, the FTP string, the reserved and comment
 //! records within the file length, and the directory records: the chain is walked
 //! by the DAS reader of [`crate::coverage::das`] (the one DAS walker), which refuses
@@ -24,6 +31,9 @@
 //! that leaves the file, a loop, a damaged FTP string).
 
 use std::io;
+
+use crate::coverage::{self, daf};
+use crate::kernel::ByteOrder;
 
 const RECORD: u64 = 1024;
 
@@ -45,8 +55,6 @@ pub enum Defect {
     Ftp,
     #[error("summary record {record} lies past the end of the file ({len} bytes)")]
     PastEof { record: i64, len: u64 },
-    #[error("summary record {record} is out of range")]
-    BadRecord { record: i64 },
     #[error("summary record chain loops back to record {0}")]
     Loop(i64),
     #[error("summary record {record}: PREV is {prev}, expected {expected}")]
@@ -55,8 +63,6 @@ pub enum Defect {
         prev: i64,
         expected: i64,
     },
-    #[error("summary record {record}: NSUM {nsum} exceeds {max}")]
-    BadNsum { record: i64, nsum: i64, max: i64 },
     #[error("summary chain ends at record {last}, but BWARD says {bward}")]
     BadBward { last: i64, bward: i64 },
     #[error("reserved and comment records ({0}) run past the end of the file")]
@@ -85,6 +91,9 @@ pub enum Defect {
     },
     #[error("{0}")]
     Das(String),
+    /// Another failure of the shared DAF reader, in its words.
+    #[error("{0}")]
+    Daf(String),
 }
 
 /// A failure: the structure is bad, or reading failed.
@@ -128,44 +137,13 @@ impl ReadAt for std::fs::File {
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Order {
-    Big,
-    Little,
-}
-
-fn int(b: &[u8], order: Order) -> i64 {
-    let w = [b[0], b[1], b[2], b[3]];
-    i64::from(match order {
-        Order::Big => i32::from_be_bytes(w),
-        Order::Little => i32::from_le_bytes(w),
-    })
-}
-
-fn double(b: &[u8], order: Order) -> f64 {
-    let mut w = [0u8; 8];
-    w.copy_from_slice(&b[..8]);
-    match order {
-        Order::Big => f64::from_be_bytes(w),
-        Order::Little => f64::from_le_bytes(w),
-    }
-}
-
-/// A double that must hold a small whole number (a record number, a count).
-fn whole(x: f64) -> Option<i64> {
-    (x.is_finite() && x.fract() == 0.0 && x.abs() < 1e15).then_some(x as i64)
-}
-
-fn dims_ok(nd: i64, ni: i64) -> bool {
-    (0..=124).contains(&nd) && (2..=250).contains(&ni) && nd + (ni + 1) / 2 <= 125
-}
-
-/// The byte order of a file record: the format field, else what makes ND/NI sane.
-fn order_of(record: &[u8], field_at: usize) -> Result<Order, Defect> {
+/// The byte order of a file record: the format field at `field_at`, else the one in
+/// which ND/NI are sane (DAS files; DAFs are read by [`crate::coverage::daf`]).
+fn order_of(record: &[u8], field_at: usize) -> Result<ByteOrder, Defect> {
     let field = &record[field_at..field_at + 8];
     match field {
-        b"BIG-IEEE" => return Ok(Order::Big),
-        b"LTL-IEEE" => return Ok(Order::Little),
+        b"BIG-IEEE" => return Ok(ByteOrder::Big),
+        b"LTL-IEEE" => return Ok(ByteOrder::Little),
         _ => {}
     }
     if field.iter().any(|&b| b != 0 && b != b' ') {
@@ -173,11 +151,14 @@ fn order_of(record: &[u8], field_at: usize) -> Result<Order, Defect> {
             String::from_utf8_lossy(field).into_owned(),
         ));
     }
-    let sane = |o| dims_ok(int(&record[8..12], o), int(&record[12..16], o));
-    Ok(if sane(Order::Big) || !sane(Order::Little) {
-        Order::Big
+    let sane = |o: ByteOrder| {
+        let (nd, ni) = (o.i32(&record[8..12]), o.i32(&record[12..16]));
+        (0..=124).contains(&nd) && (2..=250).contains(&ni) && nd + (ni + 1) / 2 <= 125
+    };
+    Ok(if sane(ByteOrder::Big) || !sane(ByteOrder::Little) {
+        ByteOrder::Big
     } else {
-        Order::Little
+        ByteOrder::Little
     })
 }
 
@@ -207,130 +188,81 @@ pub fn check(file: &(impl ReadAt + ?Sized), len: u64) -> Result<(), CheckError> 
     if !(id.starts_with("DAF/") || id == "NAIF/DAF") {
         return Err(Defect::IdWord(id).into());
     }
-    let order = order_of(&record, 88)?;
-    let (nd, ni) = (int(&record[8..12], order), int(&record[12..16], order));
-    if !dims_ok(nd, ni) {
-        return Err(Defect::Dimensions { nd, ni }.into());
-    }
-    check_ftp(&record)?;
-    let (fward, bward) = (int(&record[76..80], order), int(&record[80..84], order));
-    let free = int(&record[84..88], order);
-    if free > 1 && ((free - 1) as u64).saturating_mul(8) > len {
-        return Err(Defect::FreePastEof { free, len }.into());
-    }
-    let shape = Shape {
-        order,
-        nd: nd as usize,
-        ni: ni as usize,
+    let fr = daf::parse_file_record(NAME, &record, len).map_err(|e| defect(e, len))?;
+    let walk = daf::Walk {
+        names: false,
+        partial_last: true,
     };
-    walk_summaries(file, len, shape, fward, bward)
-}
-
-/// What a DAF's summaries look like: byte order, ND doubles and NI integers.
-#[derive(Clone, Copy)]
-struct Shape {
-    order: Order,
-    nd: usize,
-    ni: usize,
-}
-
-impl Shape {
-    /// Double words per summary.
-    fn words(self) -> usize {
-        self.nd + self.ni.div_ceil(2)
-    }
-}
-
-fn walk_summaries(
-    file: &(impl ReadAt + ?Sized),
-    len: u64,
-    shape: Shape,
-    fward: i64,
-    bward: i64,
-) -> Result<(), CheckError> {
-    let order = shape.order;
-    let max_nsum = (125 / shape.words().max(1)) as i64;
-    let mut visited = std::collections::HashSet::new();
-    let (mut current, mut prev_expected, mut last) = (fward, 0i64, 0i64);
-    let mut buf = [0u8; RECORD as usize];
-    while current != 0 {
-        if current < 2 {
-            return Err(Defect::BadRecord { record: current }.into());
-        }
-        if (current as u64 - 1)
-            .saturating_mul(RECORD)
-            .saturating_add(24)
-            > len
-        {
-            return Err(Defect::PastEof {
-                record: current,
-                len,
-            }
-            .into());
-        }
-        if !visited.insert(current) {
-            return Err(Defect::Loop(current).into());
-        }
-        let start = (current as u64 - 1) * RECORD;
-        // A trailing partial record holds what it holds; summaries past it fail below.
-        let held = (len - start).min(RECORD) as usize;
-        let control = &mut buf[..held];
-        file.read_exact_at(control, start)
-            .map_err(|_| Defect::PastEof {
-                record: current,
-                len,
-            })?;
-        let next = whole(double(&control[0..8], order));
-        let prev = whole(double(&control[8..16], order));
-        let nsum = whole(double(&control[16..24], order));
-        let (Some(next), Some(prev), Some(nsum)) = (next, prev, nsum) else {
-            return Err(Defect::BadRecord { record: current }.into());
-        };
-        if prev != prev_expected {
-            return Err(Defect::BadPrev {
-                record: current,
-                prev,
-                expected: prev_expected,
-            }
-            .into());
-        }
-        if !(0..=max_nsum).contains(&nsum) {
-            return Err(Defect::BadNsum {
-                record: current,
-                nsum,
-                max: max_nsum,
-            }
-            .into());
-        }
-        check_segments(control, shape, current, nsum as usize, len)?;
-        last = current;
-        prev_expected = current;
-        current = next;
-    }
-    if fward != 0 && last != bward {
-        return Err(Defect::BadBward { last, bward }.into());
+    let chain =
+        daf::walk_chain(&mut Source { file, len }, NAME, &fr, walk).map_err(|e| defect(e, len))?;
+    check_links(&fr, &chain)?;
+    for r in &chain {
+        check_segments(r, fr.ni, len)?;
     }
     Ok(())
 }
 
-/// Every summary of one summary record (`control`, as much of the record as the file
-/// holds) names a data range inside the file: its last two integers are the initial
-/// and final word addresses (DAF Required Reading, "Summary records").
-fn check_segments(
-    control: &[u8],
-    shape: Shape,
-    record: i64,
-    nsum: usize,
-    len: u64,
-) -> Result<(), Defect> {
-    let words = shape.words();
-    for index in 0..nsum {
-        let at = (3 + index * words) * 8;
-        let ints = at + shape.nd * 8;
-        let Some(raw) = control.get(ints + (shape.ni - 2) * 4..ints + shape.ni * 4) else {
-            return Err(Defect::PastEof { record, len });
-        };
-        let (initial, last) = (int(&raw[..4], shape.order), int(&raw[4..], shape.order));
+/// The name the shared readers give the file in their messages (replaced on the way
+/// out: the caller names the path).
+const NAME: &str = "file";
+
+/// A shared reader's failure as a defect (or the read failure it was); `len` is the
+/// file's length.
+fn defect(e: coverage::Error, len: u64) -> CheckError {
+    use coverage::Error as E;
+    let to_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    CheckError::Defect(match e {
+        E::Io { source, .. } => return CheckError::Io(source),
+        E::BadNdNi { nd, ni, .. } => Defect::Dimensions { nd, ni },
+        E::UnsupportedFormat { format, .. } => Defect::ByteOrder(format),
+        E::FtpDamaged { .. } => Defect::Ftp,
+        E::FreePastEof { free, len, .. } => Defect::FreePastEof {
+            free: to_i64(free),
+            len,
+        },
+        E::PointerPastEof { pointer, .. } => Defect::PastEof {
+            record: pointer,
+            len,
+        },
+        E::Truncated { record, .. } => Defect::PastEof {
+            record: to_i64(record),
+            len,
+        },
+        E::SummaryLoop { record, .. } => Defect::Loop(to_i64(record)),
+        other => Defect::Daf(other.to_string().replace("`file`", "the DAF file")),
+    })
+}
+
+/// The chain's back links: each record's PREV names the record before it, and BWARD
+/// names the last.
+fn check_links(fr: &daf::FileRecord, chain: &[daf::ChainRecord]) -> Result<(), Defect> {
+    let mut expected = 0;
+    for r in chain {
+        if r.prev != expected as f64 {
+            return Err(Defect::BadPrev {
+                record: r.record as i64,
+                prev: r.prev as i64,
+                expected,
+            });
+        }
+        expected = r.record as i64;
+    }
+    if fr.fward != 0 && expected != fr.bward as i64 {
+        return Err(Defect::BadBward {
+            last: expected,
+            bward: fr.bward as i64,
+        });
+    }
+    Ok(())
+}
+
+/// Every summary of one summary record names a data range inside the file: its last
+/// two integers are the initial and final word addresses (DAF Required Reading,
+/// "Summary records").
+fn check_segments(r: &daf::ChainRecord, ni: usize, len: u64) -> Result<(), Defect> {
+    for s in &r.summaries {
+        let (initial, last) = (i64::from(s.ints[ni - 2]), i64::from(s.ints[ni - 1]));
+        let (record, index) = (r.record as i64, s.index);
         if initial < 1 || last < initial - 1 {
             return Err(Defect::BadAddresses {
                 record,
@@ -383,8 +315,8 @@ fn check_das_directories(file: &(impl ReadAt + ?Sized), len: u64) -> Result<(), 
 fn check_das(file: &(impl ReadAt + ?Sized), record: &[u8], len: u64) -> Result<(), CheckError> {
     let order = order_of(record, 84)?;
     check_ftp(record)?;
-    let nresvr = int(&record[68..72], order);
-    let ncomr = int(&record[76..80], order);
+    let nresvr = i64::from(order.i32(&record[68..72]));
+    let ncomr = i64::from(order.i32(&record[76..80]));
     let header = 1 + nresvr.max(0) + ncomr.max(0);
     if nresvr < 0 || ncomr < 0 || (header as u64).saturating_mul(RECORD) > len {
         return Err(Defect::DasPastEof(header).into());
@@ -578,7 +510,7 @@ mod tests {
                 len
             } else {
                 let order = order_of(&bytes[..1024], 88).unwrap();
-                ((int(&bytes[84..88], order) - 1) * 8) as u64
+                ((i64::from(order.i32(&bytes[84..88])) - 1) * 8) as u64
             };
             if let Err(e) = check(&bytes[..], len) {
                 panic!("{}: {e:?}", entry.path().display());
