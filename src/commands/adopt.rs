@@ -148,7 +148,7 @@ pub fn run(ctx: &Ctx<'_>) -> Result<AdoptReport> {
                     size: v.stamp.size,
                 })?;
             }
-            tx.upsert_location(&super::object_row(&v.path, &v.sha, v.stamp, None, now))?;
+            tx.upsert_location(&LocationRow::object(&v.path, &v.sha, v.stamp, None, now))?;
             tx.insert_pin(PIN_LABEL, &v.sha, "kernel")?;
             report.adopted += 1;
             for (link, filename, mission) in names.map(Vec::as_slice).unwrap_or_default() {

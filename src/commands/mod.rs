@@ -335,27 +335,6 @@ pub(crate) struct PlacedObject {
 /// (DESIGN.md §3, invariant 9): `prune` keeps them until `kdb unpin` of this label.
 pub const FOUND_PIN_LABEL: &str = "found in the store";
 
-/// The catalogue row of a store object (a content under its own hash).
-pub fn object_row(
-    object: &Path,
-    sha256: &store::Sha256Hex,
-    stamp: store::FileStamp,
-    source_url: Option<String>,
-    hashed_at: crate::content::Timestamp,
-) -> db::LocationRow {
-    db::LocationRow {
-        path: object.display().to_string(),
-        filename: sha256.to_string(),
-        sha256: sha256.clone(),
-        mission: None,
-        source_url,
-        kind: db::LocationKind::Object,
-        link_target: None,
-        stamp,
-        hashed_at,
-    }
-}
-
 /// A test seam for the crash-ordering tests: when `KDB_CRASH_AT` names this point,
 /// the process dies on the spot (`abort`, as abrupt as `kill -9`: no destructor, no
 /// cleanup). Points: `flushed` (bodies on disk, nothing renamed), `renamed` (objects

@@ -60,6 +60,29 @@ pub struct LocationRow {
     pub hashed_at: Timestamp,
 }
 
+impl LocationRow {
+    /// The row of a store object (a content under its own hash) at `object`.
+    pub fn object(
+        object: &std::path::Path,
+        sha256: &Sha256Hex,
+        stamp: FileStamp,
+        source_url: Option<String>,
+        hashed_at: Timestamp,
+    ) -> LocationRow {
+        LocationRow {
+            path: object.display().to_string(),
+            filename: sha256.to_string(),
+            sha256: sha256.clone(),
+            mission: None,
+            source_url,
+            kind: LocationKind::Object,
+            link_target: None,
+            stamp,
+            hashed_at,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct AliasRow {
     pub sha256: Sha256Hex,

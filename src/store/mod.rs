@@ -18,6 +18,8 @@
 //! verified, fsynced bytes to its content-derived name; a temp entry left by a killed
 //! process is removed by the [`Home::sweep`] that every mutating command runs first.
 
+pub mod archive;
+pub mod dedup;
 pub mod fsio;
 pub mod hash;
 pub mod lock;

@@ -98,7 +98,7 @@ pub(crate) fn arrived(
         validators,
         kernel_type,
         byte_order,
-        object: crate::commands::object_row(object, sha, stamp, Some(url.to_owned()), now),
+        object: LocationRow::object(object, sha, stamp, Some(url.to_owned()), now),
         index: (byte_order.is_some() && db::INDEXED_TYPES.contains(&kernel_type))
             .then(|| crate::commands::index::index_file(object, sha)),
         found_in_store: false,
