@@ -1,12 +1,38 @@
 //! kdb: a SPICE kernel cache manager.
 //!
 //! Dependencies point one way: `cli → commands → {metakernel, remote, store, db, kernel,
-//! integrity}`; `integrity` (checksum tables, DAF/DAS sanity) is pure and uses nothing.
-//! Among the core modules, `remote` uses `store::fsio` (downloads are staged through
-//! the write chokepoint) and `kernel` (a body is checked to be a kernel); `db`, `store`,
-//! `kernel` and `metakernel` use no other kdb module. docs/design.md draws the graph.
+//! integrity}`; `integrity` (checksum tables, DAF/DAS sanity) reads through the one DAF
+//! walker in `coverage` and uses nothing else. Among the core modules, `remote` uses
+//! `store::fsio` (downloads are staged through the write chokepoint) and `kernel` (a
+//! body is checked to be a kernel); `store` uses `db` for its operations over catalogue
+//! rows (garbage collection, dedup, archiving); `db`, `kernel`, `coverage` and
+//! `metakernel` use no other kdb module but `content`/`kernel`. docs/design.md draws the
+//! graph (`scripts/check_layout.py --graph` prints the real one).
 //! `team` (the team store, DESIGN.md §6) sits beside `remote`: it uses `remote`
 //! (transfers, listings), `store::fsio` (staging) and `kernel` (content checks).
+
+/// A report status: an enum that serialises (and displays) as one snake_case word,
+/// so JSON consumers see stable strings and the code matches on variants.
+macro_rules! report_status {
+    ($(#[$meta:meta])* $vis:vis enum $name:ident {
+        $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)?
+    }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+        #[serde(rename_all = "snake_case")]
+        $vis enum $name {
+            $($(#[$vmeta])* $variant),+
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(match self {
+                    $(Self::$variant => $text),+
+                })
+            }
+        }
+    };
+}
 
 pub mod bundle;
 pub mod cli;

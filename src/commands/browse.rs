@@ -90,7 +90,7 @@ pub fn mk_dir(cat: Option<&Catalogue>, target: Option<&str>) -> Result<Url> {
     Url::parse(&url).map_err(|e| Error::Usage(format!("invalid mk/ URL `{url}`: {e}")))
 }
 
-super::report_status! {
+report_status! {
     /// Whether a listed metakernel was acquired, and whether it is current.
     pub enum LocalState {
         Yes => "yes",

@@ -36,7 +36,7 @@ pub struct LocationView {
     pub target: Option<String>,
 }
 
-super::report_status! {
+report_status! {
     /// How `resolve` found its answer.
     pub enum MatchedBy {
         /// A location registered under exactly this file name.

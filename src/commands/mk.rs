@@ -312,7 +312,7 @@ pub struct CheckEntry {
     pub mission: Option<String>,
 }
 
-super::report_status! {
+report_status! {
     /// Whether a metakernel entry is held locally.
     pub enum CheckStatus {
         Present => "present",
@@ -322,7 +322,7 @@ super::report_status! {
     }
 }
 
-super::report_status! {
+report_status! {
     /// What a rewrite changed.
     pub enum RewriteMode {
         /// Only the `PATH_VALUES` strings.

@@ -5,30 +5,6 @@
 //! leftovers of a killed process, build a plan from the catalogue, execute it through
 //! the store's write path, and record the result in one transaction.
 
-/// A report status: an enum that serialises (and displays) as one snake_case word,
-/// so JSON consumers see stable strings and the code matches on variants.
-macro_rules! report_status {
-    ($(#[$meta:meta])* $vis:vis enum $name:ident {
-        $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)?
-    }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-        #[serde(rename_all = "snake_case")]
-        $vis enum $name {
-            $($(#[$vmeta])* $variant),+
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(match self {
-                    $(Self::$variant => $text),+
-                })
-            }
-        }
-    };
-}
-pub(crate) use report_status;
-
 pub mod adopt;
 pub mod browse;
 pub mod bundle;

@@ -32,7 +32,7 @@ use crate::integrity::{checksums, daf};
 use crate::kernel::{self, Detection, Format};
 use crate::store::{FileStamp, Home, Sha256Hex};
 
-super::report_status! {
+report_status! {
     /// What is wrong at a path.
     pub enum Problem {
         /// The recorded path does not exist.

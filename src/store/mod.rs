@@ -21,6 +21,7 @@
 pub mod archive;
 pub mod dedup;
 pub mod fsio;
+pub mod gc;
 pub mod hash;
 pub mod lock;
 pub mod netfs;

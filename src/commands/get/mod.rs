@@ -73,7 +73,7 @@ pub struct PlanEntry {
     pub other_names: u64,
 }
 
-super::report_status! {
+report_status! {
     /// What the plan does with one entry.
     pub enum EntryStatus {
         /// Held locally with the bytes the server has: only linked into the tree.

@@ -109,7 +109,7 @@ pub fn parse_duration(s: &str) -> Result<f64> {
     }
 }
 
-crate::commands::report_status! {
+report_status! {
     /// What a windowed get does with one entry.
     pub enum Decision {
         Taken => "taken",
