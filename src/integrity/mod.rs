@@ -1,6 +1,7 @@
-//! Pure checks behind `kdb verify`: published checksum tables ([`checksums`]) and a
-//! structural sanity check of DAF/DAS files ([`daf`]). Bytes in, values out; no I/O
-//! beyond the reads the caller hands in (and [`check_kernel`], which opens one file).
+//! The checks behind `kdb verify` and the registration gate: published checksum
+//! tables ([`checksums`], pure), a structural sanity check of DAF/DAS files ([`daf`],
+//! over the reads the caller hands in), and the checks of held files against the
+//! catalogue's rows ([`health`]: stat, readlink, and one read per physical file).
 //!
 //! [`refusal`] is the gate every path that registers bytes as a kernel passes (a
 //! download, a bundle member): a kernel, of the format its name promises, whose
@@ -8,6 +9,7 @@
 
 pub mod checksums;
 pub mod daf;
+pub mod health;
 
 use std::path::Path;
 
