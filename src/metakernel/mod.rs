@@ -55,6 +55,7 @@
 //!   parenthesised vector). Rewriting with the current values returns the input
 //!   unchanged. Every rewrite is parsed back and checked to read as intended.
 
+pub mod edit;
 mod lex;
 mod number;
 mod resolve;
