@@ -10,11 +10,11 @@ use chrono::{DateTime, Datelike, NaiveDateTime, Timelike};
 use serde::Serialize;
 use url::Url;
 
-use super::plan::split_version;
 use super::{Ctx, Error, Result};
 use crate::db::{Catalogue, MetakernelRow};
 use crate::remote::fetch::{self, FetchConfig};
 use crate::remote::listing::Size;
+use crate::remote::plan::split_version;
 
 #[derive(Debug, Clone)]
 pub struct BrowseOptions {
@@ -227,7 +227,7 @@ pub fn run(ctx: &Ctx<'_>, net: &FetchConfig, opts: &BrowseOptions) -> Result<Bro
 /// together as text (a name such as `a:b.tm` must not be read as a scheme, and
 /// re-parsing 28,000 URLs cost more than the listing itself).
 fn entry_url(dir: &Url, name: &str) -> Result<String> {
-    let encoded = percent_encoding::utf8_percent_encode(name, super::plan::SEGMENT);
+    let encoded = percent_encoding::utf8_percent_encode(name, crate::remote::plan::SEGMENT);
     if dir.query().is_none() && dir.fragment().is_none() && dir.path().ends_with('/') {
         return Ok(format!("{dir}{encoded}"));
     }

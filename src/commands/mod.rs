@@ -18,8 +18,7 @@ pub mod lock;
 pub mod mission;
 pub mod mk;
 pub mod outdated;
-pub mod plan;
-pub mod probe;
+
 pub mod prune;
 pub mod relocate;
 pub mod reset;
@@ -127,7 +126,7 @@ pub enum Error {
     #[error("{0}")]
     Gone(String),
     #[error(transparent)]
-    Plan(#[from] plan::PlanError),
+    Plan(#[from] crate::remote::plan::PlanError),
     #[error(transparent)]
     Store(#[from] store::Error),
     #[error(transparent)]

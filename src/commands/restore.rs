@@ -29,11 +29,11 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use url::Url;
 
-use super::plan::{self, RemotePlan};
 use super::{Ctx, Error, Result, absolute, get, intact, mk};
 use crate::db::{self, Catalogue, LocationRow, MetakernelRow};
 use crate::lockfile::{self, Lock};
 use crate::remote::fetch::{self, DownloadRequest, FetchConfig, Validators};
+use crate::remote::plan::{self, RemotePlan};
 use crate::store::{Sha256Hex, fsio, hash};
 
 #[derive(Debug, Clone, Default)]

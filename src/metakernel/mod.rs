@@ -68,6 +68,14 @@ use lex::{Marker, TokenKind};
 
 pub use rewrite::{RewriteError, only_tokens_changed};
 
+/// A metakernel read from somewhere, with where it came from (a path or a URL) and
+/// its entries in load order.
+pub struct Loaded {
+    pub origin: String,
+    pub mk: Metakernel,
+    pub entries: Vec<Entry>,
+}
+
 /// Longest string value CSPICE stores in its kernel pool; longer ones are truncated.
 pub const MAX_STRING_LEN: usize = 80;
 /// Bytes of a data line CSPICE reads; the rest of the line is dropped.

@@ -4,3 +4,5 @@
 pub mod auth;
 pub mod fetch;
 pub mod listing;
+pub mod plan;
+pub mod probe;

@@ -245,8 +245,8 @@ pub fn remote_inputs(
     net: &crate::remote::fetch::FetchConfig,
     mk_url: &str,
 ) -> Result<Inputs> {
-    use super::probe::{Probed, cache_rows, probe_all_with};
     use crate::remote::fetch::{Conditional, Session};
+    use crate::remote::probe::{Probed, cache_rows, probe_all_with};
     let url = crate::remote::auth::accept_text(mk_url).map_err(Error::Usage)?;
     let session = Session::new(net);
     let fetched = match session.fetch_text(&url, None) {

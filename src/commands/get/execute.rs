@@ -6,12 +6,12 @@ use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::commands::plan::{self, RemotePlan};
 use crate::commands::{Ctx, Error, PlacedObject, Result, mk};
 use crate::content::Timestamp;
 use crate::db::{self, LocationKind, LocationRow, NewKernel};
 use crate::kernel::{self, Detection};
 use crate::remote::fetch::Validators;
+use crate::remote::plan::{self, RemotePlan};
 use crate::store::{FileStamp, Sha256Hex, fsio, hash};
 
 /// One downloaded content, persisted as an object, ready to be recorded.

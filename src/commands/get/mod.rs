@@ -36,10 +36,10 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use url::Url;
 
-use super::plan::{self, RemotePlan};
 use super::{Ctx, Error, Result, intact, mk};
 use crate::db::{self, Catalogue, LocationRow, MetakernelRow};
 use crate::remote::fetch::{self, DownloadRequest, FetchConfig, Fetched};
+use crate::remote::plan::{self, RemotePlan};
 use crate::store::{Sha256Hex, fsio, hash};
 pub(crate) use execute::{Arrived, Placement, arrived, lay_out, local_metakernel};
 pub(crate) use locate::mission_for_url;

@@ -6,11 +6,11 @@ use std::collections::HashMap;
 
 use url::Url;
 
-use crate::commands::plan::{self, RemotePlan};
 use crate::commands::{Result, mk};
 use crate::db::{Catalogue, LocationRow};
 use crate::remote::fetch::{self, Conditional, Validators};
 use crate::remote::listing::ListingEntry;
+use crate::remote::plan::{self, RemotePlan};
 
 /// Directory listings fetched during one `get`, by directory URL (`None` when the
 /// server gives none: then nothing is known about sizes there).

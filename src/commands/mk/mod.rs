@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use super::{Ctx, Error, Result, absolute};
 use crate::db::{Catalogue, MetakernelRow};
-use crate::metakernel::{Entry, Metakernel};
+use crate::metakernel::Metakernel;
 
 mod entries;
 mod rewriting;
@@ -17,12 +17,7 @@ mod rewriting;
 pub use entries::*;
 pub use rewriting::*;
 
-/// A metakernel loaded from disk, with where it came from.
-pub struct Loaded {
-    pub origin: String,
-    pub mk: Metakernel,
-    pub entries: Vec<Entry>,
-}
+pub use crate::metakernel::Loaded;
 
 /// Reads `arg` as a URL (`http`, `https`, `file`), a path, or else as the name of a
 /// registered metakernel.

@@ -5,7 +5,7 @@
 //!
 //! - text kernels (by extension: they are small and always needed), DSK/EK files,
 //!   files that are not binary kernels, and binary kernels whose coverage could not
-//!   be probed ([`crate::commands::probe`]: "coverage unknown → download");
+//!   be probed ([`crate::remote::probe`]: "coverage unknown → download");
 //! - a binary kernel (SPK, CK, binary PCK) with at least one segment whose
 //!   descriptor bounds intersect the window widened by `--pad` on both sides.
 //!   SPK and PCK bounds are ET; CK bounds are encoded SCLK ticks, converted to ET
@@ -36,9 +36,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::commands::probe::ProbeStats;
 use crate::commands::{Error, Result};
 use crate::db::{Catalogue, ProbeRow};
+use crate::remote::probe::ProbeStats;
 
 mod select;
 

@@ -8,13 +8,13 @@ use super::{
     CK_MARGIN, Decision, Selection, TEXT_EXTENSIONS, WindowEntry, WindowSpec, WindowView,
     parse_duration,
 };
-use crate::commands::plan::RemotePlan;
-use crate::commands::probe::{self, Probe, ProbeStats, Probed};
 use crate::commands::{Error, Result};
 use crate::coverage::TimeKernels;
 use crate::coverage::binary::KernelKind;
 use crate::db::Catalogue;
 use crate::remote::fetch::{Conditional, Session};
+use crate::remote::plan::RemotePlan;
+use crate::remote::probe::{self, Probe, ProbeStats, Probed};
 
 pub(super) fn is_text(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();

@@ -21,10 +21,10 @@ use std::collections::HashMap;
 use serde::Serialize;
 use url::Url;
 
+use super::fetch::{RangeAsk, RangeReply, Session, Validators};
 use crate::coverage::index::IndexedKernel;
 use crate::coverage::probe::{self as reader, FIRST, Sparse, Step};
 use crate::db::{self, Catalogue, ProbeRow};
-use crate::remote::fetch::{RangeAsk, RangeReply, Session, Validators};
 
 /// Range requests one kernel may cost before its coverage is "unknown".
 pub const MAX_REQUESTS: u32 = 8;
@@ -311,7 +311,7 @@ pub fn probe_all(
     session: &Session,
     cat: &Catalogue,
     items: &[(Url, String)],
-) -> crate::commands::Result<Vec<Probe>> {
+) -> Result<Vec<Probe>, db::Error> {
     probe_all_with(session, cat, items, false)
 }
 
@@ -329,7 +329,7 @@ pub fn probe_all_with(
     cat: &Catalogue,
     items: &[(Url, String)],
     intervals: bool,
-) -> crate::commands::Result<Vec<Probe>> {
+) -> Result<Vec<Probe>, db::Error> {
     let urls: Vec<&str> = items.iter().map(|(u, _)| u.as_str()).collect();
     let mut cache = cat.probes_of(&urls)?;
     let mut tracks: Vec<Track> = items

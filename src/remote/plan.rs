@@ -20,7 +20,7 @@ use std::collections::HashMap;
 
 use url::Url;
 
-use super::mk::Loaded;
+use crate::metakernel::Loaded;
 use crate::store::safe_path::SafeRelPath;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -333,10 +333,14 @@ pub fn split_version(name: &str) -> MkName {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commands::mk;
-
     fn loaded(text: &str) -> Loaded {
-        mk::parse("test.tm".into(), text.as_bytes()).unwrap()
+        let mk = crate::metakernel::Metakernel::parse(text.as_bytes()).unwrap();
+        let entries = mk.entries().unwrap();
+        Loaded {
+            origin: "test.tm".into(),
+            mk,
+            entries,
+        }
     }
 
     fn url(s: &str) -> Url {
