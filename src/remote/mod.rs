@@ -4,5 +4,6 @@
 pub mod auth;
 pub mod fetch;
 pub mod listing;
+pub mod mirror;
 pub mod plan;
 pub mod probe;
