@@ -232,8 +232,8 @@ impl Track {
                 },
             ) => {
                 self.bytes += bytes.len() as u64;
-                let etag_changed =
-                    matches!((&validators.etag, &now.etag), (Some(a), Some(b)) if a != b);
+                let etag_changed = matches!((&validators.etag, &now.etag),
+                    (Some(a), Some(b)) if !same_entity_tag(a, b));
                 if total != src_len(&src) || etag_changed {
                     return self.unknown(
                         "the file changed between two range requests (size or ETag)".into(),
@@ -303,6 +303,14 @@ fn cached_outcome(row: &ProbeRow) -> Option<Probed> {
         (None, None, Some(what)) => Some(Probed::NotDaf { what: what.clone() }),
         _ => None,
     }
+}
+
+/// Whether two ETags name the same version, compared weakly (RFC 9110 §8.8.3.2):
+/// Apache marks the ETag of a file modified in the last second weak (`W/"…"`) and the
+/// same file's next answer strong, which is no change.
+fn same_entity_tag(a: &str, b: &str) -> bool {
+    let opaque = |t: &str| t.strip_prefix("W/").unwrap_or(t).to_owned();
+    opaque(a) == opaque(b)
 }
 
 /// Probes every `(url, name)`, in order (segment descriptors only). Reads the
@@ -412,6 +420,13 @@ pub fn by_url(items: &[(Url, String)], probes: Vec<Probe>) -> HashMap<String, Pr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_weak_then_strong_etag_is_the_same_version() {
+        assert!(same_entity_tag("W/\"5f-61a\"", "\"5f-61a\""));
+        assert!(same_entity_tag("\"5f-61a\"", "\"5f-61a\""));
+        assert!(!same_entity_tag("W/\"5f-61a\"", "\"5f-61b\""));
+    }
 
     #[test]
     fn name_spans_are_hints() {
