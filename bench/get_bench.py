@@ -10,6 +10,8 @@ import sys
 import tempfile
 import time
 
+import common
+
 KDB = sys.argv[1]
 REF = sys.argv[2] if len(sys.argv) > 2 and os.path.exists(sys.argv[2]) else None
 N = int(os.environ.get("N_KERNELS", 300))
@@ -21,13 +23,6 @@ DOC = os.path.join(W, "www")
 MISSION = "BENCH"
 KDIR = os.path.join(DOC, "pub/naif", MISSION, "kernels")
 rng = random.Random(7)
-
-
-def header(kind):
-    h = bytearray(b" " * 1024)
-    h[0:8] = kind
-    h[88:96] = b"LTL-IEEE"
-    return bytes(h)
 
 
 def make_archive():
@@ -50,8 +45,7 @@ def make_archive():
             shutil.copyfile(rng.choice(written), path)  # same bytes, another name
         else:
             with open(path, "wb") as f:
-                f.write(header(kind))
-                f.write(os.urandom(size - 1024))
+                f.write(common.daf(kind, size))
             written.append(path)
         entry = f"$KERNELS/{sub}/{name}"
         if len(entry) > 78:  # needs `+` continuation to fit CSPICE's 80-byte strings
@@ -69,59 +63,12 @@ def make_archive():
 
 
 def start_apache():
-    port = socket.socket()
-    port.bind(("127.0.0.1", 0))
-    addr = port.getsockname()
-    port.close()
-    d = os.path.join(W, "httpd")
-    os.makedirs(d)
-    mods = "/usr/lib/apache2/modules"
-    conf = f"""ServerRoot "{d}"
-Listen 127.0.0.1:{addr[1]}
-ServerName 127.0.0.1
-LoadModule mpm_event_module {mods}/mod_mpm_event.so
-LoadModule authz_core_module {mods}/mod_authz_core.so
-LoadModule mime_module {mods}/mod_mime.so
-LoadModule dir_module {mods}/mod_dir.so
-LoadModule autoindex_module {mods}/mod_autoindex.so
-User nobody
-Group nogroup
-PidFile "{d}/httpd.pid"
-ErrorLog "{d}/error.log"
-DefaultRuntimeDir "{d}"
-Mutex file:{d} default
-TypesConfig /etc/mime.types
-KeepAlive On
-MaxKeepAliveRequests 0
-StartServers 2
-ServerLimit 4
-ThreadsPerChild 16
-MaxRequestWorkers 64
-DocumentRoot "{DOC}"
-<Directory "{DOC}">
-  Options +Indexes
-  Require all granted
-  IndexOptions FancyIndexing
-</Directory>
-"""
-    with open(os.path.join(d, "httpd.conf"), "w") as f:
-        f.write(conf)
-    subprocess.run(["chmod", "-R", "a+rX", W], check=True)
-    env = dict(os.environ, APACHE_RUN_DIR=d, APACHE_LOCK_DIR=d, APACHE_LOG_DIR=d, TZ="UTC")
-    proc = subprocess.Popen(["/usr/sbin/apache2", "-f", os.path.join(d, "httpd.conf"), "-DFOREGROUND"], env=env)
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", addr[1]), timeout=0.2).close()
-            return proc, f"http://127.0.0.1:{addr[1]}"
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit("apache did not start: " + open(os.path.join(d, "error.log")).read())
+    proc, base, _ = common.start_apache(W, DOC)
+    return proc, base
 
 
 def timed(cmd, env=None):
-    t = time.perf_counter()
-    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - t
+    return common.timed(cmd, env)
 
 
 def kdb_env(home):
@@ -202,7 +149,7 @@ def main():
         # Peak memory while downloading one big kernel.
         big = os.path.join(KDIR, "spk", "big_1gb.bsp")
         with open(big, "wb") as fh:
-            fh.write(header(b"DAF/SPK "))
+            fh.write(common.daf(b"DAF/SPK ", 1024))
             chunk = os.urandom(1 << 20)
             for _ in range(BIG_MB):
                 fh.write(chunk)

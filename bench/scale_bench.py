@@ -36,6 +36,8 @@ import sys
 import tempfile
 import time
 
+import common
+
 KDB = sys.argv[1]
 REF = sys.argv[2] if len(sys.argv) > 2 and os.path.exists(sys.argv[2]) else None
 QUICK = os.environ.get("QUICK", "") not in ("", "0")
@@ -71,10 +73,7 @@ def log(msg):
 
 
 def daf(kind, size):
-    h = bytearray(b" " * 1024)
-    h[0:8] = kind
-    h[88:96] = b"LTL-IEEE"
-    return bytes(h) + os.urandom(max(0, size - 1024))
+    return common.daf(kind, size)
 
 
 def write(path, data):
@@ -176,53 +175,8 @@ def set_mtimes(root, when):
 
 
 def start_apache():
-    port = socket.socket()
-    port.bind(("127.0.0.1", 0))
-    addr = port.getsockname()
-    port.close()
-    d = os.path.join(W, "httpd")
-    os.makedirs(d)
-    mods = "/usr/lib/apache2/modules"
-    conf = f"""ServerRoot "{d}"
-Listen 127.0.0.1:{addr[1]}
-ServerName 127.0.0.1
-LoadModule mpm_event_module {mods}/mod_mpm_event.so
-LoadModule authz_core_module {mods}/mod_authz_core.so
-LoadModule mime_module {mods}/mod_mime.so
-LoadModule dir_module {mods}/mod_dir.so
-LoadModule autoindex_module {mods}/mod_autoindex.so
-User nobody
-Group nogroup
-PidFile "{d}/httpd.pid"
-ErrorLog "{d}/error.log"
-DefaultRuntimeDir "{d}"
-Mutex file:{d} default
-TypesConfig /etc/mime.types
-KeepAlive On
-MaxKeepAliveRequests 0
-StartServers 2
-ServerLimit 4
-ThreadsPerChild 16
-MaxRequestWorkers 64
-DocumentRoot "{DOC}"
-<Directory "{DOC}">
-  Options +Indexes
-  Require all granted
-  IndexOptions FancyIndexing
-</Directory>
-"""
-    with open(os.path.join(d, "httpd.conf"), "w") as f:
-        f.write(conf)
-    subprocess.run(["chmod", "-R", "a+rX", W], check=True)
-    env = dict(os.environ, APACHE_RUN_DIR=d, APACHE_LOCK_DIR=d, APACHE_LOG_DIR=d, TZ="UTC")
-    proc = subprocess.Popen(["/usr/sbin/apache2", "-f", os.path.join(d, "httpd.conf"), "-DFOREGROUND"], env=env)
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", addr[1]), timeout=0.2).close()
-            return proc, f"http://127.0.0.1:{addr[1]}"
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit("apache did not start: " + open(os.path.join(d, "error.log")).read())
+    proc, base, _ = common.start_apache(W, DOC)
+    return proc, base
 
 
 def kdb_env(home):
@@ -230,12 +184,7 @@ def kdb_env(home):
 
 
 def timed(cmd, env=None, ok=(0,)):
-    t = time.perf_counter()
-    p = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    dt = time.perf_counter() - t
-    if p.returncode not in ok:
-        raise SystemExit(f"{' '.join(cmd)} exited {p.returncode}: {p.stderr.decode(errors='replace')[-2000:]}")
-    return dt
+    return common.timed(cmd, env, ok)
 
 
 PROBE = ("import resource,subprocess,sys,time; t=time.perf_counter(); "

@@ -8,6 +8,8 @@ import sys
 import tempfile
 import time
 
+import common
+
 KDB, MOTO = sys.argv[1], sys.argv[2]
 N = int(os.environ.get("N_KERNELS", 300))
 TOTAL_MB = int(os.environ.get("TOTAL_MB", 150))
@@ -18,33 +20,12 @@ KDIR = os.path.join(DOC, "pub/naif/BENCH/kernels")
 rng = random.Random(13)
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def wait_port(port, what):
-    for _ in range(400):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"{what} did not start")
-
-
 def make_archive():
     sizes = [rng.uniform(0.2, 3.0) for _ in range(N)]
     scale = TOTAL_MB * 1e6 / sum(sizes)
     entries = []
     for i, s in enumerate(sizes):
-        body = bytearray(b" " * 1024)
-        body[0:8] = b"DAF/SPK "
-        body[88:96] = b"LTL-IEEE"
-        body += os.urandom(max(1, int(s * scale) - 1024))
+        body = common.daf(b"DAF/SPK ", max(1025, int(s * scale)))
         rel = f"spk/k{i:04d}.bsp"
         os.makedirs(os.path.dirname(os.path.join(KDIR, rel)), exist_ok=True)
         with open(os.path.join(KDIR, rel), "wb") as f:
@@ -57,54 +38,16 @@ def make_archive():
 
 
 def start_apache():
-    port = free_port()
-    d = os.path.join(W, "httpd")
-    os.makedirs(d)
-    mods = "/usr/lib/apache2/modules"
-    conf = f"""ServerRoot "{d}"
-Listen 127.0.0.1:{port}
-ServerName 127.0.0.1
-LoadModule mpm_event_module {mods}/mod_mpm_event.so
-LoadModule authz_core_module {mods}/mod_authz_core.so
-LoadModule mime_module {mods}/mod_mime.so
-LoadModule dir_module {mods}/mod_dir.so
-LoadModule autoindex_module {mods}/mod_autoindex.so
-User nobody
-Group nogroup
-PidFile "{d}/httpd.pid"
-ErrorLog "{d}/error.log"
-LogFormat "%m %U %>s %B" bench
-CustomLog "{d}/access.log" bench
-DefaultRuntimeDir "{d}"
-Mutex file:{d} default
-TypesConfig /etc/mime.types
-KeepAlive On
-MaxKeepAliveRequests 0
-StartServers 2
-ServerLimit 4
-ThreadsPerChild 32
-MaxRequestWorkers 128
-DocumentRoot "{DOC}"
-<Directory "{DOC}">
-  Options +Indexes
-  Require all granted
-  IndexOptions FancyIndexing
-</Directory>
-"""
-    with open(os.path.join(d, "httpd.conf"), "w") as f:
-        f.write(conf)
-    subprocess.run(["chmod", "-R", "a+rX", W], check=True)
-    env = dict(os.environ, APACHE_RUN_DIR=d, APACHE_LOCK_DIR=d, APACHE_LOG_DIR=d, TZ="UTC")
-    proc = subprocess.Popen(["/usr/sbin/apache2", "-f", os.path.join(d, "httpd.conf"), "-DFOREGROUND"], env=env)
-    wait_port(port, "apache")
-    return proc, f"http://127.0.0.1:{port}", os.path.join(d, "access.log")
+    log = os.path.join(W, "httpd", "access.log")
+    proc, base, _ = common.start_apache(W, DOC, threads=32, workers=128, log=("%m %U %>s %B", log))
+    return proc, base, log
 
 
 def start_moto():
-    port = free_port()
+    port = common.free_port()
     log = open(os.path.join(W, "moto.log"), "w")
     proc = subprocess.Popen([MOTO, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=log)
-    wait_port(port, "moto")
+    common.wait_port(port, "moto")
     py = os.path.join(os.path.dirname(MOTO), "python3")
     py = py if os.path.exists(py) else sys.executable
     subprocess.run([py, "-c", "import boto3; boto3.client('s3', endpoint_url='http://127.0.0.1:%d', "

@@ -9,6 +9,8 @@ import sys
 import tempfile
 import time
 
+import common
+
 KDB, REAL = sys.argv[1], sys.argv[2]
 WEEKS = int(os.environ.get("WEEKS", 40))
 RUNS = int(os.environ.get("RUNS", 3))
@@ -20,50 +22,8 @@ LOG = os.path.join(W, "httpd", "access.log")
 
 
 def start_apache():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    d = os.path.join(W, "httpd")
-    os.makedirs(d)
-    mods = "/usr/lib/apache2/modules"
-    conf = f"""ServerRoot "{d}"
-Listen 127.0.0.1:{port}
-ServerName 127.0.0.1
-LoadModule mpm_event_module {mods}/mod_mpm_event.so
-LoadModule authz_core_module {mods}/mod_authz_core.so
-LoadModule mime_module {mods}/mod_mime.so
-LoadModule dir_module {mods}/mod_dir.so
-LoadModule autoindex_module {mods}/mod_autoindex.so
-User nobody
-Group nogroup
-PidFile "{d}/httpd.pid"
-ErrorLog "{d}/error.log"
-LogFormat "%s %B \\"%r\\"" bench
-CustomLog "{LOG}" bench
-DefaultRuntimeDir "{d}"
-Mutex file:{d} default
-TypesConfig /etc/mime.types
-KeepAlive On
-MaxKeepAliveRequests 0
-DocumentRoot "{DOC}"
-<Directory "{DOC}">
-  Options +Indexes
-  Require all granted
-</Directory>
-"""
-    with open(os.path.join(d, "httpd.conf"), "w") as f:
-        f.write(conf)
-    subprocess.run(["chmod", "-R", "a+rwX", W], check=True)
-    env = dict(os.environ, APACHE_RUN_DIR=d, APACHE_LOCK_DIR=d, APACHE_LOG_DIR=d, TZ="UTC")
-    proc = subprocess.Popen(["/usr/sbin/apache2", "-f", os.path.join(d, "httpd.conf"), "-DFOREGROUND"], env=env)
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc, f"http://127.0.0.1:{port}"
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit("apache did not start")
+    proc, base, _ = common.start_apache(W, DOC, fancy=False, log=('%s %B \\"%r\\"', LOG), writable=True)
+    return proc, base
 
 
 def log_lines():

@@ -113,52 +113,32 @@ pub fn read<S: ByteSource + ?Sized>(
     })
 }
 
+/// One summary as a segment. The integers are (DAF Required Reading and the SPK, CK
+/// and PCK Required Readings): SPK `id, center, frame, type, begin, end`; CK `id,
+/// frame, type, has-av, begin, end`; binary PCK `id, frame, type, begin, end`.
 fn segment(kind: KernelKind, s: Summary) -> Segment {
-    let (start, stop) = (s.doubles[0], s.doubles[1]);
     let ic = &s.ints;
-    match kind {
-        KernelKind::Spk => Segment {
-            index: s.index,
-            record: s.record,
-            name: s.name,
-            id: ic[0],
-            center: Some(ic[1]),
-            frame: ic[2],
-            data_type: ic[3],
-            has_av: None,
-            start,
-            stop,
-            begin: ic[4],
-            end: ic[5],
-        },
-        KernelKind::Ck => Segment {
-            index: s.index,
-            record: s.record,
-            name: s.name,
-            id: ic[0],
-            center: None,
-            frame: ic[1],
-            data_type: ic[2],
-            has_av: Some(ic[3] == 1),
-            start,
-            stop,
-            begin: ic[4],
-            end: ic[5],
-        },
-        KernelKind::Pck => Segment {
-            index: s.index,
-            record: s.record,
-            name: s.name,
-            id: ic[0],
-            center: None,
-            frame: ic[1],
-            data_type: ic[2],
-            has_av: None,
-            start,
-            stop,
-            begin: ic[3],
-            end: ic[4],
-        },
+    let (center, rest) = match kind {
+        KernelKind::Spk => (Some(ic[1]), &ic[2..]),
+        KernelKind::Ck | KernelKind::Pck => (None, &ic[1..]),
+    };
+    let (has_av, addresses) = match kind {
+        KernelKind::Ck => (Some(rest[2] == 1), &rest[3..]),
+        KernelKind::Spk | KernelKind::Pck => (None, &rest[2..]),
+    };
+    Segment {
+        index: s.index,
+        record: s.record,
+        id: ic[0],
+        center,
+        frame: rest[0],
+        data_type: rest[1],
+        has_av,
+        start: s.doubles[0],
+        stop: s.doubles[1],
+        begin: addresses[0],
+        end: addresses[1],
+        name: s.name,
     }
 }
 
@@ -297,14 +277,20 @@ pub fn ck_coverage<S: ByteSource + ?Sized>(
             entry.0.push([a, b]);
         }
     }
-    Ok(by_id
+    Ok(id_coverages(by_id))
+}
+
+/// Each ID's merged coverage from its intervals (and the CK types only read at
+/// segment level), in ID order.
+pub(crate) fn id_coverages(by_id: BTreeMap<i32, (Vec<[f64; 2]>, Vec<i32>)>) -> Vec<IdCoverage> {
+    by_id
         .into_iter()
         .map(|(id, (ivs, types))| IdCoverage {
             id,
             windows: Window::from_intervals(ivs),
             segment_level_types: types,
         })
-        .collect())
+        .collect()
 }
 
 /// Each segment's own coverage, for the precedence search ([`super::which`]): the
@@ -357,14 +343,7 @@ pub fn merge<'a>(per_kernel: impl IntoIterator<Item = &'a [IdCoverage]>) -> Vec<
             }
         }
     }
-    by_id
-        .into_iter()
-        .map(|(id, (ivs, types))| IdCoverage {
-            id,
-            windows: Window::from_intervals(ivs),
-            segment_level_types: types,
-        })
-        .collect()
+    id_coverages(by_id)
 }
 
 #[cfg(test)]

@@ -332,13 +332,7 @@ pub fn read_records<S: ByteSource + ?Sized>(
             len,
         });
     }
-    let mut buf = vec![0u8; (end - start) as usize];
-    src.read_at(start, &mut buf).map_err(|source| Error::Io {
-        file: file.into(),
-        record,
-        source,
-    })?;
-    Ok(buf)
+    super::source::read_bytes(src, file, record, start, (end - start) as usize)
 }
 
 /// Reads the file record.
@@ -346,15 +340,8 @@ pub fn read_file_record<S: ByteSource + ?Sized>(
     src: &mut S,
     file: &str,
 ) -> Result<FileRecord, Error> {
-    let len = src.len();
-    let n = len.min(RECORD_LEN as u64) as usize;
-    let mut head = vec![0u8; n];
-    src.read_at(0, &mut head).map_err(|source| Error::Io {
-        file: file.into(),
-        record: 1,
-        source,
-    })?;
-    parse_file_record(file, &head, len)
+    let head = super::source::read_head(src, file)?;
+    parse_file_record(file, &head, src.len())
 }
 
 /// One summary record met on the chain: its number, its control words and its
@@ -443,13 +430,8 @@ fn read_held<S: ByteSource + ?Sized>(
     if record == 0 || start.saturating_add(24) > len {
         return read_records(src, file, record, 1);
     }
-    let mut buf = vec![0u8; (len - start).min(RECORD_LEN as u64) as usize];
-    src.read_at(start, &mut buf).map_err(|source| Error::Io {
-        file: file.into(),
-        record,
-        source,
-    })?;
-    Ok(buf)
+    let n = (len - start).min(RECORD_LEN as u64) as usize;
+    super::source::read_bytes(src, file, record, start, n)
 }
 
 /// Decodes one summary record (`buf`: as much of it as was read, then its name

@@ -241,13 +241,7 @@ fn file_record<S: ByteSource + ?Sized>(
     file: &str,
 ) -> Result<(Vec<u8>, String, DasKind), Error> {
     let len = src.len();
-    let n = len.min(RECORD_LEN as u64) as usize;
-    let mut head = vec![0u8; n];
-    src.read_at(0, &mut head).map_err(|source| Error::Io {
-        file: file.into(),
-        record: 1,
-        source,
-    })?;
+    let head = super::source::read_head(src, file)?;
     let word = id_word(&head);
     let kind = match word.as_str() {
         "DAS/DSK" => DasKind::Dsk,

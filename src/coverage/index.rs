@@ -38,6 +38,22 @@ pub struct IndexedSegment {
     pub intervals: Option<Vec<[f64; 2]>>,
 }
 
+impl IndexedSegment {
+    /// A segment as the index keeps it, with its CK intervals when read.
+    pub fn of(s: &super::Segment, intervals: Option<Vec<[f64; 2]>>) -> IndexedSegment {
+        IndexedSegment {
+            id: s.id,
+            center: s.center,
+            frame: s.frame,
+            data_type: s.data_type,
+            has_av: s.has_av,
+            start: s.start,
+            stop: s.stop,
+            intervals,
+        }
+    }
+}
+
 /// A binary DAF kernel's index entry.
 #[derive(Clone, Debug, PartialEq)]
 pub struct IndexedKernel {
@@ -55,13 +71,7 @@ pub fn summarize<S: ByteSource + ?Sized>(
     src: &mut S,
     file: &str,
 ) -> Result<Option<IndexedKernel>, Error> {
-    let n = src.len().min(1024) as usize;
-    let mut head = vec![0u8; n];
-    src.read_at(0, &mut head).map_err(|source| Error::Io {
-        file: file.into(),
-        record: 1,
-        source,
-    })?;
+    let head = super::source::read_head(src, file)?;
     if matches!(identify(file, &head)?, BinaryKind::Dsk | BinaryKind::Ek) {
         return Ok(None);
     }
@@ -74,16 +84,7 @@ pub fn summarize<S: ByteSource + ?Sized>(
         } else {
             None
         };
-        segments.push(IndexedSegment {
-            id: s.id,
-            center: s.center,
-            frame: s.frame,
-            data_type: s.data_type,
-            has_av: s.has_av,
-            start: s.start,
-            stop: s.stop,
-            intervals,
-        });
+        segments.push(IndexedSegment::of(s, intervals));
     }
     Ok(Some(IndexedKernel {
         kind: k.kind,
@@ -145,14 +146,7 @@ impl IndexedKernel {
                 entry.0.push([a, b]);
             }
         }
-        Ok(by_id
-            .into_iter()
-            .map(|(id, (ivs, types))| IdCoverage {
-                id,
-                windows: Window::from_intervals(ivs),
-                segment_level_types: types,
-            })
-            .collect())
+        Ok(super::binary::id_coverages(by_id))
     }
 
     fn segment_intervals(

@@ -143,16 +143,7 @@ pub fn step(src: &mut Sparse, file: &str) -> Step {
             segments: k
                 .segments
                 .iter()
-                .map(|s| IndexedSegment {
-                    id: s.id,
-                    center: s.center,
-                    frame: s.frame,
-                    data_type: s.data_type,
-                    has_av: s.has_av,
-                    start: s.start,
-                    stop: s.stop,
-                    intervals: None,
-                })
+                .map(|s| IndexedSegment::of(s, None))
                 .collect(),
         }),
         Err(e) => needed(&e).map_or(Step::Failed(e), Step::Need),

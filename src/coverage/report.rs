@@ -19,6 +19,13 @@ pub enum Format<'a> {
     Utc(&'a Lsk),
 }
 
+impl<'a> Format<'a> {
+    /// UTC with an LSK, seconds past J2000 without.
+    pub fn of(lsk: Option<&'a Lsk>) -> Format<'a> {
+        lsk.map_or(Format::Seconds, Format::Utc)
+    }
+}
+
 /// A window's intervals as printable bounds.
 pub fn bounds(w: &Window, format: Format<'_>) -> Result<Vec<[Bound; 2]>, Error> {
     w.intervals()

@@ -6,6 +6,30 @@
 
 use std::io::{Read, Seek, SeekFrom};
 
+/// `n` bytes at `offset` of `src` (record `record` of `file`, for the message).
+pub fn read_bytes<S: ByteSource + ?Sized>(
+    src: &mut S,
+    file: &str,
+    record: u64,
+    offset: u64,
+    n: usize,
+) -> Result<Vec<u8>, super::Error> {
+    let mut buf = vec![0u8; n];
+    src.read_at(offset, &mut buf)
+        .map_err(|source| super::Error::Io {
+            file: file.into(),
+            record,
+            source,
+        })?;
+    Ok(buf)
+}
+
+/// The first 1,024-byte record of `src` (or all of a shorter source).
+pub fn read_head<S: ByteSource + ?Sized>(src: &mut S, file: &str) -> Result<Vec<u8>, super::Error> {
+    let n = src.len().min(1024) as usize;
+    read_bytes(src, file, 1, 0, n)
+}
+
 /// Random access to the bytes of one kernel.
 pub trait ByteSource {
     /// Total length in bytes.

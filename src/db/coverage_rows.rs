@@ -36,15 +36,12 @@ impl Catalogue {
         &self,
         hashes: &[&Sha256Hex],
     ) -> Result<std::collections::HashMap<Sha256Hex, CoverageRow>, Error> {
-        let keys: Vec<&str> = hashes.iter().map(|h| h.as_str()).collect();
-        let mut st = self.conn().prepare_cached(
+        self.keyed(
             "SELECT sha256, kind, summary, error, indexed_at FROM coverage
              WHERE sha256 IN (SELECT value FROM json_each(?1))",
-        )?;
-        let json = serde_json::to_string(&keys).unwrap_or_else(|_| "[]".to_owned());
-        let rows = st.query_map([json], coverage_row)?;
-        rows.map(|r| r.map(|row| (row.sha256.clone(), row)).map_err(Error::from))
-            .collect()
+            &super::queries::hex_keys(hashes),
+            |r| coverage_row(r).map(|row| (row.sha256.clone(), row)),
+        )
     }
 
     /// Binary contents (a byte order recorded) with no index entry yet (registered before the index existed).

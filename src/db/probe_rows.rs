@@ -32,31 +32,25 @@ pub struct ProbeRow {
 impl Catalogue {
     /// Cached probes of `urls`, by URL.
     pub fn probes_of(&self, urls: &[&str]) -> Result<HashMap<String, ProbeRow>, Error> {
-        let mut st = self.conn().prepare_cached(
+        // One statement for the whole set (a plan of thousands of kernels).
+        self.keyed(
             "SELECT url, etag, last_modified, size, kind, summary, what, probed_at \
-             FROM probes WHERE url = ?1",
-        )?;
-        let mut out = HashMap::new();
-        for url in urls {
-            let row = st
-                .query_row([url], |r| {
-                    Ok(ProbeRow {
-                        url: r.get(0)?,
-                        etag: r.get(1)?,
-                        last_modified: r.get(2)?,
-                        size: r.get(3)?,
-                        kind: r.get(4)?,
-                        summary: r.get(5)?,
-                        what: r.get(6)?,
-                        probed_at: r.get(7)?,
-                    })
-                })
-                .optional()?;
-            if let Some(row) = row {
-                out.insert(row.url.clone(), row);
-            }
-        }
-        Ok(out)
+             FROM probes WHERE url IN (SELECT value FROM json_each(?1))",
+            urls,
+            |r| {
+                let row = ProbeRow {
+                    url: r.get(0)?,
+                    etag: r.get(1)?,
+                    last_modified: r.get(2)?,
+                    size: r.get(3)?,
+                    kind: r.get(4)?,
+                    summary: r.get(5)?,
+                    what: r.get(6)?,
+                    probed_at: r.get(7)?,
+                };
+                Ok((row.url.clone(), row))
+            },
+        )
     }
 
     /// The window (JSON) a metakernel was acquired for, if any.

@@ -385,12 +385,13 @@ impl Catalogue {
         &self,
         paths: &[&str],
     ) -> Result<std::collections::HashMap<String, LocationRow>, Error> {
-        let mut st = self.conn.prepare_cached(&format!(
-            "SELECT {LOCATION_COLS} FROM locations WHERE path IN (SELECT value FROM json_each(?1))"
-        ))?;
-        let rows = st.query_map([json_array(paths)], location)?;
-        rows.map(|r| r.map(|row| (row.path.clone(), row)).map_err(Error::from))
-            .collect()
+        self.keyed(
+            &format!(
+                "SELECT {LOCATION_COLS} FROM locations WHERE path IN (SELECT value FROM json_each(?1))"
+            ),
+            paths,
+            |r| location(r).map(|row| (row.path.clone(), row)),
+        )
     }
 
     /// How many names each of `hashes` is known under.
@@ -398,15 +399,12 @@ impl Catalogue {
         &self,
         hashes: &[&Sha256Hex],
     ) -> Result<std::collections::HashMap<Sha256Hex, u64>, Error> {
-        let keys: Vec<&str> = hashes.iter().map(|h| h.as_str()).collect();
-        let mut st = self.conn.prepare_cached(
+        self.keyed(
             "SELECT sha256, COUNT(*) FROM kernel_aliases
              WHERE sha256 IN (SELECT value FROM json_each(?1)) GROUP BY sha256",
-        )?;
-        let rows = st.query_map([json_array(&keys)], |r| {
-            Ok((r.get::<_, Sha256Hex>(0)?, r.get::<_, i64>(1)? as u64))
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            &hex_keys(hashes),
+            hash_and_count,
+        )
     }
 
     /// The sizes of the contents `hashes` (one query), by hash.
@@ -414,14 +412,11 @@ impl Catalogue {
         &self,
         hashes: &[&Sha256Hex],
     ) -> Result<std::collections::HashMap<Sha256Hex, u64>, Error> {
-        let keys: Vec<&str> = hashes.iter().map(|h| h.as_str()).collect();
-        let mut st = self.conn.prepare_cached(
+        self.keyed(
             "SELECT sha256, size FROM kernels WHERE sha256 IN (SELECT value FROM json_each(?1))",
-        )?;
-        let rows = st.query_map([json_array(&keys)], |r| {
-            Ok((r.get::<_, Sha256Hex>(0)?, r.get::<_, i64>(1)? as u64))
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            &hex_keys(hashes),
+            hash_and_count,
+        )
     }
 
     /// The recorded downloads of `urls`, by URL.
@@ -429,22 +424,35 @@ impl Catalogue {
         &self,
         urls: &[&str],
     ) -> Result<std::collections::HashMap<String, DownloadRow>, Error> {
-        let mut st = self.conn.prepare_cached(
+        self.keyed(
             "SELECT url, sha256, etag, last_modified, size, fetched_at FROM downloads
              WHERE url IN (SELECT value FROM json_each(?1))",
-        )?;
-        let rows = st.query_map([json_array(urls)], |r| {
-            Ok(DownloadRow {
-                url: r.get(0)?,
-                sha256: r.get(1)?,
-                etag: r.get(2)?,
-                last_modified: r.get(3)?,
-                size: r.get::<_, i64>(4)? as u64,
-                fetched_at: r.get(5)?,
-            })
-        })?;
-        rows.map(|r| r.map(|d| (d.url.clone(), d)).map_err(Error::from))
-            .collect()
+            urls,
+            |r| {
+                let d = DownloadRow {
+                    url: r.get(0)?,
+                    sha256: r.get(1)?,
+                    etag: r.get(2)?,
+                    last_modified: r.get(3)?,
+                    size: r.get::<_, i64>(4)? as u64,
+                    fetched_at: r.get(5)?,
+                };
+                Ok((d.url.clone(), d))
+            },
+        )
+    }
+
+    /// One set query: `sql` takes `keys` as the JSON array `?1` (expanded by
+    /// `json_each`), and each row it returns becomes one `(key, value)` of the map.
+    pub(crate) fn keyed<K: Eq + std::hash::Hash, V>(
+        &self,
+        sql: &str,
+        keys: &[&str],
+        row: impl FnMut(&Row<'_>) -> rusqlite::Result<(K, V)>,
+    ) -> Result<std::collections::HashMap<K, V>, Error> {
+        let mut st = self.conn.prepare_cached(sql)?;
+        let rows = st.query_map([json_array(keys)], row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     pub fn table_counts(&self) -> Result<(u64, u64, u64), Error> {
@@ -457,6 +465,16 @@ impl Catalogue {
             c("SELECT COUNT(*) FROM kernel_aliases")?,
         ))
     }
+}
+
+/// The hex strings of `hashes` (the keys of a set query).
+pub(crate) fn hex_keys<'a>(hashes: &[&'a Sha256Hex]) -> Vec<&'a str> {
+    hashes.iter().map(|h| h.as_str()).collect()
+}
+
+/// A `(sha256, count)` row.
+fn hash_and_count(r: &Row<'_>) -> rusqlite::Result<(Sha256Hex, u64)> {
+    Ok((r.get::<_, Sha256Hex>(0)?, r.get::<_, i64>(1)? as u64))
 }
 
 /// `keys` as a JSON array of strings (the parameter of a `json_each` set query).

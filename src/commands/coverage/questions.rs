@@ -115,15 +115,8 @@ pub fn coverage(inputs: &mut Inputs, q: &CoverageQuery) -> Result<CoverageReport
         }
         per_kernel.push(covs);
     }
-    let lsk = if q.time == TimeFormat::Utc {
-        Some(inputs.time.lsk().map_err(cov_err)?.clone())
-    } else {
-        None
-    };
-    let format = match &lsk {
-        Some(l) => report::Format::Utc(l),
-        None => report::Format::Seconds,
-    };
+    let lsk = utc_lsk(inputs, q.time == TimeFormat::Utc)?;
+    let format = report::Format::of(lsk.as_ref());
     let mut kernels = Vec::new();
     for ((b, covs), ticks) in inputs.binaries.iter().zip(&per_kernel).zip(&in_ticks) {
         let names = if b.kernel.kind == KernelKind::Spk {
@@ -303,17 +296,19 @@ pub fn gaps(
         windows.extend(covs.into_iter().map(|c| c.windows));
     }
     let g = cov::window::gaps(windows.iter(), a, b).unwrap_or_default();
-    let lsk = if utc {
-        Some(inputs.time.lsk().map_err(cov_err)?.clone())
-    } else {
-        None
-    };
-    let format = match &lsk {
-        Some(l) => report::Format::Utc(l),
-        None => report::Format::Seconds,
-    };
+    let lsk = utc_lsk(inputs, utc)?;
+    let format = report::Format::of(lsk.as_ref());
     Ok(GapsReport {
         id,
         gaps: report::bounds(&g, format).map_err(cov_err)?,
+    })
+}
+
+/// The LSK that prints times as UTC, when `utc` is asked for.
+fn utc_lsk(inputs: &mut Inputs, utc: bool) -> Result<Option<cov::time::Lsk>> {
+    Ok(if utc {
+        Some(inputs.time.lsk().map_err(cov_err)?.clone())
+    } else {
+        None
     })
 }

@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use url::Url;
 
-use super::{Ctx, Error, Result, absolute, mk};
+use super::{Ctx, Error, Result, absolute, get, mk};
 use crate::db::{self};
 use crate::lockfile::{self, Lock};
 use crate::remote::fetch::FetchConfig;
@@ -103,6 +103,22 @@ struct Want {
     tried: Vec<Tried>,
     /// The store's object for this hash holds other bytes: replace it, never keep it.
     repair: bool,
+}
+
+impl Want {
+    /// The rows of this content, now held as `object` (no validators: a lock pins
+    /// bytes, not a server's answer).
+    fn arrived(&self, object: &Path, now: crate::content::Timestamp) -> Result<get::Arrived> {
+        get::arrived(
+            &self.name,
+            self.source.as_str(),
+            crate::remote::fetch::Validators::default(),
+            &self.sha,
+            object,
+            self.size,
+            now,
+        )
+    }
 }
 
 /// Reads and parses a lockfile.

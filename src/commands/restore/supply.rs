@@ -219,15 +219,7 @@ pub(super) fn held(
             let arrived = if known {
                 None
             } else {
-                Some(get::arrived(
-                    &w.name,
-                    w.source.as_str(),
-                    Validators::default(),
-                    &w.sha,
-                    &object,
-                    w.size,
-                    now,
-                )?)
+                Some(w.arrived(&object, now)?)
             };
             return Ok(Ok((object, arrived)));
         }
@@ -238,15 +230,7 @@ pub(super) fn held(
             continue;
         }
         if let Some(object) = adopt(ctx, &row, &w.sha, w.repair)? {
-            let arrived = get::arrived(
-                &w.name,
-                w.source.as_str(),
-                Validators::default(),
-                &w.sha,
-                &object,
-                w.size,
-                now,
-            )?;
+            let arrived = w.arrived(&object, now)?;
             return Ok(Ok((object, Some(arrived))));
         }
     }

@@ -457,13 +457,7 @@ pub(super) async fn probe(
     before: &Validators,
 ) -> Result<super::Probe, FetchError> {
     let mut headers = HeaderMap::new();
-    let value = |s: &Option<String>| s.as_deref().and_then(|s| HeaderValue::from_str(s).ok());
-    if let Some(etag) = value(&before.etag) {
-        headers.insert(header::IF_NONE_MATCH, etag);
-    }
-    if let Some(date) = value(&before.last_modified) {
-        headers.insert(header::IF_MODIFIED_SINCE, date);
-    }
+    conditional_headers(&mut headers, before);
     let mut n = 1;
     loop {
         let attempt = async {
@@ -678,13 +672,19 @@ fn usable_range(
 
 /// `bytes START-END/TOTAL` → (START, TOTAL).
 fn parse_content_range(value: &str) -> Option<(u64, u64)> {
-    let spec = value.trim().strip_prefix("bytes ")?;
-    let (range, total) = spec.split_once('/')?;
-    let (start, end) = range.split_once('-')?;
-    let start: u64 = start.trim().parse().ok()?;
-    let end: u64 = end.trim().parse().ok()?;
-    let total: u64 = total.trim().parse().ok()?;
-    (start <= end && end < total).then_some((start, total))
+    super::range::parse_content_range_full(value).map(|(start, _, total)| (start, total))
+}
+
+/// `If-None-Match` and `If-Modified-Since` from the validators recorded earlier (a
+/// value no header can carry is left out).
+pub(super) fn conditional_headers(headers: &mut HeaderMap, before: &Validators) {
+    let value = |s: &Option<String>| s.as_deref().and_then(|s| HeaderValue::from_str(s).ok());
+    if let Some(etag) = value(&before.etag) {
+        headers.insert(header::IF_NONE_MATCH, etag);
+    }
+    if let Some(date) = value(&before.last_modified) {
+        headers.insert(header::IF_MODIFIED_SINCE, date);
+    }
 }
 
 #[cfg(test)]

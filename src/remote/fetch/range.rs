@@ -79,13 +79,7 @@ pub(super) async fn read_range(
         .map_err(|_| protocol(&ask.url, "range not expressible"))?;
     headers.insert(header::RANGE, range);
     if let Some(v) = &ask.unless {
-        let value = |s: &Option<String>| s.as_deref().and_then(|s| HeaderValue::from_str(s).ok());
-        if let Some(etag) = value(&v.etag) {
-            headers.insert(header::IF_NONE_MATCH, etag);
-        }
-        if let Some(date) = value(&v.last_modified) {
-            headers.insert(header::IF_MODIFIED_SINCE, date);
-        }
+        super::http::conditional_headers(&mut headers, v);
     }
     let mut n = 1;
     loop {
