@@ -520,20 +520,17 @@ impl Session {
     where
         Fut: std::future::Future<Output = Result<T, FetchError>>,
     {
-        use futures_util::StreamExt;
         let mut out: Vec<Option<Result<T, FetchError>>> = items.iter().map(local).collect();
         let pending: Vec<usize> = (0..items.len()).filter(|&i| out[i].is_none()).collect();
         if !pending.is_empty() {
             match self.net() {
                 Ok((runtime, client)) => {
-                    let answers: Vec<Result<T, FetchError>> = runtime.block_on(
-                        futures_util::stream::iter(
-                            pending
-                                .iter()
-                                .map(|&i| remote(client, &self.cfg, &items[i])),
-                        )
-                        .buffered(self.cfg.jobs_per_host.max(1))
-                        .collect(),
+                    let answers = in_order(
+                        runtime,
+                        self.cfg.jobs_per_host,
+                        pending
+                            .iter()
+                            .map(|&i| remote(client, &self.cfg, &items[i])),
                     );
                     for (i, a) in pending.iter().zip(answers) {
                         out[*i] = Some(a);
@@ -1091,4 +1088,19 @@ fn http_status(status: u16) -> String {
     } else {
         format!(" (HTTP {status})")
     }
+}
+/// Runs `requests` on `runtime`, at most `jobs` in flight, and returns their answers
+/// in the requests' order: the one way kdb runs a set of network requests (a
+/// [`Session`]'s HTTP requests, the team store's lookups, claims and uploads).
+pub fn in_order<F: std::future::Future>(
+    runtime: &tokio::runtime::Runtime,
+    jobs: usize,
+    requests: impl IntoIterator<Item = F>,
+) -> Vec<F::Output> {
+    use futures_util::StreamExt;
+    runtime.block_on(
+        futures_util::stream::iter(requests)
+            .buffered(jobs.max(1))
+            .collect(),
+    )
 }

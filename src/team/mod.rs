@@ -28,7 +28,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use serde::Serialize;
 use url::Url;
 
@@ -36,7 +35,7 @@ pub use layout::{MANIFEST, Manifest, SeenRecord, object_key, seen_key, seen_pref
 pub use tier::{Kind, Put, Spec};
 
 use crate::kernel::{self, Detection};
-use crate::remote::fetch::{self, DownloadRequest, Downloaded, FetchConfig, Validators};
+use crate::remote::fetch::{self, DownloadRequest, Downloaded, FetchConfig, Validators, in_order};
 use crate::store::Sha256Hex;
 use crate::store::fsio::Staged;
 use tier::{Limits, Tier};
@@ -306,10 +305,10 @@ impl Team {
         if self.tiers.is_empty() || wants.is_empty() {
             return wants.iter().map(|_| None).collect();
         }
-        self.runtime.block_on(
-            futures_util::stream::iter(wants.iter().map(|w| self.find(w, tmp)))
-                .buffered(self.jobs)
-                .collect(),
+        in_order(
+            &self.runtime,
+            self.jobs,
+            wants.iter().map(|w| self.find(w, tmp)),
         )
     }
 
@@ -372,8 +371,10 @@ impl Team {
         let window = chrono::Utc::now().timestamp() / 600;
         let body = serde_json::json!({ "owner": owner, "pid": std::process::id() });
         let answers: Vec<Result<bool, Error>> =
-            self.runtime.block_on(
-                futures_util::stream::iter(urls.iter().map(|u| {
+            in_order(
+                &self.runtime,
+                self.jobs,
+                urls.iter().map(|u| {
                     let key = layout::claim_key(u.as_str(), window);
                     let body = body.to_string().into_bytes();
                     async move {
@@ -383,9 +384,7 @@ impl Team {
                                 .is_some_and(|o| o == owner)),
                         }
                     }
-                }))
-                .buffered(self.jobs)
-                .collect(),
+                }),
             );
         answers
             .into_iter()
@@ -410,10 +409,10 @@ impl Team {
         while !pending.is_empty() && last_progress.elapsed() < patience && !self.is_empty() {
             // Polling a remote store: nothing to wait on locally.
             std::thread::sleep(pause);
-            let answers: Vec<Lookup> = self.runtime.block_on(
-                futures_util::stream::iter(pending.iter().map(|&i| self.lookup(&wants[i], tmp)))
-                    .buffered(self.jobs)
-                    .collect(),
+            let answers: Vec<Lookup> = in_order(
+                &self.runtime,
+                self.jobs,
+                pending.iter().map(|&i| self.lookup(&wants[i], tmp)),
             );
             let before = pending.len();
             let mut still = Vec::new();
@@ -486,10 +485,10 @@ impl Team {
                 report.failed += items.len();
                 continue;
             }
-            let results: Vec<Result<(Put, bool), Error>> = self.runtime.block_on(
-                futures_util::stream::iter(items.iter().map(|it| publish_one(tier, it)))
-                    .buffered(self.jobs)
-                    .collect(),
+            let results: Vec<Result<(Put, bool), Error>> = in_order(
+                &self.runtime,
+                self.jobs,
+                items.iter().map(|it| publish_one(tier, it)),
             );
             for (it, r) in items.iter().zip(results) {
                 match r {
