@@ -192,8 +192,29 @@ pub fn coverage(app: &App<'_>, p: &mut Printer, a: CoverageArgs) -> Outcome {
         need_av: a.need_av,
         all_kernels: a.all_kernels,
     };
+    let binaries = inputs.binaries.len();
+    let asked = q.ids.join(", ");
     let r = cmd::coverage(&mut inputs, &q)?;
-    done(p.emit(a.json, &r, human_coverage))
+    done(p.emit(a.json, &r, |w, r| {
+        human_coverage(w, r);
+        if r.kernels.is_empty() {
+            say!(w, "{}", nothing_covered(binaries, &asked, q.all_kernels));
+        }
+    }))
+}
+
+/// What an empty coverage answer means, in words (the JSON says it with an empty
+/// `kernels` list).
+fn nothing_covered(binaries: usize, asked: &str, all_kernels: bool) -> String {
+    match (binaries, asked.is_empty()) {
+        (0, _) => "no binary kernel (SPK, CK, binary PCK) is loaded: nothing has coverage \
+                   (text kernels only)"
+            .to_owned(),
+        (n, false) if !all_kernels => format!(
+            "none of the {n} binary kernels has data for {asked} (`--all-kernels` lists them)"
+        ),
+        (n, _) => format!("none of the {n} binary kernels has data in the window asked"),
+    }
 }
 
 /// What people read by default: UTC when the inputs have an LSK to convert with, ET

@@ -707,3 +707,41 @@ fn help_points_to_shipped_docs_only() {
     }
     assert!(env.ok(&["team", "--help"]).contains("docs/team.md"));
 }
+
+/// An empty answer says why in human output (it printed nothing, exit 0): no binary
+/// kernel loaded, or none with data for the ID asked. JSON keeps `"kernels": []`.
+#[test]
+fn an_empty_coverage_answer_says_why() {
+    let env = Env::new();
+    let dir = env.work("mk");
+    use crate::common::{spk_bytes, text_kernel, write};
+    write(&dir.join("l.tls"), &text_kernel(1));
+    write(&dir.join("a.bsp"), &spk_bytes(7, 4000));
+    let mk = |name: &str, entries: &[&str]| {
+        let list: Vec<String> = entries
+            .iter()
+            .map(|e| format!("'{}'", dir.join(e).display()))
+            .collect();
+        let path = dir.join(name);
+        write(
+            &path,
+            format!(
+                "KPL/MK\n\\begindata\nKERNELS_TO_LOAD = ( {} )\n\\begintext\n",
+                list.join(" ")
+            )
+            .as_bytes(),
+        );
+        path.display().to_string()
+    };
+    let text_only = mk("text.tm", &["l.tls"]);
+    let with_spk = mk("spk.tm", &["l.tls", "a.bsp"]);
+    let out = env.ok(&["coverage", "--mk", &text_only]);
+    assert!(out.contains("no binary kernel"), "{out}");
+    let out = env.ok(&["coverage", "12345", "--mk", &with_spk]);
+    assert!(
+        out.contains("none of the 1 binary kernels has data for 12345"),
+        "{out}"
+    );
+    let j = env.json(&["coverage", "12345", "--mk", &with_spk]);
+    assert_eq!(j["kernels"], json!([]), "{j}");
+}
