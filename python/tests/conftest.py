@@ -7,11 +7,15 @@ import http.server
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+import kdb
 
 REPO = Path(os.environ.get("KDB_REPO", Path(__file__).resolve().parents[2]))
 DEMO_ROOT = REPO / "demo"
@@ -79,3 +83,32 @@ def refused_port() -> Iterator[int]:
         yield s.getsockname()[1]
     finally:
         s.close()
+
+
+def under_pty(code: str, *args: str, on_output=None) -> tuple[int, str]:
+    """Runs python -c CODE (the kdb package importable) with a pseudo-terminal as
+    stderr, reading the terminal until it closes; returns (rc, stdout)."""
+    import pty
+
+    master, slave = pty.openpty()
+    p = subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        cwd=str(Path(kdb.__file__).parents[1]),
+    )
+    os.close(slave)
+    if on_output is not None:
+        on_output(p)
+    try:
+        while True:
+            try:
+                if not os.read(master, 65536):
+                    break
+            except OSError:
+                break
+    finally:
+        os.close(master)
+    out = p.stdout.read().decode() if p.stdout else ""
+    return p.wait(), out

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import kdb
 import pytest
-from conftest import DEMO_ENTRIES, DEMO_MK, DEMO_ROOT, REPO
+from conftest import DEMO_ENTRIES, DEMO_MK, DEMO_ROOT, REPO, under_pty
 
 PKG_DIR = str(Path(kdb.__file__).parents[1])
 LSK = DEMO_ROOT / "pub/naif/generic_kernels/lsk/demo_leapseconds.tls"
@@ -86,32 +86,6 @@ def _serve(root: Path, stall: threading.Event | None = None, hit: threading.Even
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 
 
-def _under_pty(code: str, *args: str, on_output=None) -> tuple[int, str]:
-    """Runs python -c CODE with a pseudo-terminal as stderr; returns (rc, stdout)."""
-    import pty
-
-    master, slave = pty.openpty()
-    p = subprocess.Popen(
-        [sys.executable, "-c", code, *args],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=slave,
-        cwd=PKG_DIR,
-    )
-    os.close(slave)
-    if on_output is not None:
-        on_output(p)
-    try:
-        while True:
-            try:
-                if not os.read(master, 65536):
-                    break
-            except OSError:
-                break
-    finally:
-        os.close(master)
-    out = p.stdout.read().decode() if p.stdout else ""
-    return p.wait(), out
 
 
 # 1 ------------------------------------------------------------------------------
@@ -175,7 +149,7 @@ def test_item03_a_failed_download_on_a_terminal_raises_the_error(
         "try:\n    kdb.get(sys.argv[1], home=sys.argv[2])\n"
         "except kdb.Partial as e:\n    print(json.dumps(e.message))\n"
     )
-    rc, out = _under_pty(code, f"{base}/pub/naif/DEMO/kernels/mk/demo.tm", str(home))
+    rc, out = under_pty(code, f"{base}/pub/naif/DEMO/kernels/mk/demo.tm", str(home))
     assert rc == 0, out
     message = json.loads(out)
     assert message.startswith("1 kernel(s) failed: demo_pck_v01.tpc"), message
@@ -264,7 +238,7 @@ def test_item06_sigint_to_python_alone_ends_kdb(home: Path, tmp_path: Path) -> N
         os.kill(p.pid, signal.SIGINT)  # Python only, not its process group
 
     try:
-        rc, out = _under_pty(code, url, str(home), on_output=interrupt)
+        rc, out = under_pty(code, url, str(home), on_output=interrupt)
         assert "interrupted" in out and rc != 0
         # the child is gone: the home lock is free at once
         env_timeout = os.environ.get("KDB_LOCK_TIMEOUT")

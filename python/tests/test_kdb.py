@@ -13,7 +13,7 @@ from pathlib import Path
 
 import kdb
 import pytest
-from conftest import DEMO_ENTRIES, DEMO_MK, DEMO_ROOT, REPO
+from conftest import DEMO_ENTRIES, DEMO_MK, DEMO_ROOT, REPO, under_pty
 
 
 def _spiceypy():
@@ -114,29 +114,9 @@ def test_get_draws_nothing_on_stderr_when_it_is_not_a_terminal(
 @pytest.mark.skipif(os.name != "posix", reason="pseudo-terminals are POSIX")
 def test_get_with_a_terminal_as_stderr(demo_url: str, home: Path) -> None:
     """The pseudo-terminal path: kdb's stderr is a terminal, ours gets its output."""
-    import pty
-
-    master, slave = pty.openpty()
     code = "import kdb, sys; print(kdb.get(sys.argv[1], home=sys.argv[2]))"
-    p = subprocess.Popen(
-        [sys.executable, "-c", code, demo_url, str(home)],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=slave,
-        cwd=str(Path(kdb.__file__).parents[1]),
-    )
-    os.close(slave)
-    try:
-        while True:
-            try:
-                if not os.read(master, 65536):
-                    break
-            except OSError:
-                break
-    finally:
-        os.close(master)
-    out = p.stdout.read().decode() if p.stdout else ""
-    assert p.wait() == 0
+    rc, out = under_pty(code, demo_url, str(home))
+    assert rc == 0
     assert Path(out.strip()).is_file()
 
 
