@@ -670,9 +670,20 @@ fn usable_range(
     (start == offset && same_etag && same_size).then_some(total)
 }
 
+/// `bytes S-E/T` → (S, E, T), strictly.
+pub(super) fn parse_content_range_full(value: &str) -> Option<(u64, u64, u64)> {
+    let spec = value.trim().strip_prefix("bytes ")?;
+    let (range, total) = spec.split_once('/')?;
+    let (start, end) = range.split_once('-')?;
+    let start: u64 = start.trim().parse().ok()?;
+    let end: u64 = end.trim().parse().ok()?;
+    let total: u64 = total.trim().parse().ok()?;
+    (start <= end && end < total).then_some((start, end, total))
+}
+
 /// `bytes START-END/TOTAL` → (START, TOTAL).
 fn parse_content_range(value: &str) -> Option<(u64, u64)> {
-    super::range::parse_content_range_full(value).map(|(start, _, total)| (start, total))
+    parse_content_range_full(value).map(|(start, _, total)| (start, total))
 }
 
 /// `If-None-Match` and `If-Modified-Since` from the validators recorded earlier (a

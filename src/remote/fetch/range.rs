@@ -20,7 +20,9 @@ use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use url::Url;
 
-use super::http::{Failure, Pace, backoff, next_chunk, send, status_failure, validators};
+use super::http::{
+    Failure, Pace, backoff, next_chunk, parse_content_range_full, send, status_failure, validators,
+};
 use super::{FetchConfig, FetchError, Validators};
 
 /// One range to read: `len` bytes at `offset`, conditionally on `unless` (then a
@@ -48,17 +50,6 @@ pub enum RangeReply {
     Ignored { size: Option<u64> },
     /// `416`.
     Unsatisfiable,
-}
-
-/// `bytes S-E/T` → (S, E, T), strictly.
-pub(super) fn parse_content_range_full(value: &str) -> Option<(u64, u64, u64)> {
-    let spec = value.trim().strip_prefix("bytes ")?;
-    let (range, total) = spec.split_once('/')?;
-    let (start, end) = range.split_once('-')?;
-    let start: u64 = start.trim().parse().ok()?;
-    let end: u64 = end.trim().parse().ok()?;
-    let total: u64 = total.trim().parse().ok()?;
-    (start <= end && end < total).then_some((start, end, total))
 }
 
 /// Whether a `Content-Range` of (S, E, T) answers exactly `len` bytes at `offset`.
