@@ -30,10 +30,10 @@ else
     "$PY" -m venv "$BUILD_VENV"
     "$BUILD_VENV/bin/pip" install "${PIP_QUIET[@]}" "maturin>=1.5,<2.0"
   fi
-  # KDB_WHEEL_PROFILE=dev (scripts/test.sh, .ci/run) reuses most of the test build
-  # (the dependencies whose features the dev-dependencies change are compiled again,
-  # about a minute) instead of a release build from scratch; what is tested — a wheel
-  # that installs and runs without Rust — is the same. (cargo's `test` profile would
+  # KDB_WHEEL_PROFILE=dev (scripts/test.sh, .ci/run) reuses the test build (Cargo.toml
+  # unifies the dev-dependencies' features into every build, so nothing is compiled
+  # again) instead of a release build from scratch; what is tested — a wheel that
+  # installs and runs without Rust — is the same. (cargo's `test` profile would
   # package the unit-test harness, not the binary.)
   PROFILE=${KDB_WHEEL_PROFILE:-release}
   echo "== building the wheel ($("$BUILD_VENV/bin/maturin" --version), profile $PROFILE) =="
