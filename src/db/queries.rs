@@ -175,6 +175,18 @@ fn location(r: &Row<'_>) -> rusqlite::Result<LocationRow> {
     })
 }
 
+/// A `downloads` row (`url, sha256, etag, last_modified, size, fetched_at`).
+fn download_row(r: &Row<'_>) -> rusqlite::Result<DownloadRow> {
+    Ok(DownloadRow {
+        url: r.get(0)?,
+        sha256: r.get(1)?,
+        etag: r.get(2)?,
+        last_modified: r.get(3)?,
+        size: r.get::<_, i64>(4)? as u64,
+        fetched_at: r.get(5)?,
+    })
+}
+
 fn kernel(r: &Row<'_>) -> rusqlite::Result<KernelRow> {
     Ok(KernelRow {
         sha256: r.get(0)?,
@@ -353,18 +365,7 @@ impl Catalogue {
         let mut st = self.conn.prepare_cached(
             "SELECT url, sha256, etag, last_modified, size, fetched_at FROM downloads WHERE url = ?1",
         )?;
-        Ok(st
-            .query_row([url], |r| {
-                Ok(DownloadRow {
-                    url: r.get(0)?,
-                    sha256: r.get(1)?,
-                    etag: r.get(2)?,
-                    last_modified: r.get(3)?,
-                    size: r.get::<_, i64>(4)? as u64,
-                    fetched_at: r.get(5)?,
-                })
-            })
-            .optional()?)
+        Ok(st.query_row([url], download_row).optional()?)
     }
 
     // Set-based reads: one statement for a whole plan instead of one per entry (a
@@ -428,17 +429,7 @@ impl Catalogue {
             "SELECT url, sha256, etag, last_modified, size, fetched_at FROM downloads
              WHERE url IN (SELECT value FROM json_each(?1))",
             urls,
-            |r| {
-                let d = DownloadRow {
-                    url: r.get(0)?,
-                    sha256: r.get(1)?,
-                    etag: r.get(2)?,
-                    last_modified: r.get(3)?,
-                    size: r.get::<_, i64>(4)? as u64,
-                    fetched_at: r.get(5)?,
-                };
-                Ok((d.url.clone(), d))
-            },
+            |r| download_row(r).map(|d| (d.url.clone(), d)),
         )
     }
 
