@@ -1,15 +1,13 @@
 //! kdb: a SPICE kernel cache manager.
 //!
-//! Dependencies point one way: `cli → commands → {metakernel, remote, store, db, kernel,
-//! integrity}`; `integrity` (checksum tables, DAF/DAS sanity) reads through the one DAF
-//! walker in `coverage` and uses nothing else. Among the core modules, `remote` uses
-//! `store::fsio` (downloads are staged through the write chokepoint) and `kernel` (a
-//! body is checked to be a kernel); `store` uses `db` for its operations over catalogue
-//! rows (garbage collection, dedup, archiving); `db`, `kernel`, `coverage` and
-//! `metakernel` use no other kdb module but `content`/`kernel`. docs/design.md draws the
-//! graph (`scripts/check_layout.py --graph` prints the real one).
-//! `team` (the team store, DESIGN.md §6) sits beside `remote`: it uses `remote`
-//! (transfers, listings), `store::fsio` (staging) and `kernel` (content checks).
+//! Dependencies point one way (`scripts/check_layout.py --graph` prints the real graph,
+//! docs/design.md draws it): `cli → commands → everything below`;
+//! `supply` (where the bytes of a content come from, how they become an object, what is
+//! recorded) → `team`, `remote`, `store`, `db`, `coverage`, `kernel`, `reporter`;
+//! `team` → `remote`, `store`, `kernel`; `remote` → `integrity`, `metakernel`,
+//! `coverage`, `store`, `db`, `kernel`; `integrity` → `coverage`, `store`, `db`,
+//! `kernel`; `store` → `db`; `bundle`, `lockfile` → `store`; `coverage` → `kernel`;
+//! `db`, `kernel`, `metakernel` and `content` use no other kdb module but `content`.
 
 /// A report status: an enum that serialises (and displays) as one snake_case word,
 /// so JSON consumers see stable strings and the code matches on variants.
@@ -45,7 +43,9 @@ pub mod kernel;
 pub mod lockfile;
 pub mod metakernel;
 pub mod remote;
+pub mod reporter;
 pub mod store;
+pub mod supply;
 
 /// `error` followed by each of its causes, `: `-separated (for one-line reports).
 pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {

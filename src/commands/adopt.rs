@@ -125,7 +125,7 @@ pub fn run(ctx: &Ctx<'_>) -> Result<AdoptReport> {
                 }
             )
         })
-        .map(|v| super::index::index_file(&v.path, &v.sha))
+        .map(|v| crate::supply::index_file(&v.path, &v.sha))
         .collect();
     let now = db::now();
     cat.write(|tx| -> Result<()> {

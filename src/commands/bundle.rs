@@ -14,12 +14,13 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::restore::{self, Found};
+use super::restore;
 use super::{Ctx, Error, Result, absolute, get, lock};
 use crate::bundle::{self, Compression};
 use crate::lockfile::{self, Lock};
 use crate::remote::fetch::{FetchConfig, Validators};
 use crate::store::fsio;
+use crate::supply::Found;
 
 #[derive(Debug, Clone)]
 pub struct ExportOptions {
@@ -216,8 +217,8 @@ pub fn import(ctx: &Ctx<'_>, opts: &ImportOptions) -> Result<ImportReport> {
         .map_err(|e| crate::store::Error::io("read", unpacked.metakernel.path(), e))?;
     restore::layout(ctx, &cat, &unpacked.lock, &mk_bytes, opts.into.as_deref())?;
     check_structures(&unpacked)?;
-    let verified = super::verified_stamps(
-        ctx,
+    let verified = crate::supply::verified_stamps(
+        &ctx.home,
         &cat,
         std::iter::once(&unpacked.lock.metakernel.sha256).chain(unpacked.kernels.keys()),
     )?;
@@ -240,7 +241,8 @@ pub fn import(ctx: &Ctx<'_>, opts: &ImportOptions) -> Result<ImportReport> {
         let object = ctx.home.object_path(&sha);
         fsio::create_dir_all(object.parent().unwrap_or(Path::new("/")))?;
         // An object already there is trusted only when verified (invariant 10).
-        let placed = super::place_object(ctx, staged, verified.get(&sha).copied(), &mut dirs)?;
+        let placed =
+            crate::supply::place(&ctx.site(), staged, verified.get(&sha).copied(), &mut dirs)?;
         let object = placed.path;
         found.arrivals.push(
             get::arrived(&name, &url, Validators::default(), &sha, &object, len, now)?

@@ -1,47 +1,11 @@
-//! The coverage index of one content: building its entry from a file (`get`, `scan`,
-//! `reindex`, `adopt`), and the one-line "IDs and span" summary `list` and `aliases`
+//! The coverage index of one content: its entry is built by [`crate::supply::index_file`]
+//! (`get`, `scan`, `reindex`, `adopt`); this file has the one-line "IDs and span" summary `list` and `aliases`
 //! show. Imports the coverage readers and the catalogue, no other command.
 
-use std::path::Path;
-
-use crate::coverage::index::{IndexedKernel, summarize};
-use crate::coverage::{self as cov, KernelKind};
-use crate::db::{self, Catalogue, CoverageRow};
+use crate::coverage::KernelKind;
+use crate::coverage::index::IndexedKernel;
+use crate::db::{Catalogue, CoverageRow};
 use crate::store::Sha256Hex;
-
-/// The index entry of the file at `path` (content `sha256`), read with the reader.
-pub fn index_file(path: &Path, sha256: &Sha256Hex) -> CoverageRow {
-    let (row, _) = index_counted(path, sha256);
-    row
-}
-
-pub(super) fn index_counted(path: &Path, sha256: &Sha256Hex) -> (CoverageRow, u64) {
-    let name = path.display().to_string();
-    let mut row = CoverageRow {
-        sha256: sha256.clone(),
-        kind: None,
-        summary: None,
-        error: None,
-        indexed_at: db::now(),
-    };
-    let file = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) => {
-            row.error = Some(format!("cannot open `{name}`: {e}"));
-            return (row, 0);
-        }
-    };
-    let mut src = cov::Counting::new(file);
-    match summarize(&mut src, &name) {
-        Ok(Some(k)) => {
-            row.kind = Some(k.kind.as_str().to_string());
-            row.summary = Some(k.encode());
-        }
-        Ok(None) => {}
-        Err(e) => row.error = Some(crate::error_chain(&e)),
-    }
-    (row, src.bytes_read())
-}
 
 /// A short "IDs and span" summary of one content for `list` and `aliases`
 /// (e.g. `spk 399,301,+3 1950-01-01..2050-01-01`), from its index entry.

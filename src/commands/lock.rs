@@ -225,9 +225,10 @@ pub(crate) fn store_object(
     let len = staged.len();
     let object = ctx.home.object_path(&sha);
     fsio::create_dir_all(object.parent().unwrap_or(Path::new("/")))?;
-    let verified = super::verified_stamps(ctx, cat, [&sha])?;
+    let verified = crate::supply::verified_stamps(&ctx.home, cat, [&sha])?;
     let mut dirs = fsio::DirSyncs::default();
-    let found = super::place_object(ctx, staged, verified.get(&sha).copied(), &mut dirs)?.found;
+    let found =
+        crate::supply::place(&ctx.site(), staged, verified.get(&sha).copied(), &mut dirs)?.found;
     dirs.sync()?;
     let arrived = get::arrived(name, url, validators, &sha, &object, len, crate::db::now())?
         .found_in_store(found);

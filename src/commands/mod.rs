@@ -33,19 +33,7 @@ use std::time::Duration;
 use crate::db::{self, Catalogue};
 use crate::store::{self, Home, HomeLock};
 
-/// How the library reports progress and notices; the CLI implements it with indicatif.
-pub trait Reporter: Sync {
-    /// Another kdb holds the home lock; we are about to wait for it.
-    fn waiting_for_lock(&self, _lock: &Path) {}
-    /// A long step starts: `items` things totalling `bytes` bytes.
-    fn start(&self, _what: &str, _items: u64, _bytes: u64) {}
-    fn advance(&self, _items: u64, _bytes: u64) {}
-    /// The step's expected bytes grow by `bytes` (a size learnt mid-way).
-    fn grow(&self, _bytes: u64) {}
-    fn finish(&self) {}
-    /// A non-fatal notice for stderr (e.g. a cross-mission fallback).
-    fn warn(&self, _message: &str) {}
-}
+pub use crate::reporter::Reporter;
 
 /// What every command gets from the CLI.
 pub struct Ctx<'a> {
@@ -198,6 +186,14 @@ impl Ctx<'_> {
         Catalogue::open_existing(&self.home.catalogue()).map_err(|e| self.disk_full(e))
     }
 
+    /// Where supplied contents go and who hears about it ([`crate::supply`]).
+    pub fn site(&self) -> crate::supply::Site<'_> {
+        crate::supply::Site {
+            home: &self.home,
+            reporter: self.reporter,
+        }
+    }
+
     /// Takes the home lock, sweeps crash leftovers, opens (or creates) the catalogue.
     pub fn write(&self) -> Result<(HomeLock, Catalogue)> {
         store::netfs::check_home(self.home.root()).map_err(store::Error::from)?;
@@ -245,70 +241,7 @@ impl Ctx<'_> {
     }
 }
 
-/// The path still holds the bytes the catalogue recorded: its stat (following a
-/// link) is unchanged since it was hashed.
-pub fn intact(row: &db::LocationRow) -> bool {
-    std::fs::metadata(&row.path).is_ok_and(|m| store::FileStamp::of(&m) == row.stamp)
-}
-
-/// The stamps the catalogue recorded for the objects of `hashes` when their bytes
-/// were last hashed (their object location rows): an object whose stamp still
-/// matches need not be hashed again before it is linked ([`store::object::place`]).
-pub(crate) fn verified_stamps<'a>(
-    ctx: &Ctx<'_>,
-    cat: &db::Catalogue,
-    hashes: impl IntoIterator<Item = &'a store::Sha256Hex>,
-) -> Result<std::collections::HashMap<store::Sha256Hex, store::FileStamp>> {
-    let paths: Vec<String> = hashes
-        .into_iter()
-        .map(|sha| ctx.home.object_path(sha).display().to_string())
-        .collect();
-    let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
-    Ok(cat
-        .locations_at(&refs)?
-        .into_values()
-        .filter(|row| row.kind == db::LocationKind::Object)
-        .map(|row| (row.sha256, row.stamp))
-        .collect())
-}
-
-/// Makes verified `staged` bytes their object ([`store::object::place`]): an entry
-/// already there is trusted only when `verified` (its recorded stamp) still matches
-/// or its bytes hash right; otherwise it is quarantined, with a warning, and replaced.
-/// The object's shard directory exists.
-pub(crate) fn place_object(
-    ctx: &Ctx<'_>,
-    staged: store::fsio::Staged,
-    verified: Option<store::FileStamp>,
-    dirs: &mut store::fsio::DirSyncs,
-) -> std::result::Result<PlacedObject, store::Error> {
-    let path = ctx.home.object_path(staged.sha256());
-    let placed = store::object::place(&ctx.home, staged, verified, dirs)?;
-    if let store::object::Placed::Replaced { quarantined } = &placed {
-        ctx.reporter.warn(&format!(
-            "`{}` did not hold its content; moved it to `{}` and stored the verified bytes",
-            path.display(),
-            quarantined.display()
-        ));
-    }
-    Ok(PlacedObject {
-        path,
-        found: placed == store::object::Placed::Kept && verified.is_none(),
-    })
-}
-
-/// Where [`place_object`] put a content, and whether it was already there unknown.
-pub(crate) struct PlacedObject {
-    pub path: PathBuf,
-    /// The store already held these bytes and the catalogue had no row for them (a
-    /// `reset`, a lost catalogue, a killed run): a link the user archived may point
-    /// at the object, so its rows pin it ([`FOUND_PIN_LABEL`]).
-    pub found: bool,
-}
-
-/// The pin label of contents found in the object store without a catalogue row
-/// (DESIGN.md §3, invariant 9): `prune` keeps them until `kdb unpin` of this label.
-pub const FOUND_PIN_LABEL: &str = "found in the store";
+pub use crate::supply::{FOUND_PIN_LABEL, intact};
 
 /// A test seam for the crash-ordering tests: when `KDB_CRASH_AT` names this point,
 /// the process dies on the spot (`abort`, as abrupt as `kill -9`: no destructor, no
@@ -345,4 +278,13 @@ pub fn write_output(path: &Path, bytes: &[u8]) -> Result<()> {
 /// `path` made absolute without resolving links (the name as the user refers to it).
 pub fn absolute(path: &Path) -> PathBuf {
     store::fsio::absolute(path)
+}
+
+impl From<crate::supply::Error> for Error {
+    fn from(e: crate::supply::Error) -> Self {
+        match e {
+            crate::supply::Error::Store(e) => e.into(),
+            crate::supply::Error::Db(e) => e.into(),
+        }
+    }
 }

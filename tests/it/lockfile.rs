@@ -708,7 +708,8 @@ fn lock_and_restore_refuse_clearly() {
 }
 
 /// A store object that no longer holds its bytes is never trusted: offline it is
-/// reported, online it is replaced by the locked bytes.
+/// reported, online it is replaced by the locked bytes, and the bytes it held are
+/// moved to `quarantine/`, not overwritten (the one placement of the supply chain).
 #[test]
 fn a_corrupt_store_object_is_refused_then_repaired() {
     let (ar, mk) = text_archive();
@@ -723,8 +724,17 @@ fn a_corrupt_store_object_is_refused_then_repaired() {
     let out = kdb(&env, &["restore", lockfile.to_str().unwrap(), "--offline"]);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert!(stderr(&out).contains("corrupt store"), "{}", stderr(&out));
-    let stdout = assert_ok(&kdb(&env, &["restore", lockfile.to_str().unwrap()]));
+    let out = kdb(&env, &["restore", lockfile.to_str().unwrap()]);
+    let stdout = assert_ok(&out);
     assert_eq!(sha256(&object), sha, "the object was not repaired");
+    assert!(stderr(&out).contains("quarantine"), "{}", stderr(&out));
+    let kept: Vec<_> = walkdir::WalkDir::new(env.home().join("quarantine"))
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .filter(|e| std::fs::read(e.path()).unwrap() == text_kernel(8))
+        .collect();
+    assert_eq!(kept.len(), 1, "the corrupt object's bytes were not kept");
     if let Some(py) = cspice() {
         assert_cspice_loads_locked_bytes(&py, &env, &ready_path(&stdout), &lock);
     }

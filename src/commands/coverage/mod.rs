@@ -161,7 +161,7 @@ fn load_all(ctx: &Ctx<'_>, cat: Option<&Catalogue>, list: Vec<ToLoad>) -> Result
                     .sha256
                     .clone()
                     .unwrap_or_else(|| Sha256Hex::from_digest([0; 32]));
-                let (row, n) = super::index::index_counted(&t.path, &sha);
+                let (row, n) = crate::supply::index_counted(&t.path, &sha);
                 inputs.bytes_read += n;
                 if t.sha256.is_some() {
                     backfill.push(row.clone());
@@ -219,7 +219,7 @@ pub fn reindex(ctx: &Ctx<'_>) -> Result<(u64, u64, u64)> {
                 .map(|r| PathBuf::from(r.path))
         };
         match path {
-            Some(p) => rows.push(super::index::index_file(&p, &sha)),
+            Some(p) => rows.push(crate::supply::index_file(&p, &sha)),
             None => unavailable += 1,
         }
     }

@@ -70,8 +70,8 @@ pub(super) fn download(
         arrivals: Vec::new(),
         now: db::now(),
     };
-    let verified = crate::commands::verified_stamps(
-        ctx,
+    let verified = crate::supply::verified_stamps(
+        &ctx.home,
         cat,
         results
             .iter()
@@ -165,7 +165,7 @@ pub(super) struct Persisted {
     pub(super) sha: Sha256Hex,
     pub(super) object: PathBuf,
     pub(super) len: u64,
-    pub(super) arrived: execute::Arrived,
+    pub(super) arrived: crate::supply::Arrived,
     pub(super) origin: crate::team::Origin,
 }
 
@@ -228,7 +228,7 @@ pub(super) fn persist_all(
                     // The same bytes under another URL: its first arrival persists them.
                     let sha = d.staged.sha256().clone();
                     let path = ctx.home.object_path(&sha);
-                    let object = crate::commands::PlacedObject { path, found: false };
+                    let object = crate::supply::Placed { path, found: false };
                     (sha, object, d.staged.len(), d.validators)
                 };
                 if let Ok(mut all) = dir_syncs.lock() {
@@ -250,11 +250,11 @@ pub(super) fn persist_all(
             .zip(requests.par_iter())
             .map(|(persisted, req)| {
                 let (sha, object, len, validators, origin) = persisted?;
-                let crate::commands::PlacedObject {
+                let crate::supply::Placed {
                     path: object,
                     found,
                 } = object;
-                let arrived = execute::arrived(
+                let arrived = crate::supply::arrived(
                     &req.name,
                     req.url.as_str(),
                     validators,

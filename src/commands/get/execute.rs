@@ -3,107 +3,15 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::commands::{Ctx, Error, PlacedObject, Result, mk};
+use crate::commands::{Ctx, Error, Result, mk};
 use crate::content::Timestamp;
-use crate::db::{self, LocationKind, LocationRow, NewKernel};
-use crate::kernel::{self, Detection};
+use crate::db::{LocationKind, LocationRow};
 use crate::remote::fetch::Validators;
 use crate::remote::plan::{self, RemotePlan};
 use crate::store::{FileStamp, Sha256Hex, fsio, hash};
-
-/// One downloaded content, persisted as an object, ready to be recorded.
-pub(crate) struct Arrived {
-    name: String,
-    url: String,
-    validators: Validators,
-    kernel_type: &'static str,
-    byte_order: Option<&'static str>,
-    object: LocationRow,
-    /// The coverage index entry of a binary kernel.
-    index: Option<db::CoverageRow>,
-    /// The object was already in the store, unknown to the catalogue: pinned.
-    found_in_store: bool,
-}
-
-impl Arrived {
-    /// Marks the object as found in the store without a catalogue row
-    /// ([`crate::commands::PlacedObject::found`]): its rows pin it.
-    pub(crate) fn found_in_store(mut self, found: bool) -> Self {
-        self.found_in_store = found;
-        self
-    }
-
-    pub(crate) fn record(&self, tx: &db::Tx<'_>) -> Result<()> {
-        tx.insert_kernel(&NewKernel {
-            sha256: &self.object.sha256,
-            filename: &self.name,
-            kernel_type: self.kernel_type,
-            byte_order: self.byte_order,
-            size: self.object.stamp.size,
-        })?;
-        tx.upsert_location(&self.object)?;
-        if self.found_in_store {
-            tx.insert_pin(
-                crate::commands::FOUND_PIN_LABEL,
-                &self.object.sha256,
-                "kernel",
-            )?;
-        }
-        if let Some(entry) = &self.index {
-            tx.upsert_coverage(entry)?;
-        }
-        tx.insert_alias(&self.object.sha256, &self.name, Some(&self.url))?;
-        tx.upsert_download(&db::DownloadRow {
-            url: self.url.clone(),
-            sha256: self.object.sha256.clone(),
-            etag: self.validators.etag.clone(),
-            last_modified: self.validators.last_modified.clone(),
-            size: self.object.stamp.size,
-            fetched_at: self.object.hashed_at,
-        })?;
-        Ok(())
-    }
-}
-
-/// Classifies a persisted object and builds its rows.
-pub(crate) fn arrived(
-    name: &str,
-    url: &str,
-    validators: Validators,
-    sha: &Sha256Hex,
-    object: &Path,
-    len: u64,
-    now: Timestamp,
-) -> Result<Arrived> {
-    let mut head = Vec::with_capacity(kernel::HEAD_LEN);
-    fs::File::open(object)
-        .and_then(|f| f.take(kernel::HEAD_LEN as u64).read_to_end(&mut head))
-        .map_err(|e| crate::store::Error::io("read", object, e))?;
-    let (kernel_type, byte_order) = match kernel::detect(&head, name, len) {
-        Detection::Kernel {
-            kernel_type,
-            byte_order,
-            ..
-        } => (kernel_type.as_str(), byte_order.map(|b| b.as_str())),
-        _ => ("unknown", None),
-    };
-    let meta = fs::metadata(object).map_err(|e| crate::store::Error::io("stat", object, e))?;
-    let stamp = FileStamp::of(&meta);
-    Ok(Arrived {
-        name: name.to_owned(),
-        url: url.to_owned(),
-        validators,
-        kernel_type,
-        byte_order,
-        object: LocationRow::object(object, sha, stamp, Some(url.to_owned()), now),
-        index: (byte_order.is_some() && db::INDEXED_TYPES.contains(&kernel_type))
-            .then(|| crate::commands::index::index_file(object, sha)),
-        found_in_store: false,
-    })
-}
+use crate::supply::Placed as PlacedObject;
 
 /// Persists a verified download as its object (read-only, directory sync batched;
 /// the object's shard directory exists). An object already there is trusted only
@@ -117,7 +25,7 @@ pub(crate) fn persist_object(
 ) -> std::result::Result<(Sha256Hex, PlacedObject, u64, Validators), crate::store::Error> {
     let sha = d.staged.sha256().clone();
     let len = d.staged.len();
-    let object = crate::commands::place_object(ctx, d.staged, verified, dir_syncs)?;
+    let object = crate::supply::place(&ctx.site(), d.staged, verified, dir_syncs)?;
     Ok((sha, object, len, d.validators))
 }
 

@@ -45,9 +45,10 @@ use crate::db::{self, Catalogue, LocationRow, MetakernelRow};
 use crate::remote::fetch::{self, DownloadRequest, FetchConfig, Fetched};
 use crate::remote::plan::{self, RemotePlan};
 use crate::store::{Sha256Hex, fsio, hash};
+pub(crate) use crate::supply::{Arrived, arrived};
 use acquisition::plan_acquisition;
 use download::{Downloads, download};
-pub(crate) use execute::{Arrived, Placement, arrived, lay_out, local_metakernel};
+pub(crate) use execute::{Placement, lay_out, local_metakernel};
 use layout::file_pool;
 use layout::lay_out_tree;
 pub(crate) use locate::mission_for_url;
@@ -75,22 +76,7 @@ pub struct GetOptions {
 pub type Confirm<'a> = dyn FnMut(&GetPlan) -> Result<bool> + 'a;
 
 /// Bridges download progress to the command reporter.
-pub(crate) struct Progress<'a>(pub(crate) &'a dyn super::Reporter);
-
-impl fetch::Progress for Progress<'_> {
-    fn total(&self, files: u64, bytes: u64) {
-        self.0.start("downloading", files, bytes);
-    }
-    fn bytes(&self, n: u64) {
-        self.0.advance(0, n);
-    }
-    fn file_done(&self) {
-        self.0.advance(1, 0);
-    }
-    fn grow(&self, n: u64) {
-        self.0.grow(n);
-    }
-}
+pub(crate) use crate::reporter::Progress;
 
 fn remote(e: fetch::FetchError) -> Error {
     Error::Remote(Box::new(e))

@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use url::Url;
 
-use super::{Ctx, Error, Result, absolute, get, mk};
+use super::{Ctx, Error, Result, absolute, mk};
 use crate::db::{self};
 use crate::lockfile::{self, Lock};
 use crate::remote::fetch::FetchConfig;
@@ -36,10 +36,10 @@ use crate::remote::plan::{self, RemotePlan};
 use crate::store::Sha256Hex;
 
 mod layout;
-mod supply;
 
+use crate::supply::{self, Found, Want};
+pub use crate::supply::{Arrival, Tried};
 pub(crate) use layout::{layout, materialise};
-pub(crate) use supply::*;
 
 #[derive(Debug, Clone, Default)]
 pub struct RestoreOptions {
@@ -53,28 +53,12 @@ pub struct RestoreOptions {
     pub team: crate::team::TeamOptions,
 }
 
-/// One place a content was looked for, and why it was not taken from there.
-#[derive(Debug, Clone, Serialize)]
-pub struct Tried {
-    pub place: String,
-    pub error: String,
-}
-
 /// A locked content found nowhere.
 #[derive(Debug, Clone, Serialize)]
 pub struct Unfound {
     pub name: String,
     pub sha256: String,
     pub tried: Vec<Tried>,
-}
-
-/// A content fetched during the restore, and from where.
-#[derive(Debug, Clone, Serialize)]
-pub struct Arrival {
-    pub name: String,
-    pub sha256: String,
-    pub url: String,
-    pub size: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -92,33 +76,6 @@ pub struct RestoreReport {
     pub missing: Vec<Unfound>,
     /// The ready local metakernel, only when everything was restored.
     pub metakernel: Option<String>,
-}
-
-/// One distinct content to restore.
-struct Want {
-    name: String,
-    sha: Sha256Hex,
-    size: u64,
-    source: Url,
-    tried: Vec<Tried>,
-    /// The store's object for this hash holds other bytes: replace it, never keep it.
-    repair: bool,
-}
-
-impl Want {
-    /// The rows of this content, now held as `object` (no validators: a lock pins
-    /// bytes, not a server's answer).
-    fn arrived(&self, object: &Path, now: crate::content::Timestamp) -> Result<get::Arrived> {
-        get::arrived(
-            &self.name,
-            self.source.as_str(),
-            crate::remote::fetch::Validators::default(),
-            &self.sha,
-            object,
-            self.size,
-            now,
-        )
-    }
 }
 
 /// Reads and parses a lockfile.
@@ -173,13 +130,13 @@ pub fn restore(ctx: &Ctx<'_>, net: &FetchConfig, opts: &RestoreOptions) -> Resul
     };
     let mut found = Found::default();
     let now = db::now();
+    let site = ctx.site();
     // 1. The local store, by hash.
-    let mut remaining = from_store(ctx, &cat, &mut wants, now, &mut found, &mut report)?;
+    let mut remaining = supply::from_store(&site, &cat, &mut wants, now, &mut found)?;
     // 2. The team store, by hash (docs/team.md).
     let team = crate::team::Team::open(&opts.team, net)?;
-    let fetched_before = report.fetched.len();
-    from_team(ctx, &team, &mut remaining, now, &mut found, &mut report)?;
-    let from_team_count = report.fetched.len() - fetched_before;
+    supply::from_team(&site, &team, &mut remaining, now, &mut found)?;
+    let from_team = found.fetched.len();
     // 3. Mirrors, source, former versions: one round per candidate rank.
     if team.no_upstream() {
         for w in &mut remaining {
@@ -189,23 +146,20 @@ pub fn restore(ctx: &Ctx<'_>, net: &FetchConfig, opts: &RestoreOptions) -> Resul
             });
         }
     } else {
-        fetch_rounds(
-            ctx,
+        supply::fetch_rounds(
+            &site,
             net,
             &mut remaining,
             &mirrors,
             opts.offline,
             now,
             &mut found,
-            &mut report,
         )?;
-        publish(
-            ctx,
-            &team,
-            &found,
-            &report.fetched[fetched_before + from_team_count..],
-        );
+        supply::publish(&site, &team, &found, &found.fetched[from_team..]);
     }
+    report.from_store = found.from_store;
+    report.fetched = std::mem::take(&mut found.fetched);
+    report.fetched_bytes = found.fetched_bytes;
     // 3. Anything found nowhere: keep what arrived, register no metakernel.
     if !remaining.is_empty() {
         report.missing = remaining
@@ -216,7 +170,7 @@ pub fn restore(ctx: &Ctx<'_>, net: &FetchConfig, opts: &RestoreOptions) -> Resul
                 tried: w.tried,
             })
             .collect();
-        keep(&mut cat, &found.arrivals)?;
+        supply::keep(&mut cat, &found.arrivals)?;
         return Ok(report);
     }
     // 4. Lay out, write the ready metakernel, commit. A lock that does not agree with
@@ -228,7 +182,7 @@ pub fn restore(ctx: &Ctx<'_>, net: &FetchConfig, opts: &RestoreOptions) -> Resul
         .and_then(|mk| fs::read(mk).map_err(|e| crate::store::Error::io("read", mk, e).into()))
         .and_then(|bytes| layout(ctx, &cat, &lock, &bytes, opts.into.as_deref()));
     if let Err(e) = checked {
-        keep(&mut cat, &found.arrivals)?;
+        supply::keep(&mut cat, &found.arrivals)?;
         return Err(e);
     }
     let mk_path = materialise(ctx, &mut cat, &lock, found, opts.into.as_deref(), now)?;
@@ -263,25 +217,11 @@ fn locked_plan(lock: &Lock, mk_url: &Url, loaded: &mk::Loaded) -> Result<RemoteP
 fn wants(lock: &Lock) -> Result<Vec<Want>> {
     let url = |s: &str| Url::parse(s).map_err(|e| Error::Usage(format!("locked URL `{s}`: {e}")));
     let m = &lock.metakernel;
-    let mut out = vec![Want {
-        name: m.name.clone(),
-        sha: m.sha256.clone(),
-        size: m.size,
-        source: url(&m.source_url)?,
-        tried: Vec::new(),
-        repair: false,
-    }];
+    let mut out = vec![Want::new(&m.name, &m.sha256, m.size, url(&m.source_url)?)];
     let mut seen: HashSet<Sha256Hex> = HashSet::from([m.sha256.clone()]);
     for k in &lock.kernels {
         if seen.insert(k.sha256.clone()) {
-            out.push(Want {
-                name: k.name.clone(),
-                sha: k.sha256.clone(),
-                size: k.size,
-                source: url(&k.source_url)?,
-                tried: Vec::new(),
-                repair: false,
-            });
+            out.push(Want::new(&k.name, &k.sha256, k.size, url(&k.source_url)?));
         }
     }
     Ok(out)

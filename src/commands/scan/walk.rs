@@ -321,7 +321,7 @@ pub(super) fn hash_candidate(path: &Path, name: &str) -> Hashed {
     let mut chained = head.as_slice().chain(file);
     match hash::hash_reader(&mut chained) {
         Ok((sha, size)) => Hashed::Kernel {
-            index: indexable(&detection).then(|| crate::commands::index::index_file(path, &sha)),
+            index: indexable(&detection).then(|| crate::supply::index_file(path, &sha)),
             sha,
             size,
             detection,
