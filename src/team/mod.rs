@@ -761,25 +761,27 @@ pub fn download_all(
         } else {
             team.claim_all(&urls, &owner(tmp_dir))
         };
-        let mut mine = Vec::new();
-        let mut theirs = Vec::new();
-        for (i, claimed) in missing.into_iter().zip(claims) {
-            if claimed {
-                mine.push(i);
-            } else {
-                theirs.push(i);
-            }
-        }
-        upstream(
-            team,
-            cfg,
-            tmp_dir,
-            partial_dir,
-            requests,
-            &mine,
-            progress,
-            &mut out,
+        let (mine, theirs): (Vec<_>, Vec<_>) = missing
+            .into_iter()
+            .zip(claims)
+            .partition(|&(_, claimed)| claimed);
+        let (mine, theirs): (Vec<usize>, Vec<usize>) = (
+            mine.into_iter().map(|(i, _)| i).collect(),
+            theirs.into_iter().map(|(i, _)| i).collect(),
         );
+        let fetch = |indices: &[usize], out: &mut Vec<_>| {
+            upstream(
+                team,
+                cfg,
+                tmp_dir,
+                partial_dir,
+                requests,
+                indices,
+                progress,
+                out,
+            )
+        };
+        fetch(&mine, &mut out);
         if !theirs.is_empty() {
             tracing::info!(
                 kernels = theirs.len(),
@@ -791,16 +793,7 @@ pub fn download_all(
             out[i] = Some(Ok(from_team(i, &requests[i], f)));
         }
         let rest: Vec<usize> = theirs.into_iter().filter(|&i| out[i].is_none()).collect();
-        upstream(
-            team,
-            cfg,
-            tmp_dir,
-            partial_dir,
-            requests,
-            &rest,
-            progress,
-            &mut out,
-        );
+        fetch(&rest, &mut out);
     }
     out.into_iter()
         .map(|r| r.unwrap_or_else(|| unreachable!("every request answered")))

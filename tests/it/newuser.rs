@@ -1,6 +1,7 @@
 //! Issue 20: wrong answers and rough edges a new user meets. One regression test per
 //! item, each failing before its fix.
 
+use crate::common::archive::Archive;
 use crate::common::*;
 use crate::metakernel_cli::oracle;
 
@@ -992,26 +993,13 @@ fn outdated_and_update_agree_on_a_changed_kernel() {
 fn a_rerun_after_a_failed_get_fetches_only_what_did_not_arrive() {
     use crate::common::http::{Fault, HttpServer};
     let env = Env::new();
-    let ar = env.work("srv");
-    let names = ["a", "b", "c", "d"];
-    let list: Vec<String> = names.iter().map(|n| format!("'../spk/{n}.bsp'")).collect();
-    write(
-        &ar.join("mk/r.tm"),
-        format!(
-            "KPL/MK\n\\begindata\nKERNELS_TO_LOAD = ( {} )\n\\begintext\n",
-            list.join(" ")
-        )
-        .as_bytes(),
-    );
-    for (i, n) in names.iter().enumerate() {
-        write(
-            &ar.join(format!("spk/{n}.bsp")),
-            &spk_bytes(500 + i as u64, 20_000),
-        );
-    }
-    let server = HttpServer::start(&ar);
-    let url = server.url("/mk/r.tm");
-    server.fault("/spk/d.bsp", Fault::Status(404));
+    let ar = Archive::new();
+    let rels = ar.spks(&["a", "b", "c", "d"], 500, |_| 20_000);
+    let mk = ar.mk("r.tm", &rels.iter().map(String::as_str).collect::<Vec<_>>());
+    let server = HttpServer::start(ar.root());
+    let url = server.url(&mk);
+    let spk = |n: &str| Archive::url_path(&format!("spk/{n}.bsp"));
+    server.fault(&spk("d"), Fault::Status(404));
     let out = env.run(&["get", "-y", "-q", &url, "--mission", "R"]);
     assert_eq!(
         out.status.code(),
@@ -1024,19 +1012,19 @@ fn a_rerun_after_a_failed_get_fetches_only_what_did_not_arrive() {
         0,
         "a failed get registered its metakernel"
     );
-    server.faults().clear_path("/spk/d.bsp");
+    server.faults().clear_path(&spk("d"));
     server.reset_stats();
     let j = env.json(&["get", "-y", &url, "--mission", "R"]);
     assert_eq!(j["downloaded"], 1, "{j}");
     // At most a conditional request (304, no body) for what had arrived.
     for n in ["a", "b", "c"] {
         assert_eq!(
-            server.body_bytes_sent_to(&format!("/spk/{n}.bsp")),
+            server.body_bytes_sent_to(&spk(n)),
             0,
             "{n}.bsp fetched again"
         );
     }
-    assert!(server.body_bytes_sent_to("/spk/d.bsp") > 0);
+    assert!(server.body_bytes_sent_to(&spk("d")) > 0);
     assert_eq!(env.count("metakernels"), 1);
 }
 
@@ -1046,28 +1034,19 @@ fn a_rerun_after_a_failed_get_fetches_only_what_did_not_arrive() {
 fn allow_missing_writes_the_metakernel_without_what_the_server_lost() {
     use crate::common::http::{Fault, HttpServer};
     let env = Env::new();
-    let ar = env.work("srv");
-    let names = ["a", "b", "c", "d"];
-    let list: Vec<String> = names.iter().map(|n| format!("'$K/spk/{n}.bsp'")).collect();
-    write(
-        &ar.join("mk/m.tm"),
-        format!(
-            "KPL/MK\n\\begindata\nPATH_VALUES = ( '..' )\nPATH_SYMBOLS = ( 'K' )\n\
-             KERNELS_TO_LOAD = ( {},\n '$K/spk/a.bsp' )\n\\begintext\n",
-            list.join(",\n ")
-        )
-        .as_bytes(),
+    let ar = Archive::new();
+    ar.spks(&["a", "b", "c", "d"], 700, |_| 5_000);
+    let mk = ar.mk_text(
+        "m.tm",
+        "KPL/MK\n\\begindata\nPATH_VALUES = ( '..' )\nPATH_SYMBOLS = ( 'K' )\n\
+         KERNELS_TO_LOAD = ( '$K/spk/a.bsp',\n '$K/spk/b.bsp',\n '$K/spk/c.bsp',\n \
+         '$K/spk/d.bsp',\n '$K/spk/a.bsp' )\n\\begintext\n",
     );
-    for (i, n) in names.iter().enumerate() {
-        write(
-            &ar.join(format!("spk/{n}.bsp")),
-            &spk_bytes(700 + i as u64, 5_000),
-        );
-    }
-    let server = HttpServer::start(&ar);
-    let url = server.url("/mk/m.tm");
-    server.fault("/spk/b.bsp", Fault::Status(404));
-    server.fault("/spk/d.bsp", Fault::Status(410));
+    let server = HttpServer::start(ar.root());
+    let url = server.url(&mk);
+    let spk = |n: &str| Archive::url_path(&format!("spk/{n}.bsp"));
+    server.fault(&spk("b"), Fault::Status(404));
+    server.fault(&spk("d"), Fault::Status(410));
     let out = env.run(&["get", "-y", &url, "--mission", "M"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{err}");
@@ -1124,29 +1103,16 @@ fn ctrl_c_commits_what_arrived_and_the_rerun_resumes_the_rest() {
     use crate::common::http::{Fault, HttpServer};
     use std::io::BufRead;
     let env = Env::new();
-    let ar = env.work("srv");
-    let names = ["a", "b", "c", "big"];
-    let list: Vec<String> = names.iter().map(|n| format!("'../spk/{n}.bsp'")).collect();
-    write(
-        &ar.join("mk/i.tm"),
-        format!(
-            "KPL/MK\n\\begindata\nKERNELS_TO_LOAD = ( {} )\n\\begintext\n",
-            list.join(" ")
-        )
-        .as_bytes(),
-    );
-    for (i, n) in names.iter().enumerate() {
-        // A body becomes resumable across runs once 1 MiB of it has arrived.
-        let len = if *n == "big" { 3_000_000 } else { 8_000 };
-        write(
-            &ar.join(format!("spk/{n}.bsp")),
-            &spk_bytes(900 + i as u64, len),
-        );
-    }
-    let server = HttpServer::start(&ar);
-    let url = server.url("/mk/i.tm");
+    let ar = Archive::new();
+    // A body becomes resumable across runs once 1 MiB of it has arrived.
+    let len = |n: &str| if n == "big" { 3_000_000 } else { 8_000 };
+    let rels = ar.spks(&["a", "b", "c", "big"], 900, len);
+    let mk = ar.mk("i.tm", &rels.iter().map(String::as_str).collect::<Vec<_>>());
+    let server = HttpServer::start(ar.root());
+    let url = server.url(&mk);
+    let spk = |n: &str| Archive::url_path(&format!("spk/{n}.bsp"));
     server.fault(
-        "/spk/big.bsp",
+        &spk("big"),
         Fault::Drip {
             chunk: 64 * 1024,
             interval: std::time::Duration::from_millis(50),
@@ -1220,7 +1186,7 @@ fn ctrl_c_commits_what_arrived_and_the_rerun_resumes_the_rest() {
     );
     assert!(resumable(), "the partial body was not kept");
 
-    server.faults().clear_path("/spk/big.bsp");
+    server.faults().clear_path(&spk("big"));
     // The dripping answer ends when the server next writes to the closed connection.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while server.in_flight() > 0 {
@@ -1235,12 +1201,12 @@ fn ctrl_c_commits_what_arrived_and_the_rerun_resumes_the_rest() {
     assert_eq!(j["downloaded"], 1, "{j}");
     for n in ["a", "b", "c"] {
         assert_eq!(
-            server.body_bytes_sent_to(&format!("/spk/{n}.bsp")),
+            server.body_bytes_sent_to(&spk(n)),
             0,
             "{n}.bsp fetched again"
         );
     }
-    let big = server.requests_to("/spk/big.bsp");
+    let big = server.requests_to(&spk("big"));
     assert!(
         big.iter().any(|r| r
             .headers
@@ -1249,7 +1215,7 @@ fn ctrl_c_commits_what_arrived_and_the_rerun_resumes_the_rest() {
         "the partial body was not resumed: {:?}",
         big.iter().map(|r| &r.headers).collect::<Vec<_>>()
     );
-    let sent = server.body_bytes_sent_to("/spk/big.bsp");
+    let sent = server.body_bytes_sent_to(&spk("big"));
     assert!(
         sent <= 3_000_000 - (1 << 20),
         "{sent} bytes sent: {:?}",
@@ -1258,6 +1224,6 @@ fn ctrl_c_commits_what_arrived_and_the_rerun_resumes_the_rest() {
     let held = env.json(&["resolve", "big.bsp"]);
     assert_eq!(
         sha256(std::path::Path::new(held["path"].as_str().unwrap())),
-        sha256(&ar.join("spk/big.bsp"))
+        sha256(&ar.path("spk/big.bsp"))
     );
 }

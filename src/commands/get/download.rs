@@ -81,20 +81,14 @@ pub(super) fn download(
     let persisted = persist_all(ctx, &requests, &verified, out.now, results)?;
     for (req, persisted) in requests.iter().zip(persisted) {
         match persisted {
-            Ok(Persisted {
-                sha,
-                object,
-                len,
-                arrived,
-                origin,
-            }) => {
+            Ok(p) => {
                 report.downloaded += 1;
-                report.downloaded_bytes += len;
-                if origin == crate::team::Origin::Team {
+                report.downloaded_bytes += p.len;
+                if p.origin == crate::team::Origin::Team {
                     report.from_team += 1;
                 }
-                out.arrivals.push(arrived);
-                out.objects.insert(req.url.to_string(), (sha, object));
+                out.arrivals.push(p.arrived);
+                out.objects.insert(req.url.to_string(), (p.sha, p.object));
             }
             Err(error) => report.failed.push(Failure {
                 name: req.name.clone(),
@@ -264,13 +258,7 @@ pub(super) fn persist_all(
                     now,
                 )
                 .map(|a| a.found_in_store(found))
-                .map_err(|e| {
-                    FailureCause::Store(crate::store::Error::io(
-                        "classify",
-                        &object,
-                        std::io::Error::other(e.to_string()),
-                    ))
-                })?;
+                .map_err(FailureCause::Store)?;
                 Ok(Persisted {
                     sha,
                     object,

@@ -62,4 +62,19 @@ impl Archive {
         write(&self.path(&format!("mk/{name}")), text.as_bytes());
         Self::url_path(&format!("mk/{name}"))
     }
+
+    /// SPKs `spk/<name>.bsp`, the i-th of `names` of seed `first_seed + i` and
+    /// `len(name)` bytes; returns their paths under `kernels/`, in order (for [`Self::mk`]).
+    pub fn spks(
+        &self,
+        names: &[&str],
+        first_seed: u64,
+        len: impl Fn(&str) -> usize,
+    ) -> Vec<String> {
+        let rels: Vec<String> = names.iter().map(|n| format!("spk/{n}.bsp")).collect();
+        for (i, (n, rel)) in names.iter().zip(&rels).enumerate() {
+            self.kernel(rel, &super::spk_bytes(first_seed + i as u64, len(n)));
+        }
+        rels
+    }
 }
