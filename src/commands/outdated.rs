@@ -1,8 +1,11 @@
 //! `kdb outdated`: what changed upstream since kdb fetched it, without downloading
-//! anything. One conditional `HEAD` per acquired metakernel and per kernel URL whose
-//! validators (ETag / Last-Modified) the `downloads` table recorded; no bodies.
+//! anything. One conditional `HEAD` per acquired metakernel; the kernels whose
+//! validators (ETag / Last-Modified) the `downloads` table recorded are decided from
+//! their directories' listings, all fetched at once (one request per directory), by
+//! the rule `get` and `update` use ([`crate::remote::listings::Listings::verdict`]);
+//! only a kernel its listing cannot settle gets a conditional `HEAD`. No bodies.
 //!
-//! Verdicts: 304 → unchanged; 200 → changed (unless the validators it carries equal
+//! Verdicts of a `HEAD`: 304 → unchanged; 200 → changed (unless the validators it carries equal
 //! the recorded ones: a server that ignores conditionals); 404/410 → gone; a
 //! timeout, a refused connection or a 5xx → unreachable (never "gone"); anything else
 //! (403, other statuses) → failed.
@@ -15,6 +18,7 @@ use url::Url;
 use super::verify::{metakernel_entries, select_metakernels};
 use super::{Ctx, Result};
 use crate::remote::fetch::{FetchConfig, FetchError, Probe, Session, Validators};
+use crate::remote::listings::{Listed, Listings};
 
 report_status! {
     pub enum Upstream {
@@ -49,6 +53,8 @@ pub struct OutdatedReport {
     pub gone: usize,
     pub unreachable: usize,
     pub items: Vec<OutdatedItem>,
+    /// Requests sent to archive servers, by kind.
+    pub requests: crate::remote::fetch::Requests,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -62,6 +68,8 @@ struct Query {
     name: String,
     url: Url,
     before: Validators,
+    /// A kernel's recorded size and fetch time, for its listing's verdict.
+    held: Option<(u64, crate::content::Timestamp)>,
 }
 
 pub fn run(ctx: &Ctx<'_>, net: &FetchConfig, opts: &OutdatedOptions) -> Result<OutdatedReport> {
@@ -69,21 +77,18 @@ pub fn run(ctx: &Ctx<'_>, net: &FetchConfig, opts: &OutdatedOptions) -> Result<O
         let cat = ctx.read()?;
         plan(&cat, &select_metakernels(&cat, &opts.metakernels)?)?
     };
+    let before = net.requests.snapshot();
     let session = Session::new(net);
-    let items: Vec<(Url, Validators)> = queries
-        .iter()
-        .map(|q| (q.url.clone(), q.before.clone()))
-        .collect();
-    let answers = session.probe_all(&items);
+    let answers = ask(&session, &queries);
     let mut report = OutdatedReport {
         checked: queries.len(),
         changed: 0,
         gone: 0,
         unreachable: 0,
         items: Vec::new(),
+        requests: Default::default(),
     };
-    for (q, a) in queries.into_iter().zip(answers) {
-        let (status, detail) = verdict(&q.before, a);
+    for (q, (status, detail)) in queries.into_iter().zip(answers) {
         match status {
             Upstream::Changed => report.changed += 1,
             Upstream::Gone => report.gone += 1,
@@ -98,7 +103,40 @@ pub fn run(ctx: &Ctx<'_>, net: &FetchConfig, opts: &OutdatedOptions) -> Result<O
             detail,
         });
     }
+    report.requests = net.requests.snapshot().since(before);
     Ok(report)
+}
+
+/// Each query's answer: the listing's verdict on a kernel where it settles it,
+/// else a conditional `HEAD` (all sent at once).
+fn ask(session: &Session, queries: &[Query]) -> Vec<(Upstream, Option<String>)> {
+    let mut listings = Listings::new(session, false);
+    listings.prefetch(queries.iter().filter(|q| q.held.is_some()).map(|q| &q.url));
+    let mut out: Vec<Option<(Upstream, Option<String>)>> = queries
+        .iter()
+        .map(|q| {
+            let (size, fetched_at) = q.held?;
+            match listings.verdict(&q.url, &q.name, size, fetched_at) {
+                Listed::Agrees => Some((Upstream::Unchanged, None)),
+                Listed::Changed => Some((
+                    Upstream::Changed,
+                    Some("its directory listing shows another size or a later date".into()),
+                )),
+                Listed::SameMinute => None,
+            }
+        })
+        .collect();
+    let pending: Vec<usize> = (0..queries.len()).filter(|&i| out[i].is_none()).collect();
+    let items: Vec<(Url, Validators)> = pending
+        .iter()
+        .map(|&i| (queries[i].url.clone(), queries[i].before.clone()))
+        .collect();
+    for (i, answer) in pending.into_iter().zip(session.probe_all(&items)) {
+        out[i] = Some(verdict(&queries[i].before, answer));
+    }
+    out.into_iter()
+        .map(|o| o.unwrap_or_else(|| unreachable!("every query answered")))
+        .collect()
 }
 
 /// One query per metakernel and per distinct kernel URL with recorded validators.
@@ -118,6 +156,7 @@ fn plan(cat: &crate::db::Catalogue, mks: &[crate::db::MetakernelRow]) -> Result<
                     etag: m.etag.clone(),
                     last_modified: m.last_modified.clone(),
                 },
+                held: None,
             });
         }
         let Ok(entries) = metakernel_entries(m) else {
@@ -146,6 +185,7 @@ fn plan(cat: &crate::db::Catalogue, mks: &[crate::db::MetakernelRow]) -> Result<
                     etag: d.etag,
                     last_modified: d.last_modified,
                 },
+                held: Some((d.size, d.fetched_at)),
             });
         }
     }

@@ -96,6 +96,86 @@ pub struct FetchConfig {
     pub low_speed_limit: u64,
     /// The window of the low-speed check.
     pub low_speed_time: Duration,
+    /// Requests sent during the command, by kind (shared by every clone).
+    pub requests: RequestCounter,
+}
+
+/// What a request to a server is for, as counted in [`Requests`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A small document fetched whole: a metakernel, a text kernel read for times.
+    Document,
+    /// A directory's listing page.
+    Listing,
+    /// A conditional `GET` asking whether a held kernel changed.
+    Revalidate,
+    /// A conditional `HEAD`.
+    Probe,
+    /// A byte range of a kernel (coverage probes).
+    Range,
+    /// A kernel's body (a resumed one included).
+    Download,
+}
+
+/// Counts the requests of one command, by [`Kind`]: every attempt and every
+/// redirect hop counts, as the server sees them. Clones share the counts.
+#[derive(Clone, Debug, Default)]
+pub struct RequestCounter(Arc<[std::sync::atomic::AtomicU64; 6]>);
+
+impl RequestCounter {
+    pub fn count(&self, kind: Kind) {
+        self.0[kind as usize].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The counts so far.
+    pub fn snapshot(&self) -> Requests {
+        let n = |k: Kind| self.0[k as usize].load(std::sync::atomic::Ordering::Relaxed);
+        let by_kind = [
+            Kind::Document,
+            Kind::Listing,
+            Kind::Revalidate,
+            Kind::Probe,
+            Kind::Range,
+            Kind::Download,
+        ];
+        Requests {
+            total: by_kind.iter().map(|&k| n(k)).sum(),
+            document: n(Kind::Document),
+            listing: n(Kind::Listing),
+            revalidate: n(Kind::Revalidate),
+            probe: n(Kind::Probe),
+            range: n(Kind::Range),
+            download: n(Kind::Download),
+        }
+    }
+}
+
+/// Requests sent to archive servers (HTTP and HTTPS; `file://` sends none), by kind
+/// ([`Kind`]), in the `--json` report of `get`, `update` and `outdated`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Requests {
+    pub total: u64,
+    pub document: u64,
+    pub listing: u64,
+    pub revalidate: u64,
+    pub probe: u64,
+    pub range: u64,
+    pub download: u64,
+}
+
+impl Requests {
+    /// The requests sent since `before` (an earlier snapshot of the same counter).
+    pub fn since(self, before: Requests) -> Requests {
+        Requests {
+            total: self.total - before.total,
+            document: self.document - before.document,
+            listing: self.listing - before.listing,
+            revalidate: self.revalidate - before.revalidate,
+            probe: self.probe - before.probe,
+            range: self.range - before.range,
+            download: self.download - before.download,
+        }
+    }
 }
 
 impl Default for FetchConfig {
@@ -110,6 +190,7 @@ impl Default for FetchConfig {
             max_redirects: 5,
             low_speed_limit: 1000,
             low_speed_time: Duration::from_secs(60),
+            requests: RequestCounter::default(),
         }
     }
 }
@@ -437,11 +518,20 @@ impl Session {
         url: &Url,
         conditional: Option<&Validators>,
     ) -> Result<Conditional, FetchError> {
+        self.fetch_text_as(Kind::Document, url, conditional)
+    }
+
+    fn fetch_text_as(
+        &self,
+        kind: Kind,
+        url: &Url,
+        conditional: Option<&Validators>,
+    ) -> Result<Conditional, FetchError> {
         match url.scheme() {
             "file" => local::fetch_text(url, conditional),
             "http" | "https" => {
                 let (runtime, client) = self.net()?;
-                runtime.block_on(http::fetch_text(client, &self.cfg, url, conditional))
+                runtime.block_on(http::fetch_text(client, &self.cfg, kind, url, conditional))
             }
             _ => Err(FetchError::Unsupported {
                 url: url.clone().into(),
@@ -451,11 +541,34 @@ impl Session {
 
     /// A directory's listing page, parsed (a 304 cannot happen: no validators sent).
     pub fn fetch_listing(&self, dir: &Url) -> Result<super::listing::Listing, FetchError> {
-        let page = match self.fetch_text(dir, None)? {
+        let page = match self.fetch_text_as(Kind::Listing, dir, None)? {
             Conditional::Fetched(f) => String::from_utf8_lossy(&f.bytes).into_owned(),
             Conditional::NotModified => String::new(),
         };
         Ok(super::listing::parse_listing(&page))
+    }
+
+    /// Several directories' listing pages at once (at most `jobs_per_host` in flight),
+    /// parsed, answers in order: a `get` over eight directories waits one round trip
+    /// for them, not eight.
+    pub fn fetch_listings(&self, dirs: &[Url]) -> Vec<Result<super::listing::Listing, FetchError>> {
+        let page = |answer: Result<Conditional, FetchError>| {
+            answer.map(|c| match c {
+                Conditional::Fetched(f) => {
+                    super::listing::parse_listing(&String::from_utf8_lossy(&f.bytes))
+                }
+                Conditional::NotModified => super::listing::parse_listing(""),
+            })
+        };
+        self.run_in_order(
+            dirs,
+            |dir| {
+                (dir.scheme() != "http" && dir.scheme() != "https").then(|| self.fetch_listing(dir))
+            },
+            |client, cfg, dir| async move {
+                page(http::fetch_text(client, cfg, Kind::Listing, dir, None).await)
+            },
+        )
     }
 
     /// Conditional `HEAD` requests for several URLs at once (at most `jobs_per_host`
@@ -501,9 +614,9 @@ impl Session {
             items,
             |(url, v)| {
                 (url.scheme() != "http" && url.scheme() != "https")
-                    .then(|| self.fetch_text(url, Some(v)))
+                    .then(|| self.fetch_text_as(Kind::Revalidate, url, Some(v)))
             },
-            |client, cfg, (url, v)| http::fetch_text(client, cfg, url, Some(v)),
+            |client, cfg, (url, v)| http::fetch_text(client, cfg, Kind::Revalidate, url, Some(v)),
         )
     }
 

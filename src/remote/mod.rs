@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod fetch;
 pub mod listing;
+pub mod listings;
 pub mod mirror;
 pub mod plan;
 pub mod probe;

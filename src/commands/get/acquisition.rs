@@ -172,7 +172,7 @@ pub(super) fn held(
             },
         };
         if let Some(row) = row {
-            match listings.verdict(&e.url, &e.name, &row) {
+            match listings.verdict(&e.url, &e.name, row.stamp.size, row.hashed_at) {
                 Listed::Agrees => {
                     present.insert(e.url.to_string(), row);
                 }

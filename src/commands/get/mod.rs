@@ -43,6 +43,7 @@ use url::Url;
 use super::{Ctx, Error, Result, intact, mk};
 use crate::db::{self, Catalogue, LocationRow, MetakernelRow};
 use crate::remote::fetch::{self, DownloadRequest, FetchConfig, Fetched};
+use crate::remote::listings::{Listed, Listings};
 use crate::remote::plan::{self, RemotePlan};
 use crate::store::{Sha256Hex, fsio, hash};
 pub(crate) use crate::supply::{Arrived, arrived};
@@ -53,7 +54,6 @@ use layout::file_pool;
 use layout::lay_out_tree;
 pub(crate) use locate::mission_for_url;
 pub(crate) use present::plan_like_get;
-use present::{Listed, Listings};
 pub use report::*;
 pub use update::{UpdateItem, UpdateOptions, update};
 
@@ -83,6 +83,19 @@ fn remote(e: fetch::FetchError) -> Error {
 }
 
 pub fn get(
+    ctx: &Ctx<'_>,
+    net: &FetchConfig,
+    opts: &GetOptions,
+    confirm: &mut Confirm<'_>,
+) -> Result<GetReport> {
+    let before = net.requests.snapshot();
+    let mut report = get_counted(ctx, net, opts, confirm)?;
+    report.requests = net.requests.snapshot().since(before);
+    Ok(report)
+}
+
+/// [`get`], whose requests the caller counts.
+fn get_counted(
     ctx: &Ctx<'_>,
     net: &FetchConfig,
     opts: &GetOptions,

@@ -2,102 +2,13 @@
 //! URL, its bytes are intact, and the server's listing (or a conditional request)
 //! agrees it did not change.
 
-use std::collections::HashMap;
-
 use url::Url;
 
 use crate::commands::{Result, mk};
 use crate::db::{Catalogue, LocationRow};
 use crate::remote::fetch::{self, Conditional, Validators};
-use crate::remote::listing::ListingEntry;
+use crate::remote::listings::Listings;
 use crate::remote::plan::{self, RemotePlan};
-
-/// Directory listings fetched during one `get`, by directory URL (`None` when the
-/// server gives none: then nothing is known about sizes there).
-pub(super) struct Listings<'a> {
-    session: &'a fetch::Session,
-    /// `--no-upstream`: ask the server nothing (no listing, so no size is known).
-    offline: bool,
-    /// Each directory's files by name (an index: a metakernel of thousands of entries
-    /// in one directory looks each up once).
-    pages: HashMap<String, Option<HashMap<String, ListingEntry>>>,
-}
-
-impl<'a> Listings<'a> {
-    pub(super) fn new(session: &'a fetch::Session, offline: bool) -> Self {
-        Listings {
-            session,
-            offline,
-            pages: HashMap::new(),
-        }
-    }
-
-    pub(super) fn entry(&mut self, url: &Url, name: &str) -> Option<ListingEntry> {
-        if self.offline {
-            return None;
-        }
-        let dir = url.join("./").ok()?;
-        let session = self.session;
-        let page = self.pages.entry(dir.to_string()).or_insert_with(|| {
-            session.fetch_listing(&dir).ok().map(|listing| {
-                listing
-                    .entries
-                    .into_iter()
-                    .filter(|e| !e.is_dir)
-                    .map(|e| (e.name.clone(), e))
-                    .collect()
-            })
-        });
-        page.as_ref()?.get(name).cloned()
-    }
-
-    pub(super) fn session(&self) -> &'a fetch::Session {
-        self.session
-    }
-
-    /// The listing's size for a file, exact or rounded (a download must agree).
-    pub(super) fn size(&mut self, url: &Url, name: &str) -> Option<crate::remote::listing::Size> {
-        self.entry(url, name)?.size
-    }
-
-    /// The listing's exact size for a file (the size a download must have).
-    pub(super) fn exact_size(&mut self, url: &Url, name: &str) -> Option<u64> {
-        self.entry(url, name)?.size.and_then(|s| s.exact())
-    }
-
-    /// What the server's listing (when there is one) says of what we hold: a
-    /// different size (exactly, or beyond the rounding of `12K` forms) or a later
-    /// minute means changed; the very minute we fetched it cannot tell.
-    pub(super) fn verdict(&mut self, url: &Url, name: &str, row: &LocationRow) -> Listed {
-        if self.offline {
-            return Listed::Agrees;
-        }
-        // No listing, or a listing without dates (Python's `http.server`, a server
-        // that refuses directory listings): the listing cannot tell a same-size
-        // change, so a conditional request decides (issue 20).
-        let Some(entry) = self.entry(url, name) else {
-            return Listed::SameMinute;
-        };
-        if entry
-            .size
-            .is_some_and(|size| !size.agrees_with(row.stamp.size))
-        {
-            return Listed::Changed;
-        }
-        if let Some(modified) = entry.modified {
-            let fetched_minute = row.hashed_at.unix() / 60;
-            let modified_minute = modified.and_utc().timestamp() / 60;
-            if modified_minute > fetched_minute {
-                return Listed::Changed;
-            }
-            if modified_minute == fetched_minute {
-                return Listed::SameMinute;
-            }
-            return Listed::Agrees;
-        }
-        Listed::SameMinute
-    }
-}
 
 /// Settles kernels whose listing cannot tell (modified in the minute we fetched
 /// them) with conditional requests carrying the validators of our download: 304 →
@@ -143,15 +54,6 @@ pub(super) fn revalidate(
     Ok(kept)
 }
 
-/// A listing's verdict on a kernel we hold.
-pub(super) enum Listed {
-    Agrees,
-    Changed,
-    /// The listing cannot tell (modified in the minute we fetched it, no date, no
-    /// listing): ask the server (conditional request).
-    SameMinute,
-}
-
 /// The plan `get` would make for a served metakernel: one resolution of its entries
 /// for every command (`coverage`/`which`/`gaps --mk URL` use it too, issue 20).
 pub(crate) fn plan_like_get(
@@ -175,6 +77,8 @@ pub(super) fn choose_plan(
     loaded: &mk::Loaded,
 ) -> Result<RemotePlan> {
     let first = plan::plan(mk_url, loaded)?;
+    // Every directory the metakernel's own plan names is asked for at once.
+    listings.prefetch(first.entries.iter().map(|e| &e.url));
     for (i, cwd) in plan::working_dirs(mk_url).iter().enumerate() {
         let candidate = if i == 0 {
             first.clone()

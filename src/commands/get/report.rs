@@ -101,6 +101,8 @@ pub struct GetReport {
     /// written, and a rerun fetches only the rest.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub interrupted: bool,
+    /// Requests sent to archive servers during this acquisition, by kind.
+    pub requests: crate::remote::fetch::Requests,
 }
 
 impl GetReport {
@@ -120,6 +122,7 @@ impl GetReport {
             unchanged: false,
             left_out: Vec::new(),
             interrupted: false,
+            requests: Default::default(),
         }
     }
 }

@@ -41,6 +41,7 @@ pub fn update(
     let chosen = choose(all, opts)?;
     let mut out = Vec::new();
     for row in chosen {
+        let before = net.requests.snapshot();
         let url = Url::parse(&row.source_url)
             .map_err(|e| Error::Usage(format!("stored URL `{}`: {e}", row.source_url)))?;
         let validators = Validators {
@@ -118,6 +119,10 @@ pub fn update(
                 r
             }
             _ => unchanged(&row, mission, opts.dry_run),
+        };
+        let report = GetReport {
+            requests: net.requests.snapshot().since(before),
+            ..report
         };
         let interrupted = report.interrupted;
         out.push(UpdateItem {

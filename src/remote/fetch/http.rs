@@ -13,7 +13,7 @@ use url::Url;
 
 use super::partial::{Partial, Sidecar};
 use super::{
-    Conditional, Expect, FetchConfig, FetchError, Fetched, Meter, Validators, check_content,
+    Conditional, Expect, FetchConfig, FetchError, Fetched, Kind, Meter, Validators, check_content,
 };
 use crate::remote::auth;
 use crate::store;
@@ -137,16 +137,18 @@ fn vet_redirect(from: &Url, to: &Url) -> Result<(), FetchError> {
 pub(super) async fn send(
     client: &reqwest::Client,
     cfg: &FetchConfig,
+    kind: Kind,
     url: &Url,
     headers: &HeaderMap,
 ) -> Result<Sent, Failure> {
-    send_with(client, cfg, reqwest::Method::GET, url, headers).await
+    send_with(client, cfg, kind, reqwest::Method::GET, url, headers).await
 }
 
 /// [`send`] with another method (`HEAD` for probes).
 async fn send_with(
     client: &reqwest::Client,
     cfg: &FetchConfig,
+    kind: Kind,
     method: reqwest::Method,
     url: &Url,
     headers: &HeaderMap,
@@ -154,6 +156,7 @@ async fn send_with(
     let mut current = url.clone();
     let mut visited = vec![url.clone()];
     loop {
+        cfg.requests.count(kind);
         let mut request = client
             .request(method.clone(), current.clone())
             .headers(headers.clone());
@@ -351,6 +354,7 @@ pub(super) async fn next_chunk(
 pub(super) async fn fetch_text(
     client: &reqwest::Client,
     cfg: &FetchConfig,
+    kind: Kind,
     url: &Url,
     conditional: Option<&Validators>,
 ) -> Result<Conditional, FetchError> {
@@ -367,7 +371,7 @@ pub(super) async fn fetch_text(
     let conditional = !headers.is_empty();
     let mut n = 1;
     loop {
-        match fetch_text_once(client, cfg, url, &headers, conditional).await {
+        match fetch_text_once(client, cfg, kind, url, &headers, conditional).await {
             Ok(value) => return Ok(value),
             Err(Failure { error, retry_after }) if error.is_retryable() && n < cfg.attempts => {
                 tracing::debug!(attempt = n, "retrying: {}", crate::error_chain(&error));
@@ -382,6 +386,7 @@ pub(super) async fn fetch_text(
 async fn fetch_text_once(
     client: &reqwest::Client,
     cfg: &FetchConfig,
+    kind: Kind,
     url: &Url,
     headers: &HeaderMap,
     conditional: bool,
@@ -389,7 +394,7 @@ async fn fetch_text_once(
     let Sent {
         mut response,
         final_url,
-    } = send(client, cfg, url, headers).await?;
+    } = send(client, cfg, kind, url, headers).await?;
     match response.status() {
         StatusCode::NOT_MODIFIED if conditional => return Ok(Conditional::NotModified),
         StatusCode::OK => {}
@@ -461,7 +466,15 @@ pub(super) async fn probe(
     let mut n = 1;
     loop {
         let attempt = async {
-            let sent = send_with(client, cfg, reqwest::Method::HEAD, url, &headers).await?;
+            let sent = send_with(
+                client,
+                cfg,
+                Kind::Probe,
+                reqwest::Method::HEAD,
+                url,
+                &headers,
+            )
+            .await?;
             match sent.response.status() {
                 StatusCode::NOT_MODIFIED => Ok(super::Probe::NotModified),
                 StatusCode::OK => Ok(super::Probe::Modified {
@@ -574,7 +587,7 @@ async fn download_once(
         let Sent {
             response,
             final_url,
-        } = send(client, cfg, url, &headers).await?;
+        } = send(client, cfg, Kind::Download, url, &headers).await?;
         let got = validators(response.headers());
         match (response.status(), &resume) {
             (StatusCode::PARTIAL_CONTENT, Some((offset, _))) => {

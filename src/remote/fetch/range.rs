@@ -98,7 +98,7 @@ async fn read_range_once(
     ask: &RangeAsk,
     headers: &HeaderMap,
 ) -> Result<RangeReply, Failure> {
-    let sent = send(client, cfg, &ask.url, headers).await?;
+    let sent = send(client, cfg, super::Kind::Range, &ask.url, headers).await?;
     let mut response = sent.response;
     let url = sent.final_url;
     match response.status() {

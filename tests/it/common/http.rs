@@ -81,6 +81,69 @@ pub enum Fault {
     ContentRangeTotal(u64),
     /// This status, headers and body (internal: the auth challenge).
     Reply(u16, Vec<(String, String)>, Vec<u8>),
+    /// Hold the answer until every request of the gate has arrived (then answer
+    /// normally): a server that answers only requests sent together.
+    Together(Gate),
+}
+
+/// Requests that wait for each other ([`Fault::Together`]): each is held until
+/// `expected` requests through the gate have arrived. One that waited past the
+/// limit is answered normally and counted ([`Gate::late`]), so a client that sends
+/// the requests one at a time fails its test instead of hanging it.
+#[derive(Debug, Clone)]
+pub struct Gate(Arc<GateState>);
+
+#[derive(Debug)]
+struct GateState {
+    expected: usize,
+    limit: Duration,
+    arrived: Mutex<usize>,
+    all_in: std::sync::Condvar,
+    late: AtomicUsize,
+}
+
+impl PartialEq for Gate {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Gate {}
+
+impl Gate {
+    pub fn new(expected: usize, limit: Duration) -> Gate {
+        Gate(Arc::new(GateState {
+            expected,
+            limit,
+            arrived: Mutex::new(0),
+            all_in: std::sync::Condvar::new(),
+            late: AtomicUsize::new(0),
+        }))
+    }
+
+    /// Requests that arrived through the gate.
+    pub fn arrived(&self) -> usize {
+        *lock(&self.0.arrived)
+    }
+
+    /// Requests that waited past the limit for the others.
+    pub fn late(&self) -> usize {
+        self.0.late.load(Ordering::SeqCst)
+    }
+
+    fn pass(&self) {
+        let g = &self.0;
+        let mut n = lock(&g.arrived);
+        *n += 1;
+        g.all_in.notify_all();
+        let (_n, wait) = g
+            .all_in
+            .wait_timeout_while(n, g.limit, |n| *n < g.expected)
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if wait.timed_out() {
+            g.late.fetch_add(1, Ordering::SeqCst);
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -558,8 +621,11 @@ fn answer(
     {
         return Ok(false);
     }
+    if let Some(Fault::Together(gate)) = &fault {
+        gate.pass();
+    }
     let (reply, delivery) = match fault {
-        None | Some(Fault::Stall(_)) => (
+        None | Some(Fault::Stall(_)) | Some(Fault::Together(_)) => (
             normal_reply(head, path, decoded.as_deref(), shared, true),
             Delivery::Normal,
         ),
