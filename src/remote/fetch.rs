@@ -571,6 +571,49 @@ impl Session {
         )
     }
 
+    /// A small document and several directories' listings, all in flight together
+    /// (a warm `get` asks for the metakernel and the listings its previous copy
+    /// names at once: one round trip for all).
+    pub fn fetch_text_and_listings(
+        &self,
+        url: &Url,
+        dirs: &[Url],
+    ) -> (
+        Result<Conditional, FetchError>,
+        Vec<Result<super::listing::Listing, FetchError>>,
+    ) {
+        let remote = |u: &Url| matches!(u.scheme(), "http" | "https");
+        let Ok((runtime, client)) = self.net() else {
+            return (self.fetch_text(url, None), self.fetch_listings(dirs));
+        };
+        if !remote(url) || dirs.iter().any(|d| !remote(d)) {
+            return (self.fetch_text(url, None), self.fetch_listings(dirs));
+        }
+        let cfg = &self.cfg;
+        let page = |answer: Result<Conditional, FetchError>| {
+            answer.map(|c| match c {
+                Conditional::Fetched(f) => {
+                    super::listing::parse_listing(&String::from_utf8_lossy(&f.bytes))
+                }
+                Conditional::NotModified => super::listing::parse_listing(""),
+            })
+        };
+        runtime.block_on(async {
+            use futures_util::StreamExt;
+            let listings = futures_util::stream::iter(dirs.iter().map(|d| async move {
+                page(http::fetch_text(client, cfg, Kind::Listing, d, None).await)
+            }))
+            // The document holds one of the host's connections.
+            .buffered(cfg.jobs_per_host.saturating_sub(1).max(1))
+            .collect::<Vec<_>>();
+            futures_util::future::join(
+                http::fetch_text(client, cfg, Kind::Document, url, None),
+                listings,
+            )
+            .await
+        })
+    }
+
     /// Conditional `HEAD` requests for several URLs at once (at most `jobs_per_host`
     /// in flight), answers in order. No body is transferred.
     pub fn probe_all(&self, items: &[(Url, Validators)]) -> Vec<Result<Probe, FetchError>> {

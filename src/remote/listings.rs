@@ -52,6 +52,13 @@ impl<'a> Listings<'a> {
         }
     }
 
+    /// Takes listings fetched earlier (beside the metakernel), by directory URL.
+    pub fn seed(&mut self, pages: Vec<(Url, Result<Listing, fetch::FetchError>)>) {
+        for (dir, page) in pages {
+            self.pages.insert(dir.to_string(), page.ok().map(index));
+        }
+    }
+
     pub fn entry(&mut self, url: &Url, name: &str) -> Option<ListingEntry> {
         if self.offline {
             return None;

@@ -7,6 +7,7 @@ use super::remote;
 use crate::commands::{Error, Result};
 use crate::db::Catalogue;
 use crate::remote::fetch::{self, Conditional, Fetched};
+use crate::remote::listing::Listing;
 
 /// Where `source` (a URL, or `NAME.tm` of a mission) points, and the mission.
 pub(super) fn locate(
@@ -145,12 +146,71 @@ pub(crate) fn mission_for_url(cat: &Catalogue, url: &Url) -> Result<String> {
     )))
 }
 
-/// Fetches the first of `urls` that exists; not-found on all names every URL tried.
-pub(super) fn fetch_first(session: &fetch::Session, urls: &[Url]) -> Result<(Url, Fetched)> {
+/// Listings fetched beside the metakernel, by directory URL.
+pub(super) type Pages = Vec<(Url, std::result::Result<Listing, fetch::FetchError>)>;
+
+/// The directories of the kernels this home acquired for the metakernel at `url`
+/// before (its ready `.tm`'s entries, by their recorded source URLs): a warm `get`
+/// asks for their listings while the metakernel is on its way.
+pub(super) fn previous_dirs(cat: &Catalogue, url: &Url) -> Vec<Url> {
+    let Ok(Some(row)) = cat.metakernel_by_url(url.as_str()) else {
+        return Vec::new();
+    };
+    let Ok(bytes) = std::fs::read(&row.local_path) else {
+        return Vec::new();
+    };
+    let Ok(loaded) = crate::commands::mk::parse(row.local_path.clone(), &bytes) else {
+        return Vec::new();
+    };
+    let paths: Vec<String> = loaded
+        .entries
+        .iter()
+        .filter_map(|e| {
+            crate::commands::mk::candidate_paths(&row.local_path, &e.path)
+                .into_iter()
+                .next()
+        })
+        .collect();
+    let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
+    let Ok(rows) = cat.locations_at(&refs) else {
+        return Vec::new();
+    };
+    let mut dirs: Vec<Url> = Vec::new();
+    for path in &paths {
+        let Some(source) = rows
+            .get(path.as_str())
+            .and_then(|r| r.source_url.as_deref())
+        else {
+            continue;
+        };
+        if let Ok(dir) = Url::parse(source).and_then(|u| u.join("./"))
+            && !dirs.contains(&dir)
+        {
+            dirs.push(dir);
+        }
+    }
+    dirs
+}
+
+/// Fetches the first of `urls` that exists (the first together with the listings of
+/// `dirs`); not-found on all names every URL tried.
+pub(super) fn fetch_first(
+    session: &fetch::Session,
+    urls: &[Url],
+    dirs: &[Url],
+) -> Result<(Url, Fetched, Pages)> {
     let mut tried = Vec::new();
-    for url in urls {
-        match session.fetch_text(url, None) {
-            Ok(Conditional::Fetched(f)) => return Ok((url.clone(), f)),
+    let mut pages = Vec::new();
+    for (i, url) in urls.iter().enumerate() {
+        let answer = if i == 0 && !dirs.is_empty() {
+            let (answer, listings) = session.fetch_text_and_listings(url, dirs);
+            pages = dirs.iter().cloned().zip(listings).collect();
+            answer
+        } else {
+            session.fetch_text(url, None)
+        };
+        match answer {
+            Ok(Conditional::Fetched(f)) => return Ok((url.clone(), f, pages)),
             Ok(Conditional::NotModified) => {}
             Err(e) if e.is_not_found() => tried.push(format!("`{url}`")),
             Err(e) => return Err(remote(e)),

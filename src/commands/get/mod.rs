@@ -104,16 +104,29 @@ fn get_counted(
     let (_lock, mut cat) = ctx.write()?;
     let (urls, mission) = locate::locate(&cat, &opts.source, opts.mission.as_deref())?;
     let session = fetch::Session::new(net);
-    let (source, fetched) = if opts.team.no_upstream {
-        team::fetch_first(ctx, net, &opts.team, &urls)?
+    let (source, fetched, pages) = if opts.team.no_upstream {
+        let (source, fetched) = team::fetch_first(ctx, net, &opts.team, &urls)?;
+        (source, fetched, Vec::new())
     } else {
-        locate::fetch_first(&session, &urls)?
+        let dirs = match (&opts.window, urls.first()) {
+            (None, Some(first)) => locate::previous_dirs(&cat, first),
+            _ => Vec::new(),
+        };
+        locate::fetch_first(&session, &urls, &dirs)?
     };
     let target = Target {
         source: &source,
         mission: &mission,
     };
-    acquire(ctx, &mut cat, &session, &target, fetched, opts, confirm)
+    acquire(
+        ctx,
+        &mut cat,
+        &session,
+        &target,
+        (fetched, pages),
+        opts,
+        confirm,
+    )
 }
 
 /// Which metakernel a `get` acquires, and for which mission.
@@ -150,12 +163,13 @@ fn acquire(
     cat: &mut Catalogue,
     session: &fetch::Session,
     target: &Target<'_>,
-    fetched: Fetched,
+    (fetched, pages): (Fetched, locate::Pages),
     opts: &GetOptions,
     confirm: &mut Confirm<'_>,
 ) -> Result<GetReport> {
     let loaded = mk::parse(fetched.final_url.to_string(), &fetched.bytes)?;
     let mut listings = Listings::new(session, opts.team.no_upstream);
+    listings.seed(pages);
     let plan = plan_acquisition(ctx, cat, &mut listings, target, &fetched, &loaded, opts)?;
     let mut report = GetReport::planned(plan.view.clone(), opts.dry_run);
     if opts.dry_run {

@@ -63,21 +63,7 @@ pub fn update(
                 conditional.is_none() || !super::team::same_bytes(&f.bytes, row.sha256.as_ref())
             })
         } else {
-            match session.fetch_text(&url, conditional) {
-                Ok(Conditional::NotModified) => None,
-                Ok(Conditional::Fetched(f)) => Some(f),
-                Err(e) if e.is_not_found() || matches!(e, fetch::FetchError::Forbidden { .. }) => {
-                    let former = url
-                        .join(&format!("former_versions/{}", row.name))
-                        .map(|u| u.to_string())
-                        .unwrap_or_default();
-                    return Err(Error::Gone(format!(
-                        "`{url}` is no longer served ({}); archived versions live under `{former}`",
-                        crate::error_chain(&e)
-                    )));
-                }
-                Err(e) => return Err(remote(e)),
-            }
+            fetch_or_gone(&session, &url, conditional, &row.name)?
         };
         let mission = row.mission.clone().unwrap_or_else(|| "default".into());
         let same_bytes = |f: &Fetched| {
@@ -114,7 +100,15 @@ pub fn update(
                     source: &url,
                     mission: &mission,
                 };
-                let mut r = acquire(ctx, &mut cat, &session, &target, f, &get_opts, confirm)?;
+                let mut r = acquire(
+                    ctx,
+                    &mut cat,
+                    &session,
+                    &target,
+                    (f, Vec::new()),
+                    &get_opts,
+                    confirm,
+                )?;
                 r.unchanged = !mk_changed && r.plan.to_download == 0;
                 r
             }
@@ -136,6 +130,31 @@ pub fn update(
         }
     }
     Ok(out)
+}
+
+/// The metakernel at `url` (`None`: not modified since `conditional`); a server that
+/// no longer serves it (403/404/410) is [`Error::Gone`], pointing at its archive.
+fn fetch_or_gone(
+    session: &fetch::Session,
+    url: &Url,
+    conditional: Option<&Validators>,
+    name: &str,
+) -> Result<Option<Fetched>> {
+    match session.fetch_text(url, conditional) {
+        Ok(Conditional::NotModified) => Ok(None),
+        Ok(Conditional::Fetched(f)) => Ok(Some(f)),
+        Err(e) if e.is_not_found() || matches!(e, fetch::FetchError::Forbidden { .. }) => {
+            let former = url
+                .join(&format!("former_versions/{name}"))
+                .map(|u| u.to_string())
+                .unwrap_or_default();
+            Err(Error::Gone(format!(
+                "`{url}` is no longer served ({}); archived versions live under `{former}`",
+                crate::error_chain(&e)
+            )))
+        }
+        Err(e) => Err(remote(e)),
+    }
 }
 
 /// The report of a metakernel the server (or the team store) says is unchanged.
