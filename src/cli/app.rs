@@ -65,6 +65,7 @@ impl App<'_> {
             read_timeout: Duration::from_secs(s.read_timeout()),
             low_speed_limit: s.low_speed_limit(),
             low_speed_time: Duration::from_secs(s.low_speed_time()),
+            ca_file: s.ca_file(),
             ..FetchConfig::default()
         }
     }

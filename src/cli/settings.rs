@@ -73,6 +73,8 @@ pub enum Kind {
     /// of a table: `team.stores` is `[team] stores = [...]`), comma- or
     /// space-separated in the environment. Empty when unset.
     List,
+    /// A file path (`~/` expanded, made absolute); none when unset.
+    File,
 }
 
 /// The settings table, in the order `kdb config` shows them.
@@ -146,6 +148,12 @@ pub const SETTINGS: &[Setting] = &[
         help: "seconds over which a transfer slower than low_speed_limit is abandoned",
     },
     Setting {
+        name: "ca_file",
+        env: "KDB_CA_FILE",
+        kind: Kind::File,
+        help: "PEM file of certificate authorities trusted for HTTPS beside the system's (an institution's CA)",
+    },
+    Setting {
         name: "team.stores",
         env: "KDB_TEAM_STORE",
         kind: Kind::List,
@@ -168,6 +176,7 @@ pub enum Value {
     Dir(PathBuf),
     Number(u64),
     List(Vec<String>),
+    File(Option<PathBuf>),
 }
 
 impl fmt::Display for Value {
@@ -176,6 +185,8 @@ impl fmt::Display for Value {
             Value::Dir(p) => p.display().fmt(f),
             Value::Number(n) => n.fmt(f),
             Value::List(items) if items.is_empty() => f.write_str("(none)"),
+            Value::File(None) => f.write_str("(none)"),
+            Value::File(Some(p)) => p.display().fmt(f),
             Value::List(items) => f.write_str(&redacted(items).join(", ")),
         }
     }
@@ -187,6 +198,7 @@ impl Serialize for Value {
             Value::Dir(p) => p.serialize(s),
             Value::Number(n) => n.serialize(s),
             Value::List(items) => redacted(items).serialize(s),
+            Value::File(p) => p.serialize(s),
         }
     }
 }
@@ -275,7 +287,7 @@ impl Setting {
         match self.kind {
             Kind::Dir { .. } => "platform data directory".into(),
             Kind::Number { default, min, max } => format!("{default}, from {min} to {max}"),
-            Kind::List => "none".into(),
+            Kind::List | Kind::File => "none".into(),
         }
     }
 
@@ -312,6 +324,12 @@ impl Setting {
                 }
                 Ok(Value::Number(n))
             }
+            Kind::File => {
+                if text.is_empty() {
+                    return Err(invalid("must not be empty".into()));
+                }
+                Ok(Value::File(Some(absolute_in(base, &expand_tilde(text)))))
+            }
             Kind::List => Ok(Value::List(
                 text.split(|c: char| c == ',' || c.is_whitespace())
                     .filter(|t| !t.is_empty())
@@ -326,6 +344,7 @@ impl Setting {
             Kind::Dir { default } => default().map(Value::Dir).ok_or(SettingsError::NoDefault),
             Kind::Number { default, .. } => Ok(Value::Number(default)),
             Kind::List => Ok(Value::List(Vec::new())),
+            Kind::File => Ok(Value::File(None)),
         }
     }
 
@@ -372,7 +391,7 @@ impl Setting {
                 }
                 (toml::Value::String(s), _) => s.clone(),
                 (other, Kind::Number { .. }) => other.to_string(),
-                (other, Kind::Dir { .. } | Kind::List) => {
+                (other, Kind::Dir { .. } | Kind::List | Kind::File) => {
                     return Err(SettingsError::Invalid {
                         key: self.name,
                         value: crate::shorten(&other.to_string(), crate::MESSAGE_MAX),
@@ -399,8 +418,13 @@ impl Setting {
     fn to_toml(&self, text: &str, cwd: &Path) -> Result<toml::Value, SettingsError> {
         let origin = "the command line";
         match self.parse(text, origin, cwd)? {
-            Value::Dir(_) if text.starts_with("~/") => Ok(toml::Value::String(text.into())),
-            Value::Dir(p) => Ok(toml::Value::String(p.to_string_lossy().into_owned())),
+            Value::Dir(_) | Value::File(_) if text.starts_with("~/") => {
+                Ok(toml::Value::String(text.into()))
+            }
+            Value::Dir(p) | Value::File(Some(p)) => {
+                Ok(toml::Value::String(p.to_string_lossy().into_owned()))
+            }
+            Value::File(None) => Ok(toml::Value::String(String::new())),
             Value::List(items) => Ok(toml::Value::Array(
                 items.into_iter().map(toml::Value::String).collect(),
             )),
@@ -587,6 +611,14 @@ impl Settings {
         self.number("jobs")
     }
 
+    /// A PEM file of certificate authorities to trust for HTTPS.
+    pub fn ca_file(&self) -> Option<PathBuf> {
+        match self.value("ca_file") {
+            Some(Value::File(p)) => p.clone(),
+            _ => None,
+        }
+    }
+
     /// Seconds to wait for a connection.
     pub fn connect_timeout(&self) -> u64 {
         self.number("connect_timeout")
@@ -726,7 +758,7 @@ mod tests {
         assert_eq!(
             e,
             "unknown config key `colour`; known keys: home, lock_timeout, jobs, \
-             connect_timeout, read_timeout, low_speed_limit, low_speed_time, team.stores"
+             connect_timeout, read_timeout, low_speed_limit, low_speed_time, ca_file, team.stores"
         );
     }
 

@@ -152,6 +152,9 @@ impl Error {
             ) => ExitClass::Usage,
             Error::Gone(_) => ExitClass::Gone,
             Error::Remote(e) if e.is_not_found() => ExitClass::NotFound,
+            Error::Remote(e) if matches!(**e, crate::remote::fetch::FetchError::CaFile { .. }) => {
+                ExitClass::Usage
+            }
             Error::Remote(_) => ExitClass::Network,
             Error::Store(store::Error::LockTimeout { .. }) => ExitClass::Busy,
             Error::Store(_) | Error::Db(_) => ExitClass::Internal,

@@ -98,6 +98,8 @@ pub struct FetchConfig {
     pub low_speed_time: Duration,
     /// Requests sent during the command, by kind (shared by every clone).
     pub requests: RequestCounter,
+    /// A PEM file of certificate authorities trusted beside the system's (`ca_file`).
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// What a request to a server is for, as counted in [`Requests`].
@@ -191,6 +193,7 @@ impl Default for FetchConfig {
             low_speed_limit: 1000,
             low_speed_time: Duration::from_secs(60),
             requests: RequestCounter::default(),
+            ca_file: None,
         }
     }
 }
@@ -341,6 +344,16 @@ pub enum FetchError {
     NotFound { url: Box<Url>, status: u16 },
     #[error("access to `{url}` is forbidden (HTTP 403)")]
     Forbidden { url: Box<Url> },
+    /// The server's certificate is not signed by an authority kdb trusts.
+    #[error(
+        "cannot trust the certificate of `{host}`: no trusted authority signed it. Trust your \
+         institution's CA with SSL_CERT_FILE=/path/ca.pem, SSL_CERT_DIR=/path/certs, or \
+         `kdb config set ca_file /path/ca.pem` (KDB_CA_FILE)"
+    )]
+    Untrusted { host: String },
+    /// The `ca_file` setting names a file kdb cannot use.
+    #[error("cannot use the CA file `{path}` (setting `ca_file`, KDB_CA_FILE): {why}")]
+    CaFile { path: String, why: String },
     #[error("timed out {phase} `{url}` (nothing for {:.1} s)", .after.as_secs_f64())]
     Timeout {
         url: Box<Url>,
@@ -507,8 +520,7 @@ impl Session {
             .enable_all()
             .build()
             .map_err(|e| FetchError::setup("start the network runtime", e))?;
-        let client =
-            http::client(&self.cfg).map_err(|e| FetchError::setup("create the HTTP client", e))?;
+        let client = http::client(&self.cfg)?;
         Ok(self.net.get_or_init(|| (runtime, client)))
     }
 
@@ -864,7 +876,7 @@ fn start(
         .max_blocking_threads(BLOCKING_THREADS)
         .build()
         .map_err(|e| FetchError::setup("start the network runtime", e))?;
-    let client = http::client(cfg).map_err(|e| FetchError::setup("create the HTTP client", e))?;
+    let client = http::client(cfg)?;
     Ok((runtime, client))
 }
 

@@ -54,6 +54,9 @@ pub struct TeamOptions {
 pub enum Error {
     #[error("invalid team store `{spec}`: {why}")]
     Spec { spec: String, why: String },
+    /// The `ca_file` setting names a file kdb cannot read.
+    #[error("cannot use the CA file `{path}` (setting `ca_file`, KDB_CA_FILE): {why}")]
+    CaFile { path: String, why: String },
     #[error("cannot set up team store `{tier}`")]
     Setup {
         tier: String,
@@ -216,7 +219,19 @@ struct State {
 impl Team {
     /// Opens the configured tiers (no request is made).
     pub fn open(opts: &TeamOptions, net: &FetchConfig) -> Result<Team, Error> {
+        let ca_pem = match &net.ca_file {
+            Some(path) if !opts.stores.is_empty() => {
+                Some(std::sync::Arc::new(std::fs::read(path).map_err(|e| {
+                    Error::CaFile {
+                        path: path.display().to_string(),
+                        why: e.to_string(),
+                    }
+                })?))
+            }
+            _ => None,
+        };
         let limits = Limits {
+            ca_pem,
             connect: net.connect_timeout,
             idle: net.read_timeout,
             low_speed_limit: net.low_speed_limit,
@@ -231,7 +246,7 @@ impl Team {
         let mut broken = Vec::new();
         let mut state = State::default();
         for spec in specs {
-            match Tier::open(spec.clone(), limits) {
+            match Tier::open(spec.clone(), limits.clone()) {
                 Ok(t) => tiers.push(t),
                 Err(e) => {
                     let why = brief(&e);

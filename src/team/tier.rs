@@ -150,9 +150,11 @@ pub enum Put {
     Existed,
 }
 
-/// Timeouts of one tier.
-#[derive(Clone, Copy, Debug)]
+/// Timeouts of one tier, and the certificate authorities it trusts beside the
+/// system's (the `ca_file` setting, PEM).
+#[derive(Clone, Debug)]
 pub struct Limits {
+    pub ca_pem: Option<Arc<Vec<u8>>>,
     pub connect: Duration,
     /// Waiting for an answer or for the next chunk of a body.
     pub idle: Duration,
@@ -177,10 +179,17 @@ impl Tier {
             tier: spec.text.clone(),
             source,
         };
-        let client = object_store::ClientOptions::new()
+        let mut client = object_store::ClientOptions::new()
             .with_connect_timeout(limits.connect)
             // Bodies may be large: the idle timeout below bounds stalls instead.
             .with_timeout_disabled();
+        let mut roots = Vec::new();
+        if let Some(pem) = &limits.ca_pem {
+            for cert in object_store::Certificate::from_pem_bundle(pem).map_err(setup)? {
+                client = client.with_root_certificate(cert);
+            }
+            roots = reqwest::Certificate::from_pem_bundle(pem).unwrap_or_default();
+        }
         let retry = object_store::RetryConfig {
             backoff: object_store::BackoffConfig {
                 init_backoff: Duration::from_millis(100),
@@ -241,7 +250,11 @@ impl Tier {
                     .with_retry(retry)
                     .build()
                     .map_err(setup)?;
-                let lister = reqwest::Client::builder()
+                let mut lister = reqwest::Client::builder();
+                for cert in roots {
+                    lister = lister.add_root_certificate(cert);
+                }
+                let lister = lister
                     .default_headers(headers)
                     .connect_timeout(limits.connect)
                     .read_timeout(limits.idle)

@@ -132,3 +132,81 @@ fn outdated_asks_one_listing_per_directory_and_nothing_per_settled_kernel() {
     assert_eq!(j["requests"]["total"], 9, "{j}");
     assert_eq!(gate.late(), 0);
 }
+
+/// §2: HTTPS archives. An untrusted certificate is one short error naming the host
+/// and the three ways to trust a CA (network exit code); each way then works; HTTP/2
+/// is spoken where the server offers it (ALPN, seen in Apache's `%H`), HTTP/1.1
+/// where it does not.
+#[test]
+fn https_archives_trust_the_users_ca_three_ways_and_speak_http2() {
+    use crate::common::apache::Apache;
+    use crate::common::tls::Tls;
+    let tls = Tls::new();
+    let ar = Archive::new();
+    let rels = ar.spks(&["a", "b"], 31, |_| 4_000);
+    let mk = ar.mk("t.tm", &rels.iter().map(String::as_str).collect::<Vec<_>>());
+    let Some(h2) = Apache::start_tls(ar.root(), &tls.cert, &tls.key, true) else {
+        return;
+    };
+    let url = h2.url(&mk);
+
+    let env = Env::new();
+    let out = env.run(&["get", "-y", &url, "--mission", "T"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(6), "{err}");
+    for needle in ["127.0.0.1", "SSL_CERT_FILE", "SSL_CERT_DIR", "ca_file"] {
+        assert!(err.contains(needle), "{needle} missing: {err}");
+    }
+    assert!(err.lines().count() <= 3, "not short: {err}");
+    assert_eq!(env.count("metakernels"), 0);
+
+    let trusted_by: [(&str, &std::path::Path); 3] = [
+        ("SSL_CERT_FILE", &tls.ca),
+        ("SSL_CERT_DIR", &tls.ca_dir),
+        ("KDB_CA_FILE", &tls.ca),
+    ];
+    for (var, path) in trusted_by {
+        let env = Env::new();
+        let out = env
+            .kdb()
+            .args(["get", "-y", &url, "--mission", "T", "--json"])
+            .env(var, path)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{var}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let log = h2.access_log();
+    assert!(log.lines().any(|l| l.starts_with("HTTP/2.0 ")), "{log}");
+    assert!(!log.lines().any(|l| l.starts_with("HTTP/1.1 ")), "{log}");
+
+    // The config file's `ca_file`, against a server without h2.
+    let h1 = Apache::start_tls(ar.root(), &tls.cert, &tls.key, false).unwrap();
+    let env = Env::new();
+    let set = env.run(&["config", "set", "ca_file", tls.ca.to_str().unwrap()]);
+    assert!(
+        set.status.success(),
+        "{}",
+        String::from_utf8_lossy(&set.stderr)
+    );
+    let j = env.json(&["get", "-y", &h1.url(&mk), "--mission", "T"]);
+    assert_eq!(j["downloaded"], 2, "{j}");
+    let log = h1.access_log();
+    assert!(log.lines().all(|l| l.starts_with("HTTP/1.1 ")), "{log}");
+
+    // A CA file that is not one is a usage error naming it.
+    let env = Env::new();
+    let out = env
+        .kdb()
+        .args(["get", "-y", &url, "--mission", "T"])
+        .env("KDB_CA_FILE", ar.path("spk/a.bsp"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("a.bsp") && err.contains("ca_file"), "{err}");
+}

@@ -882,3 +882,54 @@ fn a_retry_after_a_failed_get_does_not_wait_for_its_own_claims() {
     );
     assert_home_right(&home, dir.path());
 }
+
+/// Issue 23 §2: a team tier served over HTTPS by a private CA is trusted through
+/// `ca_file` (KDB_CA_FILE), as archives are; without it the tier is refused with a
+/// warning and get falls back to the archive.
+#[test]
+fn an_https_tier_signed_by_the_users_ca_is_trusted_through_ca_file() {
+    use crate::common::apache::Apache;
+    use crate::common::tls::Tls;
+    let (dir, server) = archive();
+    let team = tempfile::Builder::new()
+        .prefix("kdb-team-dir-")
+        .tempdir()
+        .unwrap();
+    ok_json(&get(
+        &Env::new(),
+        &server,
+        &format!("file://{}", team.path().display()),
+        &[],
+        &[],
+    ));
+    let tls = Tls::new();
+    let Some(mirror) = Apache::start_tls(team.path(), &tls.cert, &tls.key, true) else {
+        return;
+    };
+    let store = mirror.url("/");
+
+    let untrusting = Env::new();
+    server.reset_stats();
+    let out = get(&untrusting, &server, &store, &[], &[]);
+    let r = ok_json(&out);
+    assert_eq!(r["from_team"], 0, "{r}");
+    assert_eq!(kernel_requests(&server), 4);
+
+    let trusting = Env::new();
+    server.reset_stats();
+    let r = ok_json(&get(
+        &trusting,
+        &server,
+        &store,
+        &[("KDB_CA_FILE", tls.ca.display().to_string())],
+        &[],
+    ));
+    assert_eq!(r["from_team"], 4, "{r}");
+    assert_eq!(kernel_requests(&server), 0);
+    assert_home_right(&trusting, dir.path());
+    assert!(
+        mirror.access_log().contains("/objects/"),
+        "{}",
+        mirror.access_log()
+    );
+}

@@ -52,14 +52,41 @@ impl From<store::Error> for Failure {
     }
 }
 
-pub(super) fn client(cfg: &FetchConfig) -> Result<reqwest::Client, reqwest::Error> {
-    reqwest::Client::builder()
+pub(super) fn client(cfg: &FetchConfig) -> Result<reqwest::Client, FetchError> {
+    let mut builder = reqwest::Client::builder()
         .user_agent(USER_AGENT)
         // Followed by hand in `send`, so that every hop is vetted.
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(cfg.connect_timeout)
-        .pool_max_idle_per_host(cfg.jobs_per_host.max(1))
+        .pool_max_idle_per_host(cfg.jobs_per_host.max(1));
+    for cert in ca_certificates(cfg)? {
+        builder = builder.add_root_certificate(cert);
+    }
+    builder
         .build()
+        .map_err(|e| FetchError::setup("create the HTTP client", e))
+}
+
+/// The certificates of the `ca_file` setting (none when unset).
+pub(super) fn ca_certificates(cfg: &FetchConfig) -> Result<Vec<reqwest::Certificate>, FetchError> {
+    let Some(path) = &cfg.ca_file else {
+        return Ok(Vec::new());
+    };
+    let pem = std::fs::read(path).map_err(|e| FetchError::CaFile {
+        path: path.display().to_string(),
+        why: e.to_string(),
+    })?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| FetchError::CaFile {
+        path: path.display().to_string(),
+        why: e.to_string(),
+    })?;
+    if certs.is_empty() {
+        return Err(FetchError::CaFile {
+            path: path.display().to_string(),
+            why: "it holds no PEM certificate".into(),
+        });
+    }
+    Ok(certs)
 }
 
 /// How long to wait before attempt `attempt + 1`: exponential from
@@ -225,6 +252,10 @@ fn classify_send_error(url: &Url, cfg: &FetchConfig, e: reqwest::Error) -> Fetch
             after,
             source: Some(Arc::new(e)),
         }
+    } else if untrusted(&e) {
+        FetchError::Untrusted {
+            host: url.host_str().unwrap_or_default().to_owned(),
+        }
     } else if e.is_connect() {
         FetchError::Unreachable {
             url,
@@ -237,6 +268,20 @@ fn classify_send_error(url: &Url, cfg: &FetchConfig, e: reqwest::Error) -> Fetch
             source: Arc::new(e),
         }
     }
+}
+
+/// The TLS handshake failed because no trusted authority signed the server's
+/// certificate (rustls: `UnknownIssuer`).
+fn untrusted(e: &reqwest::Error) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        let text = format!("{err:?}");
+        if text.contains("UnknownIssuer") {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
 }
 
 /// The error for a final status other than the ones the caller handles.

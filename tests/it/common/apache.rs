@@ -77,6 +77,42 @@ impl Apache {
         index_options: &str,
         extra: &str,
     ) -> Result<Option<Apache>, String> {
+        Self::launch_configured(doc_root, index_options, extra, &Server::default())
+    }
+
+    /// Serves `doc_root` over HTTPS with the server certificate `cert`/`key`
+    /// (`mod_ssl`), speaking HTTP/2 when `h2` (`mod_http2`, `Protocols h2
+    /// http/1.1`) or HTTP/1.1 only; [`Apache::access_log`] has each request's
+    /// protocol (`%H`) and path.
+    pub fn start_tls(doc_root: &Path, cert: &Path, key: &Path, h2: bool) -> Option<Apache> {
+        let server = Server {
+            scheme: "https",
+            lines: format!(
+                "LoadModule ssl_module \"{m}/mod_ssl.so\"\n\
+                 LoadModule http2_module \"{m}/mod_http2.so\"\n\
+                 SSLEngine on\nSSLCertificateFile \"{}\"\nSSLCertificateKeyFile \"{}\"\n\
+                 Protocols {}\n",
+                cert.display(),
+                key.display(),
+                if h2 { "h2 http/1.1" } else { "http/1.1" },
+                m = std::env::var("KDB_APACHE_MODULES").unwrap_or_else(|_| DEFAULT_MODULES.into()),
+            ),
+        };
+        Self::launch_configured(doc_root, "", "", &server)
+            .unwrap_or_else(|failure| panic!("apache httpd (TLS) did not start:\n{failure}"))
+    }
+
+    /// The access log so far: one `PROTOCOL PATH` line per request.
+    pub fn access_log(&self) -> String {
+        fs::read_to_string(self.dir.path().join("access.log")).unwrap_or_default()
+    }
+
+    fn launch_configured(
+        doc_root: &Path,
+        index_options: &str,
+        extra: &str,
+        server: &Server,
+    ) -> Result<Option<Apache>, String> {
         let bin =
             std::env::var_os("KDB_APACHE_BIN").map_or_else(|| DEFAULT_BIN.into(), PathBuf::from);
         let modules = std::env::var_os("KDB_APACHE_MODULES")
@@ -120,7 +156,7 @@ impl Apache {
                 .expect("temp dir for apache");
             let addr = free_port();
             let conf = dir.path().join("httpd.conf");
-            let config = config(
+            let mut config = config(
                 dir.path(),
                 &modules,
                 addr,
@@ -129,11 +165,16 @@ impl Apache {
                 extra,
                 running_as_root,
             );
+            config.push_str(&server.lines);
+            config.push_str(&format!(
+                "CustomLog \"{}/access.log\" \"%H %U\"\n",
+                dir.path().display()
+            ));
             fs::write(&conf, config).expect("write httpd.conf");
             match launch(&bin, &conf, dir.path(), addr) {
                 Ok(child) => {
                     return Ok(Some(Apache {
-                        base_url: format!("http://{addr}"),
+                        base_url: format!("{}://{addr}", server.scheme),
                         addr,
                         bin,
                         conf,
@@ -192,6 +233,21 @@ impl Drop for Apache {
         }
         let _killed = child.kill();
         let _reaped = child.wait();
+    }
+}
+
+/// Server-level configuration beyond the plain HTTP one.
+struct Server {
+    scheme: &'static str,
+    lines: String,
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Server {
+            scheme: "http",
+            lines: String::new(),
+        }
     }
 }
 

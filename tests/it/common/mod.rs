@@ -6,6 +6,7 @@ pub mod archive;
 pub mod http;
 pub mod moto;
 pub mod s3proxy;
+pub mod tls;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
