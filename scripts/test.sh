@@ -16,6 +16,9 @@ fi
 install_deps() {
   local need_apt=()
   command -v apache2 >/dev/null 2>&1 || [ -x /usr/sbin/apache2 ] || need_apt+=(apache2)
+  # The proxy tests (tests/it/network.rs, team.rs) and the HTTPS tests' private CA.
+  [ -x /usr/bin/tinyproxy ] || need_apt+=(tinyproxy)
+  command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
   if [ ${#need_apt[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
       echo "installing ${need_apt[*]} ..."
@@ -56,6 +59,7 @@ if [ -z "${KDB_REALDATA:-}" ] && [ -d ../shared/realdata ]; then
   export KDB_REALDATA
 fi
 if [ -x /usr/sbin/apache2 ]; then export KDB_REQUIRE_APACHE=1; fi
+if [ -x /usr/bin/tinyproxy ]; then export KDB_REQUIRE_PROXY=1; fi
 
 if cargo nextest --version >/dev/null 2>&1; then
   stage "rust tests" cargo nextest run --no-fail-fast "$@"

@@ -66,6 +66,7 @@ impl App<'_> {
             low_speed_limit: s.low_speed_limit(),
             low_speed_time: Duration::from_secs(s.low_speed_time()),
             ca_file: s.ca_file(),
+            proxy: s.proxy(),
             ..FetchConfig::default()
         }
     }

@@ -36,7 +36,8 @@ Examples:
 Environment: KDB_HOME (home directory), KDB_CONFIG (config file), KDB_LOCK_TIMEOUT,
 KDB_JOBS, KDB_CONNECT_TIMEOUT, KDB_READ_TIMEOUT, KDB_LOW_SPEED_LIMIT and
 KDB_LOW_SPEED_TIME (speed floor), KDB_CA_FILE (extra trusted CAs, PEM; SSL_CERT_FILE
-and SSL_CERT_DIR are honoured too), KDB_TEAM_STORE (team store tiers), KDB_LOG (log
+and SSL_CERT_DIR are honoured too), KDB_PROXY (a proxy for every request; HTTP_PROXY,
+HTTPS_PROXY, ALL_PROXY and NO_PROXY otherwise), KDB_TEAM_STORE (team store tiers), KDB_LOG (log
 filter, e.g. kdb=debug), NETRC (credentials), NO_COLOR. `kdb config` shows every setting.
 Exit codes: 0 ok, 1 not found, 2 usage, 3 partial failure, 4 gone from server,
 5 busy, 6 network, 10 internal.";

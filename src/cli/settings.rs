@@ -75,6 +75,8 @@ pub enum Kind {
     List,
     /// A file path (`~/` expanded, made absolute); none when unset.
     File,
+    /// A URL (shown without its userinfo); none when unset.
+    Url,
 }
 
 /// The settings table, in the order `kdb config` shows them.
@@ -154,6 +156,12 @@ pub const SETTINGS: &[Setting] = &[
         help: "PEM file of certificate authorities trusted for HTTPS beside the system's (an institution's CA)",
     },
     Setting {
+        name: "proxy",
+        env: "KDB_PROXY",
+        kind: Kind::Url,
+        help: "proxy for every request, `http://[user:pass@]host:port` (overrides HTTP_PROXY, HTTPS_PROXY and ALL_PROXY; NO_PROXY still applies)",
+    },
+    Setting {
         name: "team.stores",
         env: "KDB_TEAM_STORE",
         kind: Kind::List,
@@ -177,6 +185,7 @@ pub enum Value {
     Number(u64),
     List(Vec<String>),
     File(Option<PathBuf>),
+    Url(Option<String>),
 }
 
 impl fmt::Display for Value {
@@ -185,7 +194,8 @@ impl fmt::Display for Value {
             Value::Dir(p) => p.display().fmt(f),
             Value::Number(n) => n.fmt(f),
             Value::List(items) if items.is_empty() => f.write_str("(none)"),
-            Value::File(None) => f.write_str("(none)"),
+            Value::File(None) | Value::Url(None) => f.write_str("(none)"),
+            Value::Url(Some(u)) => f.write_str(&crate::remote::auth::redact_text(u)),
             Value::File(Some(p)) => p.display().fmt(f),
             Value::List(items) => f.write_str(&redacted(items).join(", ")),
         }
@@ -199,6 +209,10 @@ impl Serialize for Value {
             Value::Number(n) => n.serialize(s),
             Value::List(items) => redacted(items).serialize(s),
             Value::File(p) => p.serialize(s),
+            Value::Url(u) => u
+                .as_deref()
+                .map(crate::remote::auth::redact_text)
+                .serialize(s),
         }
     }
 }
@@ -287,7 +301,7 @@ impl Setting {
         match self.kind {
             Kind::Dir { .. } => "platform data directory".into(),
             Kind::Number { default, min, max } => format!("{default}, from {min} to {max}"),
-            Kind::List | Kind::File => "none".into(),
+            Kind::List | Kind::File | Kind::Url => "none".into(),
         }
     }
 
@@ -324,6 +338,14 @@ impl Setting {
                 }
                 Ok(Value::Number(n))
             }
+            Kind::Url => {
+                let url = url::Url::parse(text.trim())
+                    .map_err(|e| invalid(format!("expected a URL like http://host:port ({e})")))?;
+                if !matches!(url.scheme(), "http" | "https") {
+                    return Err(invalid("expected an http:// or https:// URL".into()));
+                }
+                Ok(Value::Url(Some(text.trim().to_owned())))
+            }
             Kind::File => {
                 if text.is_empty() {
                     return Err(invalid("must not be empty".into()));
@@ -345,6 +367,7 @@ impl Setting {
             Kind::Number { default, .. } => Ok(Value::Number(default)),
             Kind::List => Ok(Value::List(Vec::new())),
             Kind::File => Ok(Value::File(None)),
+            Kind::Url => Ok(Value::Url(None)),
         }
     }
 
@@ -391,7 +414,7 @@ impl Setting {
                 }
                 (toml::Value::String(s), _) => s.clone(),
                 (other, Kind::Number { .. }) => other.to_string(),
-                (other, Kind::Dir { .. } | Kind::List | Kind::File) => {
+                (other, Kind::Dir { .. } | Kind::List | Kind::File | Kind::Url) => {
                     return Err(SettingsError::Invalid {
                         key: self.name,
                         value: crate::shorten(&other.to_string(), crate::MESSAGE_MAX),
@@ -424,7 +447,8 @@ impl Setting {
             Value::Dir(p) | Value::File(Some(p)) => {
                 Ok(toml::Value::String(p.to_string_lossy().into_owned()))
             }
-            Value::File(None) => Ok(toml::Value::String(String::new())),
+            Value::File(None) | Value::Url(None) => Ok(toml::Value::String(String::new())),
+            Value::Url(Some(u)) => Ok(toml::Value::String(u)),
             Value::List(items) => Ok(toml::Value::Array(
                 items.into_iter().map(toml::Value::String).collect(),
             )),
@@ -611,6 +635,14 @@ impl Settings {
         self.number("jobs")
     }
 
+    /// The proxy for every request (with its credentials), when set.
+    pub fn proxy(&self) -> Option<String> {
+        match self.value("proxy") {
+            Some(Value::Url(u)) => u.clone(),
+            _ => None,
+        }
+    }
+
     /// A PEM file of certificate authorities to trust for HTTPS.
     pub fn ca_file(&self) -> Option<PathBuf> {
         match self.value("ca_file") {
@@ -758,7 +790,8 @@ mod tests {
         assert_eq!(
             e,
             "unknown config key `colour`; known keys: home, lock_timeout, jobs, \
-             connect_timeout, read_timeout, low_speed_limit, low_speed_time, ca_file, team.stores"
+             connect_timeout, read_timeout, low_speed_limit, low_speed_time, ca_file, proxy, \
+             team.stores"
         );
     }
 

@@ -100,6 +100,9 @@ pub struct FetchConfig {
     pub requests: RequestCounter,
     /// A PEM file of certificate authorities trusted beside the system's (`ca_file`).
     pub ca_file: Option<std::path::PathBuf>,
+    /// The `proxy` setting: every request through it (NO_PROXY still applies);
+    /// unset, the environment's HTTP_PROXY / HTTPS_PROXY / ALL_PROXY are used.
+    pub proxy: Option<String>,
 }
 
 /// What a request to a server is for, as counted in [`Requests`].
@@ -194,6 +197,7 @@ impl Default for FetchConfig {
             low_speed_time: Duration::from_secs(60),
             requests: RequestCounter::default(),
             ca_file: None,
+            proxy: None,
         }
     }
 }
@@ -351,6 +355,9 @@ pub enum FetchError {
          `kdb config set ca_file /path/ca.pem` (KDB_CA_FILE)"
     )]
     Untrusted { host: String },
+    /// The `proxy` setting is not a proxy URL.
+    #[error("cannot use the proxy `{proxy}` (setting `proxy`, KDB_PROXY)")]
+    Proxy { proxy: String },
     /// The `ca_file` setting names a file kdb cannot use.
     #[error("cannot use the CA file `{path}` (setting `ca_file`, KDB_CA_FILE): {why}")]
     CaFile { path: String, why: String },

@@ -232,6 +232,7 @@ impl Team {
         };
         let limits = Limits {
             ca_pem,
+            proxy: net.proxy.clone(),
             connect: net.connect_timeout,
             idle: net.read_timeout,
             low_speed_limit: net.low_speed_limit,

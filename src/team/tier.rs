@@ -155,6 +155,8 @@ pub enum Put {
 #[derive(Clone, Debug)]
 pub struct Limits {
     pub ca_pem: Option<Arc<Vec<u8>>>,
+    /// The `proxy` setting (unset: the environment's proxies).
+    pub proxy: Option<String>,
     pub connect: Duration,
     /// Waiting for an answer or for the next chunk of a body.
     pub idle: Duration,
@@ -172,6 +174,33 @@ pub struct Tier {
     limits: Limits,
 }
 
+/// The client options of a tier (timeouts, the `ca_file` roots, the `proxy`
+/// setting), and the same roots for the listing client of an HTTP tier.
+fn client_options(
+    limits: &Limits,
+) -> Result<(object_store::ClientOptions, Vec<reqwest::Certificate>), object_store::Error> {
+    let mut client = object_store::ClientOptions::new()
+        .with_connect_timeout(limits.connect)
+        // Bodies may be large: the idle timeout below bounds stalls instead.
+        .with_timeout_disabled();
+    let mut roots = Vec::new();
+    if let Some(pem) = &limits.ca_pem {
+        for cert in object_store::Certificate::from_pem_bundle(pem)? {
+            client = client.with_root_certificate(cert);
+        }
+        roots = reqwest::Certificate::from_pem_bundle(pem).unwrap_or_default();
+    }
+    let no_proxy = std::env::var("NO_PROXY")
+        .or_else(|_| std::env::var("no_proxy"))
+        .unwrap_or_default();
+    if let Some(proxy) = &limits.proxy {
+        client = client
+            .with_proxy_url(proxy.as_str())
+            .with_proxy_excludes(no_proxy.as_str());
+    }
+    Ok((client, roots))
+}
+
 impl Tier {
     /// Builds the backend (no request is made).
     pub fn open(spec: Spec, limits: Limits) -> Result<Tier, Error> {
@@ -179,17 +208,7 @@ impl Tier {
             tier: spec.text.clone(),
             source,
         };
-        let mut client = object_store::ClientOptions::new()
-            .with_connect_timeout(limits.connect)
-            // Bodies may be large: the idle timeout below bounds stalls instead.
-            .with_timeout_disabled();
-        let mut roots = Vec::new();
-        if let Some(pem) = &limits.ca_pem {
-            for cert in object_store::Certificate::from_pem_bundle(pem).map_err(setup)? {
-                client = client.with_root_certificate(cert);
-            }
-            roots = reqwest::Certificate::from_pem_bundle(pem).unwrap_or_default();
-        }
+        let (client, roots) = client_options(&limits).map_err(setup)?;
         let retry = object_store::RetryConfig {
             backoff: object_store::BackoffConfig {
                 init_backoff: Duration::from_millis(100),
@@ -253,6 +272,13 @@ impl Tier {
                 let mut lister = reqwest::Client::builder();
                 for cert in roots {
                     lister = lister.add_root_certificate(cert);
+                }
+                if let Some(proxy) = limits
+                    .proxy
+                    .as_deref()
+                    .and_then(|p| reqwest::Proxy::all(p).ok())
+                {
+                    lister = lister.proxy(proxy.no_proxy(reqwest::NoProxy::from_env()));
                 }
                 let lister = lister
                     .default_headers(headers)

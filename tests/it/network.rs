@@ -210,3 +210,130 @@ fn https_archives_trust_the_users_ca_three_ways_and_speak_http2() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("a.bsp") && err.contains("ca_file"), "{err}");
 }
+
+/// §3: proxies. HTTPS archives go through the proxy by CONNECT (`HTTPS_PROXY` and
+/// `https_proxy`), plain HTTP by `ALL_PROXY`; the `proxy` setting overrides the
+/// environment; proxy credentials come from the URL and never show in output.
+#[test]
+fn proxies_carry_every_archive_request_and_keep_their_password() {
+    use crate::common::apache::Apache;
+    use crate::common::proxy::Tinyproxy;
+    use crate::common::tls::Tls;
+    let Some(proxy) = Tinyproxy::start(None) else {
+        return;
+    };
+    let tls = Tls::new();
+    let ar = Archive::new();
+    let rels = ar.spks(&["a", "b"], 51, |_| 4_000);
+    let mk = ar.mk("p.tm", &rels.iter().map(String::as_str).collect::<Vec<_>>());
+    let https = Apache::start_tls(ar.root(), &tls.cert, &tls.key, true).unwrap();
+    let https_port = https.addr.port();
+    for var in ["HTTPS_PROXY", "https_proxy"] {
+        let env = Env::new();
+        let out = env
+            .kdb()
+            .args(["get", "-y", &https.url(&mk), "--mission", "P", "--json"])
+            .env("SSL_CERT_FILE", &tls.ca)
+            .env(var, proxy.url(None))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{var}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let connects = proxy
+        .log()
+        .lines()
+        .filter(|l| l.contains(&format!("CONNECT 127.0.0.1:{https_port}")))
+        .count();
+    assert!(
+        connects >= 2,
+        "no CONNECT through the proxy:\n{}",
+        proxy.log()
+    );
+
+    // Plain HTTP through ALL_PROXY.
+    let plain = HttpServer::start(ar.root());
+    let env = Env::new();
+    let out = env
+        .kdb()
+        .args(["get", "-y", &plain.url(&mk), "--mission", "P", "--json"])
+        .env("ALL_PROXY", proxy.url(None))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let target = format!("GET {}", plain.url("/"));
+    assert!(
+        proxy.log().contains(&target),
+        "{target} not proxied:\n{}",
+        proxy.log()
+    );
+
+    // The setting wins over an environment proxy that goes nowhere.
+    let env = Env::new();
+    let out = env
+        .kdb()
+        .args(["get", "-y", &plain.url(&mk), "--mission", "P", "--json"])
+        .env("HTTP_PROXY", "http://127.0.0.1:1")
+        .env("KDB_PROXY", proxy.url(None))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Credentials from the URL; the password shows nowhere.
+    let auth = Some(("kdbuser", "pr0xy-s3cret"));
+    let Some(guarded) = Tinyproxy::start(auth) else {
+        return;
+    };
+    let env = Env::new();
+    let denied = env
+        .kdb()
+        .args(["get", "-y", &plain.url(&mk), "--mission", "P"])
+        .env("KDB_PROXY", guarded.url(None))
+        .output()
+        .unwrap();
+    assert_ne!(denied.status.code(), Some(0));
+    for args in [
+        vec![
+            "get",
+            "-y",
+            &plain.url(&mk),
+            "--mission",
+            "P",
+            "--json",
+            "-vv",
+        ],
+        vec!["config", "--json"],
+        vec!["config"],
+    ] {
+        let out = env
+            .kdb()
+            .args(&args)
+            .env("KDB_PROXY", guarded.url(auth))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for stream in [&out.stdout, &out.stderr] {
+            let text = String::from_utf8_lossy(stream);
+            assert!(
+                !text.contains("pr0xy-s3cret"),
+                "{args:?} shows the password:\n{text}"
+            );
+        }
+    }
+    assert!(guarded.log().contains(&target), "{}", guarded.log());
+}

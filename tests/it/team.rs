@@ -933,3 +933,32 @@ fn an_https_tier_signed_by_the_users_ca_is_trusted_through_ca_file() {
         mirror.access_log()
     );
 }
+
+/// Issue 23 §3: the `proxy` setting carries the team store's S3 requests too (the
+/// proxy's own log names the S3 endpoint).
+#[test]
+fn an_s3_team_store_goes_through_the_proxy_setting() {
+    use crate::common::proxy::Tinyproxy;
+    let Some(tinyproxy) = Tinyproxy::start(None) else {
+        return;
+    };
+    let Some(moto) = Moto::start() else { return };
+    moto.create_bucket("team");
+    let (_dir, server) = archive();
+    let mut vars = moto.env();
+    vars.push(("KDB_PROXY", tinyproxy.url(None)));
+    let out = get(&Env::new(), &server, "s3://team/p", &vars, &[]);
+    ok_json(&out);
+    // The tier was asked (lookups, claims, uploads): what reached the bucket went
+    // through the proxy.
+    assert!(!moto.keys("team").is_empty(), "{}", stderr(&out));
+    let to_s3 = format!("127.0.0.1:{}", moto.port);
+    assert!(
+        tinyproxy
+            .log()
+            .lines()
+            .any(|l| l.contains("Request") && l.contains(&to_s3)),
+        "no S3 request through the proxy:\n{}",
+        tinyproxy.log()
+    );
+}

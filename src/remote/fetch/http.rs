@@ -62,6 +62,15 @@ pub(super) fn client(cfg: &FetchConfig) -> Result<reqwest::Client, FetchError> {
     for cert in ca_certificates(cfg)? {
         builder = builder.add_root_certificate(cert);
     }
+    if let Some(proxy) = &cfg.proxy {
+        builder = builder.proxy(
+            reqwest::Proxy::all(proxy)
+                .map_err(|_| FetchError::Proxy {
+                    proxy: auth::redact_text(proxy),
+                })?
+                .no_proxy(reqwest::NoProxy::from_env()),
+        );
+    }
     builder
         .build()
         .map_err(|e| FetchError::setup("create the HTTP client", e))

@@ -5,6 +5,7 @@ pub mod apache;
 pub mod archive;
 pub mod http;
 pub mod moto;
+pub mod proxy;
 pub mod s3proxy;
 pub mod tls;
 
