@@ -166,19 +166,7 @@ fn https_archives_trust_the_users_ca_three_ways_and_speak_http2() {
         ("KDB_CA_FILE", &tls.ca),
     ];
     for (var, path) in trusted_by {
-        let env = Env::new();
-        let out = env
-            .kdb()
-            .args(["get", "-y", &url, "--mission", "T", "--json"])
-            .env(var, path)
-            .output()
-            .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{var}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        Env::new().ok_env(&["get", "-y", &url, "--mission", "T"], &[(var, &path)]);
     }
     let log = h2.access_log();
     assert!(log.lines().any(|l| l.starts_with("HTTP/2.0 ")), "{log}");
@@ -199,13 +187,10 @@ fn https_archives_trust_the_users_ca_three_ways_and_speak_http2() {
     assert!(log.lines().all(|l| l.starts_with("HTTP/1.1 ")), "{log}");
 
     // A CA file that is not one is a usage error naming it.
-    let env = Env::new();
-    let out = env
-        .kdb()
-        .args(["get", "-y", &url, "--mission", "T"])
-        .env("KDB_CA_FILE", ar.path("spk/a.bsp"))
-        .output()
-        .unwrap();
+    let out = Env::new().run_env(
+        &["get", "-y", &url, "--mission", "T"],
+        &[("KDB_CA_FILE", &ar.path("spk/a.bsp"))],
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("a.bsp") && err.contains("ca_file"), "{err}");
@@ -228,20 +213,12 @@ fn proxies_carry_every_archive_request_and_keep_their_password() {
     let mk = ar.mk("p.tm", &rels.iter().map(String::as_str).collect::<Vec<_>>());
     let https = Apache::start_tls(ar.root(), &tls.cert, &tls.key, true).unwrap();
     let https_port = https.addr.port();
+    let get = |url: &str| ["get", "-y", url, "--mission", "P"].map(str::to_owned);
+    let through = proxy.url(None);
     for var in ["HTTPS_PROXY", "https_proxy"] {
-        let env = Env::new();
-        let out = env
-            .kdb()
-            .args(["get", "-y", &https.url(&mk), "--mission", "P", "--json"])
-            .env("SSL_CERT_FILE", &tls.ca)
-            .env(var, proxy.url(None))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{var}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let args = get(&https.url(&mk));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        Env::new().ok_env(&args, &[("SSL_CERT_FILE", &tls.ca), (var, &through)]);
     }
     let connects = proxy
         .log()
@@ -256,18 +233,9 @@ fn proxies_carry_every_archive_request_and_keep_their_password() {
 
     // Plain HTTP through ALL_PROXY.
     let plain = HttpServer::start(ar.root());
-    let env = Env::new();
-    let out = env
-        .kdb()
-        .args(["get", "-y", &plain.url(&mk), "--mission", "P", "--json"])
-        .env("ALL_PROXY", proxy.url(None))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let plain_get = get(&plain.url(&mk));
+    let plain_get: Vec<&str> = plain_get.iter().map(String::as_str).collect();
+    Env::new().ok_env(&plain_get, &[("ALL_PROXY", &through)]);
     let target = format!("GET {}", plain.url("/"));
     assert!(
         proxy.log().contains(&target),
@@ -276,18 +244,12 @@ fn proxies_carry_every_archive_request_and_keep_their_password() {
     );
 
     // The setting wins over an environment proxy that goes nowhere.
-    let env = Env::new();
-    let out = env
-        .kdb()
-        .args(["get", "-y", &plain.url(&mk), "--mission", "P", "--json"])
-        .env("HTTP_PROXY", "http://127.0.0.1:1")
-        .env("KDB_PROXY", proxy.url(None))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    Env::new().ok_env(
+        &plain_get,
+        &[
+            ("HTTP_PROXY", &"http://127.0.0.1:1"),
+            ("KDB_PROXY", &through),
+        ],
     );
 
     // Credentials from the URL; the password shows nowhere.
@@ -296,12 +258,7 @@ fn proxies_carry_every_archive_request_and_keep_their_password() {
         return;
     };
     let env = Env::new();
-    let denied = env
-        .kdb()
-        .args(["get", "-y", &plain.url(&mk), "--mission", "P"])
-        .env("KDB_PROXY", guarded.url(None))
-        .output()
-        .unwrap();
+    let denied = env.run_env(&plain_get, &[("KDB_PROXY", &guarded.url(None))]);
     assert_ne!(denied.status.code(), Some(0));
     for args in [
         vec![
@@ -316,12 +273,7 @@ fn proxies_carry_every_archive_request_and_keep_their_password() {
         vec!["config", "--json"],
         vec!["config"],
     ] {
-        let out = env
-            .kdb()
-            .args(&args)
-            .env("KDB_PROXY", guarded.url(auth))
-            .output()
-            .unwrap();
+        let out = env.run_env(&args, &[("KDB_PROXY", &guarded.url(auth))]);
         assert!(
             out.status.success(),
             "{args:?}: {}",

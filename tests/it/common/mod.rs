@@ -66,9 +66,27 @@ impl Env {
         self.kdb().args(args).output().unwrap()
     }
 
+    /// Runs kdb with `args` and these environment variables (any exit code).
+    pub fn run_env(&self, args: &[&str], vars: &[(&str, &dyn AsRef<std::ffi::OsStr>)]) -> Output {
+        let mut c = self.kdb();
+        c.args(args);
+        for (k, v) in vars {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    }
+
+    /// [`Env::run_env`], asserting exit 0; returns stdout.
+    pub fn ok_env(&self, args: &[&str], vars: &[(&str, &dyn AsRef<std::ffi::OsStr>)]) -> String {
+        Self::succeeded(args, self.run_env(args, vars))
+    }
+
     /// Runs kdb and asserts exit 0; returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
+        Self::succeeded(args, self.run(args))
+    }
+
+    fn succeeded(args: &[&str], out: Output) -> String {
         assert!(
             out.status.success(),
             "kdb {args:?} failed ({:?}):\nstdout:\n{}\nstderr:\n{}",
