@@ -103,6 +103,39 @@ pub struct FetchConfig {
     /// The `proxy` setting: every request through it (NO_PROXY still applies);
     /// unset, the environment's HTTP_PROXY / HTTPS_PROXY / ALL_PROXY are used.
     pub proxy: Option<String>,
+    /// The command's one runtime and HTTP client (created on first use, shared by
+    /// every clone): a session's listings and the downloads after them use the same
+    /// connections, so a `get` does not open new ones for its kernels.
+    pub network: Network,
+}
+
+/// A runtime and an HTTP client shared by the clones of one [`FetchConfig`].
+#[derive(Clone, Debug, Default)]
+pub struct Network(Arc<std::sync::OnceLock<(tokio::runtime::Runtime, reqwest::Client)>>);
+
+impl FetchConfig {
+    /// The command's runtime and client ([`FetchConfig::network`]).
+    fn net(&self) -> Result<&(tokio::runtime::Runtime, reqwest::Client), FetchError> {
+        if let Some(net) = self.network.0.get() {
+            return Ok(net);
+        }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .thread_name("kdb-fetch")
+            // File work (opening partials, flushing) runs on blocking threads. Without a
+            // bound, 3,000 queued downloads opened their partials on ~300 threads at
+            // once, all contending for one directory's lock: 12 s instead of 1 s.
+            .max_blocking_threads(BLOCKING_THREADS)
+            .build()
+            .map_err(|e| FetchError::setup("start the network runtime", e))?;
+        let client = http::client(self)?;
+        // Another thread may have won: its pair is kept, this one dropped.
+        let _ = self.network.0.set((runtime, client));
+        self.network
+            .0
+            .get()
+            .ok_or_else(|| FetchError::setup("start the network runtime", std::io::Error::other("lost")))
+    }
 }
 
 /// What a request to a server is for, as counted in [`Requests`].
@@ -198,6 +231,7 @@ impl Default for FetchConfig {
             requests: RequestCounter::default(),
             ca_file: None,
             proxy: None,
+            network: Network::default(),
         }
     }
 }
@@ -503,14 +537,14 @@ pub fn fetch_text(
 /// reused, TLS is set up once). Both are created on the first `http(s)` request.
 pub struct Session {
     cfg: FetchConfig,
-    net: std::cell::OnceCell<(tokio::runtime::Runtime, reqwest::Client)>,
+
 }
 
 impl Session {
     pub fn new(cfg: &FetchConfig) -> Self {
         Session {
             cfg: cfg.clone(),
-            net: std::cell::OnceCell::new(),
+
         }
     }
 
@@ -518,17 +552,9 @@ impl Session {
         &self.cfg
     }
 
-    /// The runtime and client, created on first use.
+    /// The command's runtime and client, created on first use.
     fn net(&self) -> Result<&(tokio::runtime::Runtime, reqwest::Client), FetchError> {
-        if let Some(net) = self.net.get() {
-            return Ok(net);
-        }
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| FetchError::setup("start the network runtime", e))?;
-        let client = http::client(&self.cfg)?;
-        Ok(self.net.get_or_init(|| (runtime, client)))
+        self.cfg.net()
     }
 
     /// [`fetch_text`] through this session.
@@ -757,7 +783,7 @@ pub fn download_all(
     };
     let ctx = Arc::new(Context {
         cfg: cfg.clone(),
-        client,
+        client: client.clone(),
         tmp_dir: tmp_dir.to_path_buf(),
         partial_dir: partial_dir.to_path_buf(),
     });
@@ -866,25 +892,15 @@ const INTERRUPT_POLL: std::time::Duration = std::time::Duration::from_millis(50)
 const BLOCKING_THREADS: usize = 16;
 
 /// Creates the directories, the runtime and the client of one `download_all`.
-fn start(
-    cfg: &FetchConfig,
+fn start<'a>(
+    cfg: &'a FetchConfig,
     tmp_dir: &Path,
     partial_dir: &Path,
-) -> Result<(tokio::runtime::Runtime, reqwest::Client), FetchError> {
+) -> Result<&'a (tokio::runtime::Runtime, reqwest::Client), FetchError> {
     fsio::create_dir_all(tmp_dir)
         .and_then(|()| fsio::create_dir_all(partial_dir))
         .map_err(|e| FetchError::setup("prepare the download directories", e))?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("kdb-fetch")
-        // File work (opening partials, flushing) runs on blocking threads. Without a
-        // bound, 3,000 queued downloads opened their partials on ~300 threads at once,
-        // all contending for one directory's lock: 12 s instead of 1 s.
-        .max_blocking_threads(BLOCKING_THREADS)
-        .build()
-        .map_err(|e| FetchError::setup("start the network runtime", e))?;
-    let client = http::client(cfg)?;
-    Ok((runtime, client))
+    cfg.net()
 }
 
 /// What every task shares.
