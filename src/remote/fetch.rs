@@ -131,10 +131,9 @@ impl FetchConfig {
         let client = http::client(self)?;
         // Another thread may have won: its pair is kept, this one dropped.
         let _ = self.network.0.set((runtime, client));
-        self.network
-            .0
-            .get()
-            .ok_or_else(|| FetchError::setup("start the network runtime", std::io::Error::other("lost")))
+        self.network.0.get().ok_or_else(|| {
+            FetchError::setup("start the network runtime", std::io::Error::other("lost"))
+        })
     }
 }
 
@@ -537,15 +536,11 @@ pub fn fetch_text(
 /// reused, TLS is set up once). Both are created on the first `http(s)` request.
 pub struct Session {
     cfg: FetchConfig,
-
 }
 
 impl Session {
     pub fn new(cfg: &FetchConfig) -> Self {
-        Session {
-            cfg: cfg.clone(),
-
-        }
+        Session { cfg: cfg.clone() }
     }
 
     pub fn config(&self) -> &FetchConfig {
