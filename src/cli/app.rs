@@ -57,9 +57,10 @@ pub struct App<'a> {
 
 impl App<'_> {
     /// The network settings, with `jobs` overriding the configured parallelism.
+    /// Requests of a mission with mirrors fail over to them, with one warning line.
     pub(super) fn net(&self, jobs: Option<u64>) -> FetchConfig {
         let s = &self.settings;
-        FetchConfig {
+        let net = FetchConfig {
             jobs_per_host: jobs.unwrap_or(s.jobs()).max(1) as usize,
             connect_timeout: Duration::from_secs(s.connect_timeout()),
             read_timeout: Duration::from_secs(s.read_timeout()),
@@ -68,7 +69,15 @@ impl App<'_> {
             ca_file: s.ca_file(),
             proxy: s.proxy(),
             ..FetchConfig::default()
+        };
+        if self.ctx.home.catalogue().exists()
+            && let Ok(missions) = self.ctx.read().and_then(|cat| Ok(cat.missions()?))
+        {
+            commands::mission::install_routes(&net, &missions);
         }
+        let out = self.out.clone();
+        net.failover.on_move(move |line| out.warn(line));
+        net
     }
 
     /// The team store options: the configured tiers unless `--no-team`.

@@ -340,7 +340,7 @@ pub enum SortArg {
 pub enum MissionCommand {
     /// Add a mission (checks its mk/ directory with one request)
     #[command(
-        after_help = "Examples:\n  kdb mission add JUICE --server esa\n  kdb mission add MRO --server naif --no-dedup\n  kdb mission add DEMO --mk-dir-url file:///srv/demo/pub/naif/DEMO/kernels/mk/"
+        after_help = "Examples:\n  kdb mission add JUICE --server esa\n  kdb mission add MRO --server naif --no-dedup\n  kdb mission add JUICE --server naif --mirror https://naif-mirror.example.org/pub/naif/\n  kdb mission add DEMO --mk-dir-url file:///srv/demo/pub/naif/DEMO/kernels/mk/"
     )]
     Add {
         /// Mission name as the server spells it (picked from the server listing on a terminal if omitted)
@@ -351,6 +351,9 @@ pub enum MissionCommand {
         /// The mission's mk/ directory, when not `<server>/<NAME>/kernels/mk/`
         #[arg(long, value_name = "URL")]
         mk_dir_url: Option<String>,
+        /// A base URL holding the same tree as the server, used when it fails (repeat for more, in order)
+        #[arg(long = "mirror", value_name = "URL")]
+        mirrors: Vec<String>,
         /// Keep independent copies in this mission's tree instead of links
         #[arg(long)]
         no_dedup: bool,
@@ -359,6 +362,30 @@ pub enum MissionCommand {
     List(JsonArgs),
     /// Remove a mission (exact name, case-insensitive); kernels stay
     Remove { name: String },
+    /// Add or remove a mirror of a mission's server
+    #[command(subcommand)]
+    Mirror(MirrorCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MirrorCommand {
+    /// Append a mirror (checks it serves the mission's mk/ with one request)
+    #[command(
+        after_help = "Examples:\n  kdb mission mirror add JUICE https://naif-mirror.example.org/pub/naif/"
+    )]
+    Add {
+        /// The mission (exact name, case-insensitive)
+        name: String,
+        /// Base URL holding the same tree as the mission's server
+        url: String,
+    },
+    /// Remove a mirror
+    Remove {
+        /// The mission (exact name, case-insensitive)
+        name: String,
+        /// The mirror's base URL, as `mission list` shows it
+        url: String,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -644,13 +644,23 @@ pub fn missions(w: &mut String, r: &MissionList) {
         );
         return;
     }
-    let mut t = table(&["mission", "mk/ directory", "dedup"]);
+    // The mirrors column only when a mission has one.
+    let mirrored = r.missions.iter().any(|m| !m.mirrors.is_empty());
+    let mut head = vec!["mission", "mk/ directory", "dedup"];
+    if mirrored {
+        head.push("mirrors");
+    }
+    let mut t = table(&head);
     for m in &r.missions {
-        t.add_row(vec![
+        let mut row = vec![
             m.name.clone(),
             m.mk_dir_url.clone().unwrap_or_default(),
             if m.dedup { "links" } else { "copies" }.to_owned(),
-        ]);
+        ];
+        if mirrored {
+            row.push(m.mirrors.join("\n"));
+        }
+        t.add_row(row);
     }
     say!(w, "{t}");
 }

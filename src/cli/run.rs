@@ -199,6 +199,7 @@ impl MissionCommand {
                 name,
                 server,
                 mk_dir_url,
+                mirrors,
                 no_dedup,
             } => {
                 let name = match name {
@@ -212,6 +213,7 @@ impl MissionCommand {
                         name,
                         server,
                         mk_dir_url,
+                        mirrors,
                         dedup: !no_dedup,
                     },
                 )?;
@@ -225,10 +227,38 @@ impl MissionCommand {
                     mission::AddOutcome::Updated => "updated mission",
                     mission::AddOutcome::Unchanged => "mission already configured:",
                 };
+                let mirrors = match row.mirrors.len() {
+                    0 => String::new(),
+                    n => format!(", {}", output::count(n as u64, "mirror")),
+                };
                 done(p.text(&format!(
-                    "{verb} {} (mk/ at {}{copies})\n",
+                    "{verb} {} (mk/ at {}{copies}{mirrors})\n",
                     row.name,
                     row.mk_dir_url.unwrap_or_default(),
+                )))
+            }
+            MissionCommand::Mirror(m) => {
+                let (row, change, url) = match m {
+                    MirrorCommand::Add { name, url } => {
+                        let (row, change) =
+                            mission::add_mirror(&app.ctx, &app.net(None), &name, &url)?;
+                        (row, change, url)
+                    }
+                    MirrorCommand::Remove { name, url } => {
+                        let (row, change) = mission::remove_mirror(&app.ctx, &name, &url)?;
+                        (row, change, url)
+                    }
+                };
+                let said = match change {
+                    mission::MirrorChange::Added => "added mirror",
+                    mission::MirrorChange::Removed => "removed mirror",
+                    mission::MirrorChange::Unchanged => "nothing to change for mirror",
+                };
+                done(p.text(&format!(
+                    "{said} {} of mission {} ({} now)\n",
+                    crate::remote::auth::redact_text(&url),
+                    row.name,
+                    output::count(row.mirrors.len() as u64, "mirror"),
                 )))
             }
             MissionCommand::List(a) => {

@@ -1,16 +1,21 @@
-//! `kdb mission add|list|remove`: the missions kdb knows, their server and mk/ URL.
+//! `kdb mission add|list|remove|mirror`: the missions kdb knows, their server, mk/
+//! URL and mirrors.
 //!
 //! NAIF (`https://naif.jpl.nasa.gov/pub/naif/`) and ESA
 //! (`https://spiftp.esac.esa.int/data/SPICE/`) are built in; a mission lives under
 //! `<server>/<MISSION>/kernels/mk/` unless `--mk-dir-url` says otherwise. Adding checks
 //! the mk/ URL with one request. A name found on both servers without `--server` is an
 //! error, never a silent choice; an unreachable server is never reported as "not found".
+//! Mirrors are base URLs holding the same tree as the server; a command whose
+//! requests the server refuses moves them to the next mirror
+//! ([`crate::remote::failover`]), and adding works while only a mirror answers.
 
 use serde::Serialize;
 use url::Url;
 
 use super::{Ctx, Error, Result};
 use crate::db::{self, MissionRow};
+use crate::remote::failover::Route;
 use crate::remote::fetch::{self, FetchConfig, FetchError};
 
 pub const NAIF: &str = "https://naif.jpl.nasa.gov/pub/naif/";
@@ -21,6 +26,8 @@ pub struct AddOptions {
     pub name: String,
     pub server: Option<String>,
     pub mk_dir_url: Option<String>,
+    /// Mirror base URLs, in order of preference.
+    pub mirrors: Vec<String>,
     pub dedup: bool,
 }
 
@@ -71,6 +78,42 @@ fn default_mk_dir(server: &Url, name: &str) -> Result<Url> {
         .map_err(|e| Error::Usage(format!("cannot build the mk/ URL: {e}")))
 }
 
+/// A mirror's base URL: http(s) only (a `file://` tree serves through `restore
+/// --mirror`), with a trailing slash.
+pub fn mirror_url(text: &str) -> Result<Url> {
+    let url = server_url(text)?;
+    if url.scheme() == "file" {
+        return Err(Error::Usage(format!(
+            "mirror `{url}`: a mission mirror is an http(s) server; a local tree serves \
+             through `kdb restore --mirror`"
+        )));
+    }
+    Ok(url)
+}
+
+/// The route of a mission's requests ([`crate::remote::failover`]).
+pub fn route(row: &MissionRow) -> Option<Route> {
+    let primary = Url::parse(row.server_url.as_deref()?).ok()?;
+    Some(Route {
+        mission: row.name.clone(),
+        primary,
+        mirrors: row
+            .mirrors
+            .iter()
+            .filter_map(|m| Url::parse(m).ok())
+            .collect(),
+    })
+}
+
+/// Every mission's route into `net`, so its requests fail over to its mirrors.
+pub fn install_routes(net: &FetchConfig, missions: &[MissionRow]) {
+    for row in missions {
+        if let Some(r) = route(row) {
+            net.failover.add(r);
+        }
+    }
+}
+
 fn reachable(net: &FetchConfig, url: &Url) -> std::result::Result<bool, FetchError> {
     match fetch::fetch_text(net, url, None) {
         Ok(_) => Ok(true),
@@ -79,12 +122,36 @@ fn reachable(net: &FetchConfig, url: &Url) -> std::result::Result<bool, FetchErr
     }
 }
 
+/// The `--mirror`s of `mission add`, checked.
+fn add_mirrors(opts: &AddOptions) -> Result<Vec<Url>> {
+    let mirrors: Vec<Url> = opts
+        .mirrors
+        .iter()
+        .map(|m| mirror_url(m))
+        .collect::<Result<_>>()?;
+    if !mirrors.is_empty() && opts.server.is_none() && opts.mk_dir_url.is_none() {
+        return Err(Error::Usage(
+            "--mirror needs --server (or --mk-dir-url): a mirror copies one server's tree".into(),
+        ));
+    }
+    Ok(mirrors)
+}
+
 pub fn add(
     ctx: &Ctx<'_>,
     net: &FetchConfig,
     opts: &AddOptions,
 ) -> Result<(MissionRow, AddOutcome)> {
     check_name(&opts.name)?;
+    let mirrors = add_mirrors(opts)?;
+    // The check below may be answered by a mirror alone.
+    let routed = |server: &Url| {
+        net.failover.add(Route {
+            mission: opts.name.clone(),
+            primary: server.clone(),
+            mirrors: mirrors.clone(),
+        });
+    };
     let (server, mk_dir) = match (&opts.server, &opts.mk_dir_url) {
         (_, Some(mk)) => {
             let mk = if mk.ends_with('/') {
@@ -98,6 +165,7 @@ pub fn add(
                 Some(s) => server_url(s)?,
                 None => mk.clone(),
             };
+            routed(&server);
             if !reachable(net, &mk).map_err(|e| Error::Remote(Box::new(e)))? {
                 return Err(Error::NotFound(format!("no mk/ directory at `{mk}`")));
             }
@@ -106,6 +174,7 @@ pub fn add(
         (Some(s), None) => {
             let server = server_url(s)?;
             let mk = default_mk_dir(&server, &opts.name)?;
+            routed(&server);
             if !reachable(net, &mk).map_err(|e| Error::Remote(Box::new(e)))? {
                 return Err(Error::NotFound(format!(
                     "mission `{}` not found: no `{mk}`",
@@ -146,6 +215,7 @@ pub fn add(
         name: opts.name.clone(),
         server_url: Some(server.to_string()),
         mk_dir_url: Some(mk_dir.to_string()),
+        mirrors: mirrors.iter().map(Url::to_string).collect(),
         dedup: opts.dedup,
         added_at: db::now(),
     };
@@ -159,6 +229,7 @@ pub fn add(
         Some(b)
             if b.server_url == row.server_url
                 && b.mk_dir_url == row.mk_dir_url
+                && b.mirrors == row.mirrors
                 && b.dedup == row.dedup =>
         {
             return Ok((b.clone(), AddOutcome::Unchanged));
@@ -203,6 +274,84 @@ pub fn remove(ctx: &Ctx<'_>, name: &str) -> Result<String> {
         Ok(())
     })?;
     Ok(existing.name)
+}
+
+/// What `mission mirror add|remove` did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MirrorChange {
+    Added,
+    Removed,
+    /// The mirror was already there (add) or not there (remove).
+    Unchanged,
+}
+
+/// `mission mirror add NAME URL`: appends a mirror after checking (one request) that
+/// it serves the mission's mk/ directory.
+pub fn add_mirror(
+    ctx: &Ctx<'_>,
+    net: &FetchConfig,
+    name: &str,
+    url: &str,
+) -> Result<(MissionRow, MirrorChange)> {
+    let mirror = mirror_url(url)?;
+    let row = find(&ctx.read()?, name)?;
+    if row.mirrors.iter().any(|m| m == mirror.as_str()) {
+        return Ok((row, MirrorChange::Unchanged));
+    }
+    let (Some(route), Some(mk)) = (
+        route(&row),
+        row.mk_dir_url.as_deref().and_then(|u| Url::parse(u).ok()),
+    ) else {
+        return Err(Error::Usage(format!(
+            "mission `{}` has no server URL to mirror",
+            row.name
+        )));
+    };
+    let copy = Route {
+        mirrors: vec![mirror.clone()],
+        ..route
+    };
+    let at = copy.on_host(&mk, 1).ok_or_else(|| {
+        Error::Usage(format!(
+            "mission `{}`: its mk/ `{mk}` is not below its server `{}`",
+            row.name, copy.primary
+        ))
+    })?;
+    if !reachable(net, &at).map_err(|e| Error::Remote(Box::new(e)))? {
+        return Err(Error::NotFound(format!(
+            "mirror `{mirror}` does not hold mission `{}`: no `{at}`",
+            row.name
+        )));
+    }
+    change(ctx, &row.name, |mirrors| mirrors.push(mirror.to_string()))
+        .map(|row| (row, MirrorChange::Added))
+}
+
+/// `mission mirror remove NAME URL`.
+pub fn remove_mirror(ctx: &Ctx<'_>, name: &str, url: &str) -> Result<(MissionRow, MirrorChange)> {
+    let wanted = mirror_url(url)?.to_string();
+    let row = find(&ctx.read()?, name)?;
+    if !row.mirrors.contains(&wanted) {
+        return Ok((row, MirrorChange::Unchanged));
+    }
+    change(ctx, &row.name, |mirrors| mirrors.retain(|m| *m != wanted))
+        .map(|row| (row, MirrorChange::Removed))
+}
+
+fn find(cat: &db::Catalogue, name: &str) -> Result<MissionRow> {
+    cat.missions()?
+        .into_iter()
+        .find(|m| m.name.eq_ignore_ascii_case(name))
+        .ok_or_else(|| Error::NotFound(format!("no mission named `{name}`")))
+}
+
+/// Applies `edit` to the mission's mirrors under the home lock.
+fn change(ctx: &Ctx<'_>, name: &str, edit: impl FnOnce(&mut Vec<String>)) -> Result<MissionRow> {
+    let (_lock, mut cat) = ctx.write()?;
+    let mut row = find(&cat, name)?;
+    edit(&mut row.mirrors);
+    cat.write(|tx| -> Result<()> { Ok(tx.upsert_mission(&row)?) })?;
+    Ok(row)
 }
 
 /// Directory names of a server's top listing (for the interactive picker).

@@ -132,6 +132,22 @@ const MIGRATIONS: &[&str] = &[
         spec        TEXT NOT NULL           -- JSON: from, to, bodies, pad
     ) WITHOUT ROWID;
     ",
+    // 6: mission mirrors (issue 23): base URLs holding the same tree as the mission's
+    // server, tried in `position` order when it fails; and, per downloaded URL, the
+    // mirror that served it (no row: the URL itself did).
+    r"
+    CREATE TABLE IF NOT EXISTS mission_mirrors (
+        mission     TEXT NOT NULL COLLATE NOCASE,
+        url         TEXT NOT NULL,
+        position    INTEGER NOT NULL,
+        PRIMARY KEY (mission, url)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE IF NOT EXISTS served (
+        url         TEXT PRIMARY KEY NOT NULL,  -- a downloads.url
+        served_by   TEXT NOT NULL
+    ) WITHOUT ROWID;
+    ",
 ];
 
 /// The schema version this binary writes.

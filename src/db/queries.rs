@@ -96,6 +96,8 @@ pub struct MissionRow {
     pub name: String,
     pub server_url: Option<String>,
     pub mk_dir_url: Option<String>,
+    /// Base URLs holding the same tree as `server_url`, in order of preference.
+    pub mirrors: Vec<String>,
     pub dedup: bool,
     pub added_at: Timestamp,
 }
@@ -322,10 +324,35 @@ impl Catalogue {
                 name: r.get(0)?,
                 server_url: r.get(1)?,
                 mk_dir_url: r.get(2)?,
+                mirrors: Vec::new(),
                 dedup: r.get::<_, i64>(3)? != 0,
                 added_at: r.get(4)?,
             })
         })?;
+        let mut missions: Vec<MissionRow> = rows.collect::<Result<_, _>>()?;
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT mission, url FROM mission_mirrors ORDER BY position")?;
+        let mirrors = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        for row in mirrors {
+            let (mission, url) = row?;
+            if let Some(m) = missions
+                .iter_mut()
+                .find(|m| m.name.eq_ignore_ascii_case(&mission))
+            {
+                m.mirrors.push(url);
+            }
+        }
+        Ok(missions)
+    }
+
+    /// For each download of `sha256` a mission mirror served: (URL, mirror URL).
+    pub fn served_by(&self, sha256: &Sha256Hex) -> Result<Vec<(String, String)>, Error> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT s.url, s.served_by FROM served s JOIN downloads d ON d.url = s.url
+             WHERE d.sha256 = ?1 ORDER BY s.url",
+        )?;
+        let rows = st.query_map([sha256], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -581,6 +608,33 @@ impl Tx<'_> {
             m.dedup,
             m.added_at
         ])?;
+        self.conn()
+            .prepare_cached("DELETE FROM mission_mirrors WHERE mission = ?1")?
+            .execute([&m.name])?;
+        let mut st = self.conn().prepare_cached(
+            "INSERT OR IGNORE INTO mission_mirrors (mission, url, position) VALUES (?1, ?2, ?3)",
+        )?;
+        for (i, url) in m.mirrors.iter().enumerate() {
+            st.execute(params![m.name, url, i as i64])?;
+        }
+        Ok(())
+    }
+
+    /// Records which mission mirror served `url` (`None`: the URL itself did).
+    pub fn set_served_by(&self, url: &str, served_by: Option<&str>) -> Result<(), Error> {
+        match served_by {
+            Some(by) => self
+                .conn()
+                .prepare_cached(
+                    "INSERT INTO served (url, served_by) VALUES (?1, ?2)
+                     ON CONFLICT(url) DO UPDATE SET served_by = excluded.served_by",
+                )?
+                .execute([url, by])?,
+            None => self
+                .conn()
+                .prepare_cached("DELETE FROM served WHERE url = ?1")?
+                .execute([url])?,
+        };
         Ok(())
     }
 
@@ -629,7 +683,11 @@ impl Tx<'_> {
         let mut st = self
             .conn()
             .prepare_cached("DELETE FROM missions WHERE name = ?1")?;
-        Ok(st.execute([name])? > 0)
+        let deleted = st.execute([name])? > 0;
+        self.conn()
+            .prepare_cached("DELETE FROM mission_mirrors WHERE mission = ?1")?
+            .execute([name])?;
+        Ok(deleted)
     }
 }
 

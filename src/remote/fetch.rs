@@ -107,6 +107,9 @@ pub struct FetchConfig {
     /// every clone): a session's listings and the downloads after them use the same
     /// connections, so a `get` does not open new ones for its kernels.
     pub network: Network,
+    /// Mission mirrors and which host each mission's requests go to now (shared by
+    /// every clone): see [`crate::remote::failover`].
+    pub failover: crate::remote::failover::Failover,
 }
 
 /// A runtime and an HTTP client shared by the clones of one [`FetchConfig`].
@@ -231,6 +234,7 @@ impl Default for FetchConfig {
             ca_file: None,
             proxy: None,
             network: Network::default(),
+            failover: Default::default(),
         }
     }
 }
@@ -346,6 +350,9 @@ pub struct Downloaded {
     pub request_index: usize,
     /// The URL after redirects.
     pub final_url: Url,
+    /// The mission mirror that served the bytes, when the primary did not
+    /// ([`crate::remote::failover`]).
+    pub served_by: Option<Url>,
     /// The bytes, in a temp file under `tmp_dir`; persist or drop it.
     pub staged: Staged,
     pub validators: Validators,
@@ -1015,6 +1022,7 @@ struct Transfer {
     staged: Staged,
     head: Vec<u8>,
     final_url: Url,
+    served_by: Option<Url>,
     validators: Validators,
 }
 
@@ -1045,6 +1053,7 @@ async fn run_group(
                         staged,
                         head,
                         final_url: url.clone(),
+                        served_by: None,
                         validators,
                     })
                 }
@@ -1094,7 +1103,11 @@ async fn transfer_http(
     )
     .await;
     match outcome {
-        Ok((final_url, validators)) => {
+        Ok(http::Served {
+            final_url,
+            served_by,
+            validators,
+        }) => {
             let tmp_dir = ctx.tmp_dir.clone();
             let finished = tokio::task::spawn_blocking(move || partial.finish(&tmp_dir)).await;
             let (staged, head) = match finished {
@@ -1105,6 +1118,7 @@ async fn transfer_http(
                 staged,
                 head,
                 final_url,
+                served_by,
                 validators,
             })
         }
@@ -1130,6 +1144,7 @@ fn deliver(
         staged,
         head,
         final_url,
+        served_by,
         validators,
     } = match transfer {
         Ok(t) => t,
@@ -1176,6 +1191,7 @@ fn deliver(
         let result = staged.map(|staged| Downloaded {
             request_index: i,
             final_url: final_url.clone(),
+            served_by: served_by.clone(),
             staged,
             validators: validators.clone(),
         });

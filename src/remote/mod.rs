@@ -2,6 +2,7 @@
 //! client that fetches metakernels and downloads kernels.
 
 pub mod auth;
+pub mod failover;
 pub mod fetch;
 pub mod listing;
 pub mod listings;

@@ -18,6 +18,8 @@ pub(super) struct Verified<'a> {
     pub url: &'a str,
     /// Where the report says it came from (a tier, a mirror, the source).
     pub from: String,
+    /// The mission mirror that served `url`, when its server did not.
+    pub served_by: Option<String>,
     pub validators: Validators,
 }
 
@@ -37,7 +39,8 @@ impl Found {
         let placed = super::place(site, v.staged, None, dirs)?;
         self.arrivals.push(
             super::arrived(&w.name, v.url, v.validators, &w.sha, &object, w.size, now)?
-                .found_in_store(placed.found),
+                .found_in_store(placed.found)
+                .served_by(v.served_by),
         );
         self.objects.insert(w.sha.clone(), object);
         self.fetched_bytes += w.size;
@@ -107,10 +110,12 @@ pub fn fetch_rounds(
             {
                 match result {
                     Ok(d) if d.staged.sha256() == &w.sha => {
+                        let served_by = d.served_by.as_ref().map(Url::to_string);
                         let arrived = Verified {
                             staged: d.staged,
                             url: req.url.as_str(),
-                            from: req.url.to_string(),
+                            from: served_by.clone().unwrap_or_else(|| req.url.to_string()),
+                            served_by,
                             validators: d.validators,
                         };
                         found.take(site, &w, arrived, now, &mut dirs)?;

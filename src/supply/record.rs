@@ -86,6 +86,8 @@ pub struct Arrived {
     index: Option<db::CoverageRow>,
     /// The object was already in the store, unknown to the catalogue: pinned.
     found_in_store: bool,
+    /// The mission mirror that served `url`, when the primary did not.
+    served_by: Option<String>,
 }
 
 impl Arrived {
@@ -93,6 +95,17 @@ impl Arrived {
     /// ([`Placed::found`]): its rows pin it.
     pub fn found_in_store(mut self, found: bool) -> Self {
         self.found_in_store = found;
+        self
+    }
+
+    /// The mission mirror that served the bytes, if one did.
+    pub fn served(&self) -> Option<&str> {
+        self.served_by.as_deref()
+    }
+
+    /// Records the mission mirror that served the bytes (`None`: `url` itself).
+    pub fn served_by(mut self, served_by: Option<String>) -> Self {
+        self.served_by = served_by;
         self
     }
 
@@ -122,6 +135,7 @@ impl Arrived {
             size: self.object.stamp.size,
             fetched_at: self.object.hashed_at,
         })?;
+        tx.set_served_by(&self.url, self.served_by.as_deref())?;
         Ok(())
     }
 }
@@ -160,5 +174,6 @@ pub fn arrived(
         index: (byte_order.is_some() && db::INDEXED_TYPES.contains(&kernel_type))
             .then(|| super::index_file(object, sha)),
         found_in_store: false,
+        served_by: None,
     })
 }

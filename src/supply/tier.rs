@@ -49,6 +49,7 @@ pub fn from_team(
             staged: hit.staged,
             url: &source,
             from: hit.tier,
+            served_by: None,
             validators: Validators::default(),
         };
         found.take(site, &w, arrived, now, &mut dirs)?;

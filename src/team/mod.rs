@@ -821,6 +821,7 @@ fn from_team(i: usize, req: &DownloadRequest, f: Found) -> (Downloaded, Origin) 
         Downloaded {
             request_index: i,
             final_url: req.url.clone(),
+            served_by: None,
             staged: f.staged,
             validators: Validators::default(),
         },

@@ -16,6 +16,7 @@ mod listing_apache;
 mod lockfile;
 mod metakernel_cli;
 mod metakernel_conformance;
+mod mirrors;
 mod network;
 mod newuser;
 mod progress;

@@ -23,6 +23,12 @@ pub(super) fn download(
     listings: &mut Listings<'_>,
     report: &mut GetReport,
 ) -> Result<Downloads> {
+    let urls: Vec<&str> = plan
+        .missing
+        .iter()
+        .map(|&i| plan.remote.entries[i].url.as_str())
+        .collect();
+    let known = cat.downloads_of(&urls)?;
     let requests: Vec<DownloadRequest> = plan
         .missing
         .iter()
@@ -32,11 +38,19 @@ pub(super) fn download(
             // `Content-Length` that lies, a connection closed early) is a failed
             // transfer, never a kernel.
             let listed = listings.exact_size(&e.url, &e.name);
+            // A URL fetched before whose listing entry has not changed since must
+            // serve the same content again, whichever host (a mirror) serves it.
+            let same = known.get(e.url.as_str()).filter(|row| {
+                matches!(
+                    listings.verdict(&e.url, &e.name, row.size, row.fetched_at),
+                    crate::remote::listings::Listed::Agrees
+                )
+            });
             DownloadRequest {
                 url: e.url.clone(),
                 name: e.name.clone(),
-                expected_size: listed,
-                expected_sha256: None,
+                expected_size: listed.or(same.map(|row| row.size)),
+                expected_sha256: same.map(|row| row.sha256.clone()),
                 size_hint: listed,
             }
         })
@@ -86,6 +100,9 @@ pub(super) fn download(
                 report.downloaded_bytes += p.len;
                 if p.origin == crate::team::Origin::Team {
                     report.from_team += 1;
+                }
+                if let Some(by) = p.arrived.served() {
+                    report.served_by.insert(req.url.to_string(), by.to_owned());
                 }
                 out.arrivals.push(p.arrived);
                 out.objects.insert(req.url.to_string(), (p.sha, p.object));
@@ -213,6 +230,7 @@ pub(super) fn persist_all(
         jobs.into_par_iter()
             .map(|(first, result)| {
                 let (d, origin) = result.map_err(team::cause)?;
+                let served_by = d.served_by.as_ref().map(|u| u.to_string());
                 let mut syncs = fsio::DirSyncs::default();
                 let (sha, object, len, validators) = if first {
                     let stamp = verified.get(d.staged.sha256()).copied();
@@ -228,7 +246,7 @@ pub(super) fn persist_all(
                 if let Ok(mut all) = dir_syncs.lock() {
                     all.merge(syncs);
                 }
-                Ok((sha, object, len, validators, origin))
+                Ok((sha, object, len, validators, origin, served_by))
             })
             .collect()
     });
@@ -243,7 +261,7 @@ pub(super) fn persist_all(
             .into_par_iter()
             .zip(requests.par_iter())
             .map(|(persisted, req)| {
-                let (sha, object, len, validators, origin) = persisted?;
+                let (sha, object, len, validators, origin, served_by) = persisted?;
                 let crate::supply::Placed {
                     path: object,
                     found,
@@ -257,7 +275,7 @@ pub(super) fn persist_all(
                     len,
                     now,
                 )
-                .map(|a| a.found_in_store(found))
+                .map(|a| a.found_in_store(found).served_by(served_by))
                 .map_err(FailureCause::Store)?;
                 Ok(Persisted {
                     sha,

@@ -103,6 +103,10 @@ pub struct GetReport {
     pub interrupted: bool,
     /// Requests sent to archive servers during this acquisition, by kind.
     pub requests: crate::remote::fetch::Requests,
+    /// Kernels a mission mirror served because the server failed: URL → the
+    /// mirror URL that served it.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub served_by: std::collections::BTreeMap<String, String>,
 }
 
 impl GetReport {
@@ -123,6 +127,7 @@ impl GetReport {
             left_out: Vec::new(),
             interrupted: false,
             requests: Default::default(),
+            served_by: Default::default(),
         }
     }
 }

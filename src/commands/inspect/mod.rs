@@ -25,6 +25,9 @@ pub struct AliasesReport {
     pub size: u64,
     pub aliases: Vec<String>,
     pub locations: Vec<LocationView>,
+    /// Downloads of this content a mission mirror served: URL → the mirror URL.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub served_by: BTreeMap<String, String>,
     /// IDs and time span from the coverage index (human output only: the JSON shape
     /// is unchanged).
     #[serde(skip)]
@@ -131,6 +134,7 @@ pub fn aliases_of(cat: &Catalogue, sha: &Sha256Hex) -> Result<AliasesReport> {
         size: k.size,
         aliases,
         locations,
+        served_by: cat.served_by(sha)?.into_iter().collect(),
     })
 }
 

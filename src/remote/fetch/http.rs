@@ -145,7 +145,10 @@ pub(super) fn validators(headers: &HeaderMap) -> Validators {
 /// A response whose headers arrived, after any redirects.
 pub(super) struct Sent {
     pub(super) response: reqwest::Response,
+    /// The URL after redirects, in the primary's form when a mirror answered.
     pub(super) final_url: Url,
+    /// The mirror URL that answered, when one did ([`crate::remote::failover`]).
+    pub(super) served_by: Option<Url>,
 }
 
 /// A redirect may only stay on the same origin (scheme, host and port), or upgrade
@@ -180,8 +183,57 @@ pub(super) async fn send(
     send_with(client, cfg, kind, reqwest::Method::GET, url, headers).await
 }
 
-/// [`send`] with another method (`HEAD` for probes).
+/// [`send`] with another method (`HEAD` for probes). A URL of a mission with
+/// mirrors goes to the host its requests use now; a host that refuses, times out or
+/// answers 5xx moves them to the next mirror for the rest of the command, and this
+/// request is asked again there (not counted as an attempt).
 async fn send_with(
+    client: &reqwest::Client,
+    cfg: &FetchConfig,
+    kind: Kind,
+    method: reqwest::Method,
+    url: &Url,
+    headers: &HeaderMap,
+) -> Result<Sent, Failure> {
+    loop {
+        let target = cfg.failover.target(url);
+        let result = send_to(client, cfg, kind, method.clone(), &target.url, headers).await;
+        let why = match &result {
+            Err(failure) if host_failed(&failure.error) => Some(failure.error.to_string()),
+            Ok(sent) if sent.response.status().is_server_error() => {
+                Some(format!("HTTP {}", sent.response.status()))
+            }
+            _ => None,
+        };
+        if let Some(why) = why
+            && cfg.failover.has_next(&target)
+        {
+            if let Some(moved) = cfg.failover.failed(&target) {
+                cfg.failover.announce(&moved, &why);
+            }
+            continue;
+        }
+        return result.map(|mut sent| {
+            if target.is_mirror() {
+                let primary = cfg.failover.to_primary(&target, &sent.final_url);
+                sent.served_by = Some(std::mem::replace(&mut sent.final_url, primary));
+            }
+            sent
+        });
+    }
+}
+
+/// A failure that says the host is not serving (as opposed to this file's fault).
+fn host_failed(e: &FetchError) -> bool {
+    match e {
+        FetchError::Unreachable { .. } | FetchError::Timeout { .. } => true,
+        FetchError::Interrupted { got, .. } => *got == 0,
+        _ => false,
+    }
+}
+
+/// [`send_with`] to exactly `url`, following vetted redirects.
+async fn send_to(
     client: &reqwest::Client,
     cfg: &FetchConfig,
     kind: Kind,
@@ -221,6 +273,7 @@ async fn send_with(
             return Ok(Sent {
                 response,
                 final_url: current,
+                served_by: None,
             });
         }
         let next = response
@@ -448,6 +501,7 @@ async fn fetch_text_once(
     let Sent {
         mut response,
         final_url,
+        ..
     } = send(client, cfg, kind, url, headers).await?;
     match response.status() {
         StatusCode::NOT_MODIFIED if conditional => return Ok(Conditional::NotModified),
@@ -551,8 +605,8 @@ pub(super) async fn probe(
 
 /// Downloads `url` into `partial`, resuming and retrying, each attempt under one of
 /// the host's `permits`; on success the bytes have passed [`check_content`] against
-/// `expect`. Returns the final URL and validators. On failure the caller decides
-/// what becomes of the partial.
+/// `expect`. Returns the final URL, the mirror that served it (if one did) and the
+/// validators. On failure the caller decides what becomes of the partial.
 pub(super) async fn download(
     client: &reqwest::Client,
     cfg: &FetchConfig,
@@ -561,7 +615,7 @@ pub(super) async fn download(
     permits: &Semaphore,
     partial: &mut Partial,
     meter: &mut Meter,
-) -> Result<(Url, Validators), FetchError> {
+) -> Result<Served, FetchError> {
     let mut n = 1;
     loop {
         let outcome = {
@@ -570,8 +624,9 @@ pub(super) async fn download(
         };
         let mut restarted = false;
         let failure = match outcome {
+            // A mirror's bytes that fail are named by the mirror's URL.
             Ok(done) => match check_content(
-                url,
+                done.served_by.as_ref().unwrap_or(url),
                 &expect.name,
                 expect.size,
                 expect.sha256.as_ref(),
@@ -615,9 +670,9 @@ async fn download_once(
     expect: &Expect,
     partial: &mut Partial,
     meter: &mut Meter,
-) -> Result<(Url, Validators), Failure> {
+) -> Result<Served, Failure> {
     let mut may_resume = true;
-    let (mut response, final_url, total) = loop {
+    let (mut response, final_url, served_by, total) = loop {
         let mut headers = HeaderMap::new();
         let resume = if may_resume {
             partial.resume_point()
@@ -641,6 +696,7 @@ async fn download_once(
         let Sent {
             response,
             final_url,
+            served_by,
         } = send(client, cfg, Kind::Download, url, &headers).await?;
         let got = validators(response.headers());
         match (response.status(), &resume) {
@@ -653,7 +709,7 @@ async fn download_once(
                             ..partial.meta().clone()
                         };
                         partial.record(meta)?;
-                        break (response, final_url, Some(total));
+                        break (response, final_url, served_by, Some(total));
                     }
                     None => may_resume = false,
                 }
@@ -672,15 +728,12 @@ async fn download_once(
                     last_modified: got.last_modified,
                     size: total,
                 })?;
-                break (response, final_url, total);
+                break (response, final_url, served_by, total);
             }
             _ => return Err(status_failure(url, &response)),
         }
     };
-    let validators = Validators {
-        etag: partial.meta().etag.clone(),
-        last_modified: partial.meta().last_modified.clone(),
-    };
+    let validators = partial.meta().validators();
     if let Some(total) = total {
         meter.learnt_size(total);
     }
@@ -712,7 +765,20 @@ async fn download_once(
         }
         .into());
     }
-    Ok((final_url, validators))
+    Ok(Served {
+        final_url,
+        served_by,
+        validators,
+    })
+}
+
+/// What a finished [`download`] was answered by.
+pub(super) struct Served {
+    /// The URL after redirects (in the primary's form).
+    pub(super) final_url: Url,
+    /// The mirror URL that served the last attempt, when one did.
+    pub(super) served_by: Option<Url>,
+    pub(super) validators: Validators,
 }
 
 /// For a `206` answer to `Range: bytes={offset}-`: the total size, if the answer

@@ -45,6 +45,14 @@ pub(super) struct Sidecar {
 }
 
 impl Sidecar {
+    /// The validators of the representation the bytes belong to.
+    pub fn validators(&self) -> super::Validators {
+        super::Validators {
+            etag: self.etag.clone(),
+            last_modified: self.last_modified.clone(),
+        }
+    }
+
     /// The `If-Range` value: a strong ETag, else Last-Modified (RFC 9110 §13.1.5:
     /// a weak ETag must not be used there).
     pub fn if_range(&self) -> Option<&str> {
