@@ -20,6 +20,7 @@
 //! An async island like `remote::fetch`: [`Team`] owns its own tokio runtime and
 //! every public function is blocking, so callers keep SQLite outside it.
 
+pub mod aws;
 mod layout;
 mod tier;
 
@@ -63,6 +64,9 @@ pub enum Error {
         #[source]
         source: object_store::Error,
     },
+    /// No credentials for an S3 tier (`aws::source`).
+    #[error("team store `{tier}`: {problem}")]
+    Credentials { tier: String, problem: aws::Problem },
     #[error("failed to start the team-store runtime")]
     Runtime(#[source] std::io::Error),
     #[error("team store `{tier}`: request for `{key}` failed")]

@@ -4,7 +4,8 @@
 //! - `s3://bucket/prefix`: `AmazonS3` configured from the standard `AWS_*`
 //!   variables (`AWS_ENDPOINT_URL`, `AWS_ALLOW_HTTP`, `AWS_SKIP_SIGNATURE` for
 //!   anonymous read-only access, `AWS_CONDITIONAL_PUT=disabled` for stores without
-//!   `If-None-Match`), the prefix applied by `PrefixStore`.
+//!   `If-None-Match`) and, without keys there, an AWS profile (`super::aws`), the
+//!   prefix applied by `PrefixStore`.
 //! - `http(s)://…`: `HttpStore`, read-only, with Basic auth when credentials are
 //!   known for the origin (given in the spec, or netrc; `remote::auth`). A static
 //!   server speaks no WebDAV, so a `seen/` directory is read from its autoindex page
@@ -165,6 +166,46 @@ pub struct Limits {
     pub low_speed_time: Duration,
 }
 
+/// The credentials of an S3 tier whose environment has no keys: an AWS profile's
+/// (with its region and endpoint where the environment sets none), else
+/// object_store's providers ([`super::aws::source`]).
+fn with_credentials(
+    builder: object_store::aws::AmazonS3Builder,
+    spec: &Spec,
+) -> Result<object_store::aws::AmazonS3Builder, Error> {
+    let var = |k: &str| std::env::var(k).ok();
+    let source = super::aws::source(&var).map_err(|problem| Error::Credentials {
+        tier: spec.text.clone(),
+        problem,
+    })?;
+    let super::aws::Source::Profile(p) = source else {
+        return Ok(builder);
+    };
+    tracing::debug!(profile = %p.name, "S3 credentials from the AWS profile");
+    let mut builder = builder
+        .with_access_key_id(p.key_id)
+        .with_secret_access_key(p.secret);
+    if let Some(token) = p.token {
+        builder = builder.with_token(token);
+    }
+    let unset = |keys: &[&str]| keys.iter().all(|k| var(k).is_none());
+    if let Some(region) = p.region
+        && unset(&["AWS_REGION", "AWS_DEFAULT_REGION"])
+    {
+        builder = builder.with_region(region);
+    }
+    if let Some(endpoint) = p.endpoint
+        && unset(&["AWS_ENDPOINT_URL", "AWS_ENDPOINT"])
+    {
+        // The user's own configuration names a plain-http endpoint: allowed.
+        if endpoint.starts_with("http://") {
+            builder = builder.with_allow_http(true);
+        }
+        builder = builder.with_endpoint(endpoint);
+    }
+    Ok(builder)
+}
+
 /// An opened tier.
 pub struct Tier {
     pub spec: Spec,
@@ -235,6 +276,7 @@ impl Tier {
                         builder = builder.with_config(k, value);
                     }
                 }
+                builder = with_credentials(builder, &spec)?;
                 let s3 = builder
                     .with_bucket_name(&spec.location)
                     .build()

@@ -962,3 +962,97 @@ fn an_s3_team_store_goes_through_the_proxy_setting() {
         tinyproxy.log()
     );
 }
+
+/// Issue 23 §5: with no `AWS_*` keys in the environment, an S3 team store takes its
+/// credentials from the AWS profile (`AWS_PROFILE`, `~/.aws/credentials`) and its
+/// region and endpoint from `~/.aws/config`, as the AWS CLI does; with neither a
+/// profile nor the instance metadata allowed, the tier is one warning naming what to
+/// set. Nothing leaves loopback: the metadata endpoints and any proxy point at a closed
+/// loopback port.
+#[test]
+fn an_s3_team_store_takes_credentials_region_and_endpoint_from_an_aws_profile() {
+    let Some(moto) = Moto::start() else { return };
+    moto.create_bucket("team");
+    let (dir, server) = archive();
+    // The signatures a store sees: an endpoint that records every request.
+    let spy_root = tempfile::tempdir().unwrap();
+    let spy = HttpServer::start(spy_root.path());
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://127.0.0.1:{}", l.local_addr().unwrap().port())
+    };
+    let run = |home: &Env, profile: Option<&str>| {
+        write(
+            &home.root().join(".aws/credentials"),
+            b"[kdbteam]\naws_access_key_id = PROFILEKEY\naws_secret_access_key = secret\n\
+              [spy]\naws_access_key_id = SPYKEY\naws_secret_access_key = secret\n",
+        );
+        write(
+            &home.root().join(".aws/config"),
+            format!(
+                "[profile kdbteam]\nregion = us-east-1\nendpoint_url = {}\n\
+                 [profile spy]\nregion = eu-north-1\nendpoint_url = {}\n",
+                moto.endpoint(),
+                spy.url("/")
+            )
+            .as_bytes(),
+        );
+        let mut env: Vec<(&str, String)> = vec![
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+            ("AWS_METADATA_ENDPOINT", closed.clone()),
+            ("AWS_EC2_METADATA_SERVICE_ENDPOINT", closed.clone()),
+            ("HTTPS_PROXY", closed.clone()),
+            ("HTTP_PROXY", closed.clone()),
+            ("NO_PROXY", "127.0.0.1,localhost".into()),
+        ];
+        if let Some(p) = profile {
+            env.push(("AWS_PROFILE", p.into()));
+        }
+        get(home, &server, "s3://team/prof", &env, &[])
+    };
+
+    // No profile named and no [default]: one warning saying what to set; upstream serves.
+    let home = Env::new();
+    let out = run(&home, None);
+    let r = ok_json(&out);
+    assert_eq!(r["published"], 0, "{r}");
+    let warnings = team_warnings(&out);
+    assert_eq!(warnings.len(), 1, "{}", stderr(&out));
+    assert!(
+        warnings[0].contains("no AWS credentials") && warnings[0].contains("AWS_PROFILE"),
+        "{warnings:?}"
+    );
+    assert!(moto.keys("team").iter().all(|k| !k.starts_with("prof/")));
+
+    // The profile: its keys sign, its config's endpoint and region are used.
+    let out = run(&home, Some("kdbteam"));
+    let r = ok_json(&out);
+    assert!(team_warnings(&out).is_empty(), "{}", stderr(&out));
+    assert!(r["published"].as_u64().unwrap() > 0, "{r}");
+    let published: Vec<String> = moto
+        .keys("team")
+        .into_iter()
+        .filter(|k| k.starts_with("prof/"))
+        .collect();
+    assert!(!published.is_empty());
+    assert_home_right(&home, dir.path());
+
+    // Which keys and region signed: the spy profile's endpoint records them.
+    let home = Env::new();
+    let _ = run(&home, Some("spy"));
+    let signed: Vec<String> = spy
+        .requests()
+        .iter()
+        .filter_map(|q| q.header("authorization").map(str::to_owned))
+        .collect();
+    assert!(
+        !signed.is_empty(),
+        "no request reached the profile's endpoint"
+    );
+    assert!(
+        signed
+            .iter()
+            .all(|a| a.contains("Credential=SPYKEY/") && a.contains("/eu-north-1/s3/aws4_request")),
+        "{signed:?}"
+    );
+}
