@@ -528,6 +528,18 @@ impl FetchError {
     }
 }
 
+/// A directory page fetched as a document, parsed.
+fn listing_page(
+    answer: Result<Conditional, FetchError>,
+) -> Result<super::listing::Listing, FetchError> {
+    answer.map(|c| match c {
+        Conditional::Fetched(f) => {
+            super::listing::parse_listing(&String::from_utf8_lossy(&f.bytes))
+        }
+        Conditional::NotModified => super::listing::parse_listing(""),
+    })
+}
+
 /// Fetches a small document (metakernel, listing page) into memory, with
 /// `If-None-Match` / `If-Modified-Since` from `conditional`, retrying as the module
 /// docs say. A directory `file://` URL yields an nginx-style listing page.
@@ -599,21 +611,13 @@ impl Session {
     /// parsed, answers in order: a `get` over eight directories waits one round trip
     /// for them, not eight.
     pub fn fetch_listings(&self, dirs: &[Url]) -> Vec<Result<super::listing::Listing, FetchError>> {
-        let page = |answer: Result<Conditional, FetchError>| {
-            answer.map(|c| match c {
-                Conditional::Fetched(f) => {
-                    super::listing::parse_listing(&String::from_utf8_lossy(&f.bytes))
-                }
-                Conditional::NotModified => super::listing::parse_listing(""),
-            })
-        };
         self.run_in_order(
             dirs,
             |dir| {
                 (dir.scheme() != "http" && dir.scheme() != "https").then(|| self.fetch_listing(dir))
             },
             |client, cfg, dir| async move {
-                page(http::fetch_text(client, cfg, Kind::Listing, dir, None).await)
+                listing_page(http::fetch_text(client, cfg, Kind::Listing, dir, None).await)
             },
         )
     }
@@ -637,18 +641,10 @@ impl Session {
             return (self.fetch_text(url, None), self.fetch_listings(dirs));
         }
         let cfg = &self.cfg;
-        let page = |answer: Result<Conditional, FetchError>| {
-            answer.map(|c| match c {
-                Conditional::Fetched(f) => {
-                    super::listing::parse_listing(&String::from_utf8_lossy(&f.bytes))
-                }
-                Conditional::NotModified => super::listing::parse_listing(""),
-            })
-        };
         runtime.block_on(async {
             use futures_util::StreamExt;
             let listings = futures_util::stream::iter(dirs.iter().map(|d| async move {
-                page(http::fetch_text(client, cfg, Kind::Listing, d, None).await)
+                listing_page(http::fetch_text(client, cfg, Kind::Listing, d, None).await)
             }))
             // The document holds one of the host's connections.
             .buffered(cfg.jobs_per_host.saturating_sub(1).max(1))
